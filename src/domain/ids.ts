@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidNameError } from './errors.js';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowercase
+
+/**
+ * A new identifier: `prefix_` + 48 bits of time + 80 random bits in base32, so ids
+ * sort by creation time (as ULIDs do) and cannot be guessed.
+ */
+export function newId(prefix: string): string {
+  const bytes = randomBytes(16);
+  const ms = Date.now();
+  bytes.writeUIntBE(ms, 0, 6);
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += ALPHABET[(value >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
+  return `${prefix}_${out}`;
+}
+
+/** Id prefixes, one per entity type. */
+export const ID_PREFIX = {
+  principal: 'prn',
+  project: 'prj',
+  artifact: 'art',
+  version: 'ver',
+  grant: 'grt',
+  token: 'tok',
+} as const;
+
+const SIMPLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Validates a project or principal name: lowercase letters, digits, `.`, `_`, `-`,
+ * starting with a letter or digit, at most 63 characters.
+ */
+export function assertSimpleName(kind: string, name: string): void {
+  if (!SIMPLE_NAME.test(name)) {
+    throw new InvalidNameError(`${kind} name \`${truncate(name)}\` is not valid: use 1-63 of a-z 0-9 . _ - starting with a letter or digit`);
+  }
+}
+
+/**
+ * Validates an artifact name: `/`-separated segments, each starting with a letter or
+ * digit, no `.` or `..` segments, no NUL, no leading `/`, at most 512 characters.
+ * INVARIANT: a valid artifact name can never escape a directory when used as a path.
+ */
+export function assertArtifactName(name: string): void {
+  const bad = () => new InvalidNameError(`artifact name \`${truncate(name)}\` is not valid: use segments of A-Z a-z 0-9 . _ - separated by /`);
+  if (name.length === 0 || name.length > 512) throw bad();
+  for (const seg of name.split('/')) {
+    if (!PATH_SEGMENT.test(seg) || seg === '.' || seg === '..') throw bad();
+  }
+}
+
+function truncate(s: string): string {
+  // never echo control characters back to a caller or a log line
+  const clean = s.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
+}

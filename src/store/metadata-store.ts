@@ -1,0 +1,134 @@
+import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project } from '../domain/types.js';
+
+/** A record of the audit log as stored. `hash` chains it to the record before it. */
+export interface StoredAuditRecord {
+  seq: number;
+  /** Canonical JSON of the record body (everything but seq, prevHash and hash). */
+  body: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** A signed checkpoint of the audit chain (see audit/). */
+export interface StoredAuditCheckpoint {
+  seq: number;
+  hash: string;
+  signature: string;
+  createdAt: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page, or null at the end. */
+  next: string | null;
+}
+
+export interface ListOptions {
+  /** At most this many items (adapters cap it at 1000). */
+  limit?: number;
+  /** A `next` cursor from a previous page. */
+  cursor?: string | null;
+}
+
+/**
+ * MetadataStore holds everything but blob bytes: catalog, principals, tokens,
+ * grants, settings (the sealed keyring) and the audit log.
+ *
+ * TRUST: trusted for integrity of metadata (a database the operator runs), but never
+ * sees a plaintext data key (only wrapped ones) nor a token (only hashes). The audit
+ * log's integrity does not rely on it: the hash chain and signed checkpoints detect
+ * any change to stored audit records.
+ *
+ * Every method rejects with a catalog error: AlreadyExistsError for a uniqueness
+ * violation, NotFoundError where a row must exist, StorageError otherwise.
+ */
+export interface MetadataStore {
+  /** Applies pending migrations. Idempotent. */
+  migrate(): Promise<void>;
+  /** Cheap liveness check of the database connection. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- settings (small opaque values: sealed keyring, setup token hash, keys) ----
+  getSetting(key: string): Promise<Uint8Array | null>;
+  /**
+   * Stores `value` under `key`. With `expected`, only if the current value equals it
+   * (null = only if absent); returns false when that precondition fails.
+   */
+  putSetting(key: string, value: Uint8Array, expected?: Uint8Array | null): Promise<boolean>;
+  deleteSetting(key: string): Promise<void>;
+
+  // ---- principals ----
+  createPrincipal(p: Principal): Promise<void>;
+  getPrincipal(id: string): Promise<Principal | null>;
+  getPrincipalByName(name: string): Promise<Principal | null>;
+  listPrincipals(options?: ListOptions & { kind?: Principal['kind'] }): Promise<Page<Principal>>;
+  setPrincipalDisabled(id: string, disabled: boolean): Promise<void>;
+  countPrincipals(): Promise<number>;
+  /** Adds `memberId` to group `groupId` (idempotent). */
+  addMember(groupId: string, memberId: string): Promise<void>;
+  removeMember(groupId: string, memberId: string): Promise<void>;
+  /** Ids of the groups `memberId` belongs to directly. */
+  listGroupsOf(memberId: string): Promise<string[]>;
+  listMembers(groupId: string): Promise<string[]>;
+
+  // ---- tokens ----
+  createToken(t: ApiToken): Promise<void>;
+  getTokenByHash(hash: string): Promise<ApiToken | null>;
+  listTokens(principalId: string): Promise<ApiToken[]>;
+  revokeToken(id: string, at: number): Promise<void>;
+  touchToken(id: string, at: number): Promise<void>;
+
+  // ---- projects ----
+  createProject(p: Project): Promise<void>;
+  getProject(id: string): Promise<Project | null>;
+  getProjectByName(name: string): Promise<Project | null>;
+  listProjects(options?: ListOptions): Promise<Page<Project>>;
+
+  // ---- artifacts ----
+  createArtifact(a: Artifact): Promise<void>;
+  getArtifact(id: string): Promise<Artifact | null>;
+  getArtifactByName(projectId: string, name: string): Promise<Artifact | null>;
+  listArtifacts(projectId: string, options?: ListOptions): Promise<Page<Artifact>>;
+
+  // ---- versions (immutable: no update except rewrapping the data key) ----
+  /**
+   * Inserts a version. The version number must be the next one for its artifact;
+   * a concurrent insert of the same number rejects with ConflictError.
+   */
+  createVersion(v: ArtifactVersion): Promise<void>;
+  getVersion(id: string): Promise<ArtifactVersion | null>;
+  getVersionByNumber(artifactId: string, number: number): Promise<ArtifactVersion | null>;
+  latestVersionNumber(artifactId: string): Promise<number>;
+  listVersions(artifactId: string, options?: ListOptions): Promise<Page<ArtifactVersion>>;
+  /** Every version (all artifacts) with a data key wrapped under a term other than `term`. */
+  listVersionsNotUnderTerm(term: number, limit: number): Promise<ArtifactVersion[]>;
+  /** Replaces the wrapped data key of a version, only if it is still `expectedTerm`. */
+  rewrapVersionKey(id: string, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
+  /** All blob keys referenced by versions (for garbage collection of orphans). */
+  hasBlobKey(blobKey: string): Promise<boolean>;
+
+  // ---- grants ----
+  createGrant(g: Grant): Promise<void>;
+  getGrant(id: string): Promise<Grant | null>;
+  deleteGrant(id: string): Promise<void>;
+  /** Grants held by any of `principalIds` (a user and its groups). */
+  listGrantsForPrincipals(principalIds: string[]): Promise<Grant[]>;
+  /** Grants on a scope. */
+  listGrantsOnScope(scopeKind: Grant['scopeKind'], scopeId: string): Promise<Grant[]>;
+  listAllGrants(): Promise<Grant[]>;
+
+  // ---- audit log ----
+  /**
+   * Appends records built by `build` from the current tail, atomically and durably
+   * (committed and synced before the promise resolves). `build` receives the last
+   * stored record (or null) and returns the records to append, which must continue
+   * the sequence. Appends are serialized across processes sharing the database.
+   */
+  appendAudit(build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]): Promise<void>;
+  /** Records with seq >= fromSeq in order, in pages (streamed, never all in memory). */
+  iterateAudit(fromSeq?: number): AsyncIterable<StoredAuditRecord>;
+  lastAudit(): Promise<StoredAuditRecord | null>;
+  putAuditCheckpoint(c: StoredAuditCheckpoint): Promise<void>;
+  listAuditCheckpoints(): Promise<StoredAuditCheckpoint[]>;
+}
