@@ -30,14 +30,45 @@ export interface AuditEvent {
   sensitive?: Record<string, string>;
 }
 
+/**
+ * What is wrong with the first bad record of a chain:
+ * - `changed`: a record's body or hash was altered in place;
+ * - `deleted`: records are missing (a gap in the sequence);
+ * - `inserted`: a record that the chain never held was added;
+ * - `reordered`: a record (or its body) sits at another position than the one it was written at;
+ * - `malformed`: a body is not a valid record of a known format version;
+ * - `checkpoint`: a signed checkpoint has a bad signature or does not match the chain;
+ * - `truncated`: the chain ends before a signed checkpoint (its tail was deleted).
+ */
+export type AuditFaultKind = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'malformed' | 'checkpoint' | 'truncated';
+
 export interface VerifyResult {
   ok: boolean;
   /** Records checked. */
   checked: number;
-  /** The first record that failed, with why. */
-  firstBad?: { seq: number; reason: string };
+  /** The first record that failed, with why (`reason` starts with `kind`). */
+  firstBad?: { seq: number; reason: string; kind?: AuditFaultKind };
+  /** Seq of the last record that verified (0 if none). */
   lastSeq: number;
+  /** Hash of the last record that verified (the genesis hash if none). */
   lastHash: string;
+}
+
+/** A signed checkpoint as exported for a verifier: it pins record `seq` to `hash`. */
+export interface ExportedCheckpoint {
+  seq: number;
+  /** Hex SHA-256 chain hash of record `seq`. */
+  hash: string;
+  /** Hex Ed25519 signature (see audit/checkpoint.ts for the signed bytes). */
+  signature: string;
+}
+
+export interface VerifyOptions {
+  /**
+   * A checkpoint exported earlier and kept outside the database: verification fails
+   * unless the chain still holds record `seq` with that hash (detects tail deletion).
+   */
+  checkpoint?: ExportedCheckpoint;
 }
 
 /**
@@ -46,7 +77,7 @@ export interface VerifyResult {
  */
 export interface AuditLog {
   record(event: AuditEvent): Promise<{ seq: number }>;
-  verify(): Promise<VerifyResult>;
+  verify(options?: VerifyOptions): Promise<VerifyResult>;
   /** The log as JSON Lines (one stored record per line), streamed. */
   export(fromSeq?: number): AsyncIterable<string>;
 }

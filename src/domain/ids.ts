@@ -64,6 +64,7 @@ export function assertArtifactName(name: string): void {
 
 function truncate(s: string): string {
   // never echo control characters back to a caller or a log line
+  // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }

@@ -6,6 +6,7 @@ export const ACTIONS = [
   'read-metadata',
   'download',
   'upload',
+  'create-artifact',
   'delete',
   'promote',
   'grant',

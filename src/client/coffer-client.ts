@@ -1,0 +1,165 @@
+import { Readable } from 'node:stream';
+
+/** An error answer of the Coffer API, with its stable code. */
+export class CofferApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+    this.name = 'CofferApiError';
+  }
+}
+
+export interface ClientOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:7070`. */
+  baseUrl: string;
+  token?: string | undefined;
+  /** Sent as User-Agent. */
+  userAgent?: string;
+}
+
+export interface ProjectInfo { id: string; name: string; description: string; createdBy: string; createdAt: string }
+export interface ArtifactInfo { id: string; project: string; name: string; kind: string; tier: string; environment: string; owner: string; labels: Record<string, string>; createdAt: string }
+export interface VersionInfo { id: string; project: string; artifact: string; number: number; sha256: string; size: number; mediaType: string; createdBy: string; createdAt: string; keyTerm: number }
+export interface PrincipalInfo { id: string; kind: string; name: string; displayName: string; ownerId: string | null; disabled: boolean; createdAt: string }
+export interface GrantInfo { id: string; principalId: string; role: string; scopeKind: string; scopeId: string; createdBy: string; createdAt: string; expiresAt: string | null }
+export interface TokenInfo { id: string; hint: string; description: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }
+export interface VerifyInfo { ok: boolean; checked: number; firstBad?: { seq: number; reason: string }; lastSeq: number; lastHash: string }
+export interface PageOf<T> { items: T[]; next: string | null }
+
+/** Where a download lands: the version facts and the body stream. */
+export interface Download {
+  version: { number: number; sha256: string; size: number; mediaType: string };
+  /** Bytes in this response (the range length for partial content). */
+  length: number;
+  partial: boolean;
+  body: Readable;
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * Typed client of the Coffer REST API (the CLI and console use it). Bodies stream:
+ * uploads are never buffered and downloads are handed over as a stream.
+ */
+export class CofferClient {
+  private readonly base: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+      'user-agent': this.options.userAgent ?? 'coffer-client',
+      ...extra,
+    };
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> {
+    const url = new URL(this.base + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const res = await fetch(url, {
+      method,
+      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw await toError(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  health() { return this.call<{ status: string }>('GET', '/v1/health'); }
+  bootstrap(input: { setupToken: string; name: string; displayName?: string }) { return this.call<{ principal: PrincipalInfo; token: string }>('POST', '/v1/bootstrap', input); }
+  whoami() { return this.call<PrincipalInfo & { groups: string[]; grants: GrantInfo[] }>('GET', '/v1/whoami'); }
+
+  createPrincipal(input: { kind: 'user' | 'service-account' | 'group'; name: string; displayName?: string; owner?: string }) { return this.call<PrincipalInfo>('POST', '/v1/principals', input); }
+  listPrincipals(page: { limit?: number; cursor?: string } = {}) { return this.call<PageOf<PrincipalInfo>>('GET', '/v1/principals', undefined, page); }
+  setDisabled(name: string, disabled: boolean) { return this.call<void>('POST', `/v1/principals/${enc(name)}/${disabled ? 'disable' : 'enable'}`); }
+  addMember(group: string, member: string) { return this.call<void>('POST', `/v1/groups/${enc(group)}/members`, { member }); }
+  createToken(input: { principal?: string; description?: string; ttlSeconds?: number } = {}) { return this.call<{ token: string; info: TokenInfo }>('POST', '/v1/tokens', input); }
+  revokeToken(id: string) { return this.call<void>('DELETE', `/v1/tokens/${enc(id)}`); }
+
+  createProject(input: { name: string; description?: string }) { return this.call<ProjectInfo>('POST', '/v1/projects', input); }
+  listProjects(page: { limit?: number; cursor?: string } = {}) { return this.call<PageOf<ProjectInfo>>('GET', '/v1/projects', undefined, page); }
+  showProject(name: string) { return this.call<ProjectInfo>('GET', `/v1/projects/${enc(name)}`); }
+  createArtifact(project: string, input: { name: string; kind: string; tier: string; environment: string; labels?: Record<string, string> }) {
+    return this.call<ArtifactInfo>('POST', `/v1/projects/${enc(project)}/artifacts`, input);
+  }
+  listArtifacts(project: string, page: { limit?: number; cursor?: string } = {}) { return this.call<PageOf<ArtifactInfo>>('GET', `/v1/projects/${enc(project)}/artifacts`, undefined, page); }
+  showArtifact(project: string, artifact: string) { return this.call<ArtifactInfo & { versions: VersionInfo[] }>('GET', `/v1/projects/${enc(project)}/artifacts/${enc(artifact)}`); }
+  showVersion(project: string, artifact: string, version: string | number) { return this.call<VersionInfo>('GET', `/v1/projects/${enc(project)}/artifacts/${enc(artifact)}/versions/${enc(String(version))}`); }
+
+  /** Uploads a new version from a stream of exactly `size` bytes (sha256 optional but recommended). */
+  async push(project: string, artifact: string, body: Readable, options: { size: number; sha256?: string; mediaType?: string; signal?: AbortSignal }): Promise<VersionInfo> {
+    const res = await fetch(`${this.base}/v1/projects/${enc(project)}/artifacts/${enc(artifact)}/versions`, {
+      method: 'POST',
+      headers: this.headers({
+        'content-type': options.mediaType ?? 'application/octet-stream',
+        'content-length': String(options.size),
+        ...(options.sha256 ? { 'x-coffer-sha256': options.sha256 } : {}),
+      }),
+      body: Readable.toWeb(body),
+      // required by fetch for a streamed request body
+      duplex: 'half',
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!res.ok) throw await toError(res);
+    return (await res.json()) as VersionInfo;
+  }
+
+  /** Downloads a version (optionally a byte range `start`-`end`, inclusive). */
+  async pull(project: string, artifact: string, version: string | number, options: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Download> {
+    const headers = this.headers(options.range ? { range: `bytes=${options.range.start}-${options.range.end ?? ''}` } : {});
+    const res = await fetch(`${this.base}/v1/projects/${enc(project)}/artifacts/${enc(artifact)}/versions/${enc(String(version))}/content`, {
+      headers,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!res.ok) throw await toError(res);
+    if (res.body === null) throw new CofferApiError(res.status, 'COFFER_CLIENT_EMPTY_BODY', 'server sent no body');
+    return {
+      version: {
+        number: Number(res.headers.get('x-coffer-version')),
+        sha256: res.headers.get('x-coffer-sha256') ?? '',
+        size: Number(res.headers.get('content-range')?.split('/')[1] ?? res.headers.get('content-length')),
+        mediaType: res.headers.get('x-coffer-media-type') ?? 'application/octet-stream',
+      },
+      length: Number(res.headers.get('content-length')),
+      partial: res.status === 206,
+      body: Readable.fromWeb(res.body),
+    };
+  }
+
+  createGrant(input: { principal: string; role: string; project: string; artifact?: string; version?: number; expiresAt?: string }) { return this.call<GrantInfo>('POST', '/v1/grants', input); }
+  listGrants(scope: { project: string; artifact?: string; version?: number }) { return this.call<{ items: GrantInfo[] }>('GET', '/v1/grants', undefined, scope); }
+  revokeGrant(id: string) { return this.call<void>('DELETE', `/v1/grants/${enc(id)}`); }
+
+  rotateKeys() { return this.call<{ term: number; rewrapped: number }>('POST', '/v1/keys/rotate'); }
+  verifyAudit() { return this.call<VerifyInfo>('GET', '/v1/audit/verify'); }
+  /** The audit log as a stream of JSON Lines. */
+  async exportAudit(fromSeq = 1): Promise<Readable> {
+    const res = await fetch(`${this.base}/v1/audit/export?fromSeq=${fromSeq}`, { headers: this.headers() });
+    if (!res.ok) throw await toError(res);
+    if (res.body === null) throw new CofferApiError(res.status, 'COFFER_CLIENT_EMPTY_BODY', 'server sent no body');
+    return Readable.fromWeb(res.body);
+  }
+}
+
+async function toError(res: Response): Promise<CofferApiError> {
+  let code = `HTTP_${res.status}`;
+  let message = res.statusText || 'request failed';
+  let requestId: string | undefined;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string; requestId?: string } };
+    if (body.error?.code) code = body.error.code;
+    if (body.error?.message) message = body.error.message;
+    requestId = body.error?.requestId;
+  } catch {
+    // not a JSON error body: keep the status
+  }
+  return new CofferApiError(res.status, code, message, requestId);
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/index.js';
+import { openRuntime } from './runtime/open-runtime.js';
+import type { Runtime } from './runtime/open-runtime.js';
+import { buildApp } from './server/app.js';
+
+/** A listening Coffer server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** Base URL, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Coffer: opens the runtime (composition root), builds the HTTP app and
+ * listens. Prints the one-time setup token on stderr while no admin exists.
+ */
+export async function startServer(config: Config, options: { printSetupToken?: (token: string, url: string) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
+  const runtime = await openRuntime(config);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      service: runtime.service,
+      ready: () => runtime.store.ping(),
+      logLevel: config.logLevel,
+      maxJsonBytes: config.maxJsonBytes,
+      tls: config.tls,
+      ...(options.logStream ? { logStream: options.logStream } : {}),
+    });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  if (runtime.setupToken !== null) {
+    const print = options.printSetupToken ?? defaultPrint;
+    print(runtime.setupToken, url);
+  }
+  return {
+    app,
+    runtime,
+    url,
+    close: async () => {
+      await app.close();
+      await runtime.close();
+    },
+  };
+}
+
+function defaultPrint(token: string, url: string): void {
+  process.stderr.write(
+    [
+      '',
+      'Coffer has no administrator yet. Create the first one with this one-time setup token:',
+      '',
+      `  coffer bootstrap --server ${url} --name <your-user-name> --setup-token ${token}`,
+      '',
+      'The token works once and is replaced at every start until an administrator exists.',
+      '',
+    ].join('\n'),
+  );
+}

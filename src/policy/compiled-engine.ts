@@ -1,0 +1,234 @@
+import type { AccessRequest, Decision, PolicyEngine, RequestContext } from './policy-engine.js';
+import type { PolicyEngineOptions } from './cedar-wasm-engine.js';
+import { loadPolicySet, type ValidatedPolicySet } from './load-policy-set.js';
+import { readBaselinePack, readSchemaText } from './policy-files.js';
+import { adminLinks, grantLinks } from './grant-links.js';
+import { ENTITY_TYPE, SYSTEM_ENTITY_ID } from './cedar-names.js';
+import { RequestMappingError } from './to-cedar-entities.js';
+import { PolicyInvalidError } from '../domain/errors.js';
+import { CompiledPolicySet } from './compiled/compiled-policy-set.js';
+import { CompileError, type Env } from './compiled/compile-expr.js';
+import type { EntityData, EntityLookup } from './compiled/entity-store.js';
+import { exactPolicyJson } from './compiled/long-literals.js';
+import { CedarSchema, SchemaError, type ActionDef } from './compiled/schema.js';
+import { parseIp } from './compiled/extensions.js';
+import { CedarEvalError, CedarSet, DateTime, EntityUid, type CedarRecord } from './compiled/values.js';
+import type { PolicyInstance } from './compiled/policy-index.js';
+
+/** Smallest and largest epoch ms whose ISO form Cedar's `datetime` accepts (years 0000 to 9999). */
+const MIN_DATETIME_MS = -62167219200000;
+const MAX_DATETIME_MS = 253402300799999;
+
+const EMPTY: readonly string[] = [];
+
+/**
+ * The entities of one request, built straight from the AccessRequest (no JSON): the
+ * principal in its groups (given transitively), the resource chain, the System entity
+ * and the schema's actions with their precomputed ancestor closure.
+ */
+class RequestEntities implements EntityLookup {
+  constructor(
+    private readonly map: Map<string, EntityData>,
+    private readonly closure: Map<string, readonly string[]>,
+    private readonly actionClosure: ReadonlyMap<string, ReadonlySet<string>>,
+  ) {}
+  get(key: string): EntityData | undefined {
+    return this.map.get(key);
+  }
+  isIn(descendant: EntityUid, ancestor: EntityUid): boolean {
+    if (descendant.key === ancestor.key) return true;
+    const a = this.actionClosure.get(descendant.key);
+    if (a !== undefined) return a.has(ancestor.key);
+    return this.closure.get(descendant.key)?.includes(ancestor.key) ?? false;
+  }
+  ancestors(key: string): Iterable<string> {
+    return this.actionClosure.get(key) ?? this.closure.get(key) ?? EMPTY;
+  }
+}
+
+/**
+ * Coffer's own policy decision point: the same schema, policies, entity mapping and
+ * grant links as {@link CedarWasmEngine}, evaluated by the compiled evaluator (Cedar's
+ * JSON policy form compiled to closures, indexed by action, principal and resource).
+ * cedar-wasm is still used at construction, to parse and strictly validate the
+ * policies. Fails closed exactly as CedarWasmEngine does, with the same decisions,
+ * determining ids and erroring policy ids (checked by differential tests).
+ */
+export class CompiledEngine implements PolicyEngine {
+  /** The validated policy set in force. */
+  readonly policySet: ValidatedPolicySet;
+  private readonly compiled: CompiledPolicySet;
+  private readonly schema: CedarSchema;
+  private readonly actionClosure = new Map<string, ReadonlySet<string>>();
+  private readonly actionEntities = new Map<string, EntityData>();
+  private readonly actionUids = new Map<string, EntityUid>();
+  private readonly systemUid = new EntityUid(ENTITY_TYPE.system, SYSTEM_ENTITY_ID);
+  private adminGroupId: string | null = null;
+
+  /** Throws {@link PolicyInvalidError} (with line and column) if a policy fails strict validation. */
+  constructor(options: PolicyEngineOptions = {}) {
+    this.policySet = loadPolicySet(options.schema ?? readSchemaText(), options.policies ?? readBaselinePack());
+    try {
+      this.schema = CedarSchema.parse(this.policySet.schemaText);
+      this.compiled = new CompiledPolicySet([
+        ...this.policySet.policies.map((p) => ({ id: p.id, kind: 'policy' as const, json: exactPolicyJson(p.json, p.text, 'policy') })),
+        ...this.policySet.templates.map((t) => ({ id: t.id, kind: 'template' as const, json: exactPolicyJson(t.json, t.text, 'template') })),
+      ]);
+    } catch (err) {
+      if (err instanceof CompileError || err instanceof SchemaError) throw new PolicyInvalidError(`policy set is not valid: ${err.message}`);
+      throw err;
+    }
+    for (const action of this.schema.actions.values()) {
+      this.actionUids.set(action.uid.id, action.uid);
+      this.actionEntities.set(action.uid.key, { uid: action.uid, attrs: new Map(), parents: action.parents, tags: null });
+    }
+    for (const action of this.schema.actions.values()) this.actionClosure.set(action.uid.key, this.closureOf(action));
+    this.setAdminGroupId(options.adminGroupId ?? null);
+  }
+
+  /** Changes the administrators group (for example once setup has created it). */
+  setAdminGroupId(adminGroupId: string | null): void {
+    for (const l of adminLinks(this.adminGroupId)) this.compiled.unlink(l.linkId);
+    this.adminGroupId = adminGroupId;
+    for (const l of adminLinks(adminGroupId)) {
+      if (!this.compiled.hasTemplate(l.templateId)) continue;
+      this.compiled.link(l.templateId, l.linkId, { principal: new EntityUid(l.principal.type, l.principal.id) });
+    }
+  }
+
+  authorize(request: AccessRequest): Decision {
+    let env: Env;
+    let extra: PolicyInstance[];
+    try {
+      env = this.buildEnv(request);
+      extra = grantLinks(request.subject, request.context.now, request.resource).map((l) =>
+        this.compiled.instantiate(l.templateId, l.linkId, {
+          principal: new EntityUid(l.principal.type, l.principal.id),
+          resource: l.resource === undefined ? undefined : new EntityUid(l.resource.type, l.resource.id),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof RequestMappingError || err instanceof CedarEvalError || err instanceof CompileError) {
+        return { allowed: false, determining: [], errors: [`request: ${err.message}`] };
+      }
+      throw err;
+    }
+    const result = this.compiled.authorize(env, extra);
+    // Fail closed: Cedar skips a policy that errors (even a forbid) and may allow; we deny.
+    if (result.errors.length > 0) {
+      return { allowed: false, determining: [], errors: [...new Set(result.errors.map((e) => e.policyId))] };
+    }
+    return { allowed: result.decision === 'allow', determining: result.reasons, errors: [] };
+  }
+
+  private closureOf(action: ActionDef): ReadonlySet<string> {
+    const out = new Set<string>();
+    const stack = [...action.parents];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      if (out.has(p.key)) continue;
+      out.add(p.key);
+      const def = this.schema.actions.get(p.key);
+      if (def !== undefined) stack.push(...def.parents);
+    }
+    return out;
+  }
+
+  /** The request in evaluator terms, validated as cedar-wasm validates requests against the schema. */
+  private buildEnv(request: AccessRequest): Env {
+    const { subject, resource } = request;
+    const p = subject.principal;
+    let principalType: string;
+    if (p.kind === 'user') principalType = ENTITY_TYPE.user;
+    else if (p.kind === 'service-account') principalType = ENTITY_TYPE.serviceAccount;
+    else throw new RequestMappingError(`principal kind \`${String(p.kind)}\` cannot be the principal of a request`);
+    const action = this.actionUids.get(request.action);
+    if (action === undefined) throw new RequestMappingError(`action \`${String(request.action)}\` is not declared in the schema`);
+
+    const map = new Map<string, EntityData>();
+    const closure = new Map<string, readonly string[]>();
+    const principal = new EntityUid(principalType, p.id);
+    const groupKeys: string[] = [];
+    const groupUids: EntityUid[] = [];
+    for (const id of new Set(subject.groupIds)) {
+      const g = new EntityUid(ENTITY_TYPE.group, id);
+      groupUids.push(g);
+      groupKeys.push(g.key);
+      map.set(g.key, { uid: g, attrs: new Map(), parents: [], tags: null });
+    }
+    map.set(this.systemUid.key, { uid: this.systemUid, attrs: new Map(), parents: [], tags: null });
+    map.set(principal.key, { uid: principal, attrs: new Map<string, string>([['id', p.id], ['name', p.name]]), parents: groupUids, tags: null });
+    closure.set(principal.key, groupKeys);
+
+    let target: EntityUid;
+    if (resource.kind === 'system') {
+      target = this.systemUid;
+    } else {
+      const project = new EntityUid(ENTITY_TYPE.project, resource.project.id);
+      map.set(project.key, { uid: project, attrs: new Map([['name', resource.project.name]]), parents: [], tags: null });
+      target = project;
+      if (resource.kind !== 'project') {
+        const a = resource.artifact;
+        // INVARIANT: the parent chain given is the real one, else scope inheritance would lie.
+        if (a.projectId !== resource.project.id) throw new RequestMappingError('artifact does not belong to the given project');
+        const artifact = new EntityUid(ENTITY_TYPE.artifact, a.id);
+        const attrs: CedarRecord = new Map<string, string>([
+          ['name', a.name],
+          ['tier', a.tier],
+          ['environment', a.environment],
+          ['kind', a.kind],
+          ['owner', a.ownerId],
+        ]);
+        map.set(artifact.key, { uid: artifact, attrs, parents: [project], tags: null });
+        closure.set(artifact.key, [project.key]);
+        target = artifact;
+        if (resource.kind === 'version') {
+          const v = resource.version;
+          if (v.artifactId !== a.id) throw new RequestMappingError('version does not belong to the given artifact');
+          if (!Number.isSafeInteger(v.number)) throw new RequestMappingError('version number is not an integer');
+          const version = new EntityUid(ENTITY_TYPE.version, v.id);
+          const vattrs: CedarRecord = new Map<string, string | number>([
+            ['number', v.number],
+            ['tier', a.tier],
+            ['environment', a.environment],
+            ['kind', a.kind],
+          ]);
+          map.set(version.key, { uid: version, attrs: vattrs, parents: [artifact], tags: null });
+          closure.set(version.key, [artifact.key, project.key]);
+          target = version;
+        }
+      }
+    }
+    const def = this.schema.actions.get(action.key);
+    const applies = def?.appliesTo;
+    if (applies == null || !applies.principals.has(principalType) || !applies.resources.has(target.type)) {
+      throw new RequestMappingError(`action \`${request.action}\` does not apply to a \`${target.type}\` by a \`${principalType}\``);
+    }
+    return {
+      principal,
+      action,
+      resource: target,
+      context: this.buildContext(request.context),
+      entities: new RequestEntities(map, closure, this.actionClosure),
+      slotPrincipal: undefined,
+      slotResource: undefined,
+    };
+  }
+
+  private buildContext(c: RequestContext): CedarRecord {
+    if (!Number.isFinite(c.now)) throw new RequestMappingError('context `now` is not a valid time');
+    const now = Math.trunc(c.now);
+    if (now < MIN_DATETIME_MS || now > MAX_DATETIME_MS) throw new RequestMappingError('context `now` is out of range');
+    if (!Number.isSafeInteger(c.mfa.ageSeconds)) throw new RequestMappingError('context `mfa.ageSeconds` is not an integer');
+    if (!Array.isArray(c.mfa.methods) || !c.mfa.methods.every((m) => typeof m === 'string')) throw new RequestMappingError('context `mfa.methods` is not a list of strings');
+    if (typeof c.device.managed !== 'boolean' || typeof c.device.id !== 'string' || typeof c.sourceIp !== 'string') {
+      throw new RequestMappingError('context does not fit the schema');
+    }
+    const ctx: CedarRecord = new Map();
+    ctx.set('sourceIp', parseIp(c.sourceIp));
+    ctx.set('now', new DateTime(now));
+    ctx.set('mfa', new Map<string, CedarSet | number>([['methods', CedarSet.of(c.mfa.methods)], ['ageSeconds', c.mfa.ageSeconds === 0 ? 0 : c.mfa.ageSeconds]]));
+    ctx.set('device', new Map<string, boolean | string>([['managed', c.device.managed], ['id', c.device.id]]));
+    return ctx;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Cedar's JSON value format (entities, context, policy literals) to evaluator values.
+ * Without a type, only explicit forms are understood (`{"__entity": ...}`,
+ * `{"__extn": ...}`); with a schema type, Cedar's implicit forms are too (`{"type","id"}`
+ * for an entity, a string for an extension value), and the value must have that type.
+ */
+import { EXTENSION_CONSTRUCTORS, EXTENSION_FUNCTIONS, extensionTypeOf } from './extensions.js';
+import type { CedarSchema, SchemaType } from './schema.js';
+import { CedarEvalError, CedarSet, EntityUid, longFromBigInt, typeName, type CedarRecord, type Value } from './values.js';
+
+/** A request, entity or context that does not parse or does not fit the schema. */
+export class CedarRequestError extends Error {}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An entity uid from `{"type","id"}` or `{"__entity": {"type","id"}}`. */
+export function parseEntityUid(json: unknown, where: string): EntityUid {
+  let v = json;
+  if (isObject(v) && '__entity' in v) v = v.__entity;
+  if (isObject(v) && typeof v.type === 'string' && typeof v.id === 'string') return new EntityUid(v.type, v.id);
+  throw new CedarRequestError(`${where}: expected an entity reference \`{"type": ..., "id": ...}\``);
+}
+
+function callExtension(json: unknown, where: string): Value {
+  if (!isObject(json) || typeof json.fn !== 'string') throw new CedarRequestError(`${where}: malformed \`__extn\` value`);
+  const f = EXTENSION_FUNCTIONS.get(json.fn);
+  if (f === undefined) throw new CedarRequestError(`${where}: unknown extension function \`${json.fn}\``);
+  const rawArgs = 'args' in json ? json.args : [json.arg];
+  if (!Array.isArray(rawArgs) || rawArgs.length !== f.arity) throw new CedarRequestError(`${where}: wrong number of arguments to \`${json.fn}\``);
+  const args = rawArgs.map((a, i) => parseJsonValue(a, undefined, undefined, `${where}.${json.fn}[${i}]`));
+  try {
+    return f.apply(args);
+  } catch (err) {
+    if (err instanceof CedarEvalError) throw new CedarRequestError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+function parseLong(json: number, where: string): Value {
+  if (!Number.isInteger(json)) throw new CedarRequestError(`${where}: \`${json}\` is not an integer`);
+  try {
+    return longFromBigInt(BigInt(json));
+  } catch {
+    throw new CedarRequestError(`${where}: \`${json}\` does not fit a 64-bit integer`);
+  }
+}
+
+/**
+ * Parses a Cedar JSON value; with `type` (and the schema it comes from), parses it as
+ * that type and checks it. Throws {@link CedarRequestError}.
+ */
+export function parseJsonValue(json: unknown, type: SchemaType | undefined, schema: CedarSchema | undefined, where: string): Value {
+  if (type === undefined) {
+    switch (typeof json) {
+      case 'boolean':
+      case 'string':
+        return json;
+      case 'number':
+        return parseLong(json, where);
+      case 'bigint':
+        try {
+          return longFromBigInt(json);
+        } catch {
+          throw new CedarRequestError(`${where}: \`${json}\` does not fit a 64-bit integer`);
+        }
+    }
+    if (Array.isArray(json)) return CedarSet.of(json.map((x, i) => parseJsonValue(x, undefined, undefined, `${where}[${i}]`)));
+    if (isObject(json)) {
+      const keys = Object.keys(json);
+      // An escape is an object with that single key; anything else is a record.
+      if (keys.length === 1 && keys[0] === '__entity') return parseEntityUid(json, where);
+      if (keys.length === 1 && keys[0] === '__extn') return callExtension(json.__extn, where);
+      const rec: CedarRecord = new Map();
+      for (const [k, x] of Object.entries(json)) rec.set(k, parseJsonValue(x, undefined, undefined, `${where}.${k}`));
+      return rec;
+    }
+    throw new CedarRequestError(`${where}: \`${String(json)}\` is not a Cedar value`);
+  }
+  const mismatch = (got: string) => new CedarRequestError(`${where}: type mismatch: expected ${describeType(type)}, got ${got}`);
+  switch (type.kind) {
+    case 'String':
+      if (typeof json !== 'string') throw mismatch(jsonKind(json));
+      return json;
+    case 'Bool':
+      if (typeof json !== 'boolean') throw mismatch(jsonKind(json));
+      return json;
+    case 'Long':
+      if (typeof json !== 'number') throw mismatch(jsonKind(json));
+      return parseLong(json, where);
+    case 'Set':
+      if (!Array.isArray(json)) throw mismatch(jsonKind(json));
+      return CedarSet.of(json.map((x, i) => parseJsonValue(x, type.element, schema, `${where}[${i}]`)));
+    case 'Record': {
+      if (!isObject(json) || '__entity' in json || '__extn' in json) throw mismatch(jsonKind(json));
+      return parseRecord(json, type, schema, where);
+    }
+    case 'Entity': {
+      if (!isObject(json)) throw mismatch(jsonKind(json));
+      const uid = parseEntityUid(json, where);
+      if (uid.type !== type.name) throw mismatch(`entity of type \`${uid.type}\``);
+      if (schema !== undefined) checkEnumId(uid, schema, where);
+      return uid;
+    }
+    case 'Extension': {
+      let v: Value;
+      if (typeof json === 'string') v = callExtension({ fn: EXTENSION_CONSTRUCTORS[type.name], arg: json }, where);
+      else if (isObject(json) && '__extn' in json) v = callExtension(json.__extn, where);
+      else throw mismatch(jsonKind(json));
+      if (extensionTypeOf(v) !== type.name) throw mismatch(typeName(v));
+      return v;
+    }
+  }
+}
+
+/** Parses a JSON object as a record of the given record type (required attributes, no extras). */
+export function parseRecord(json: Record<string, unknown>, type: Extract<SchemaType, { kind: 'Record' }>, schema: CedarSchema | undefined, where: string): CedarRecord {
+  const rec: CedarRecord = new Map();
+  for (const [k, x] of Object.entries(json)) {
+    const at = type.attrs.get(k);
+    if (at === undefined) {
+      if (!type.additional) throw new CedarRequestError(`${where}: attribute \`${k}\` should not exist according to the schema`);
+      rec.set(k, parseJsonValue(x, undefined, undefined, `${where}.${k}`));
+    } else {
+      rec.set(k, parseJsonValue(x, at.type, schema, `${where}.${k}`));
+    }
+  }
+  for (const [k, at] of type.attrs) {
+    if (at.required && !rec.has(k)) throw new CedarRequestError(`${where}: expected attribute \`${k}\` is missing`);
+  }
+  return rec;
+}
+
+/** Errors if `uid` is of an enumerated entity type and its id is not one of the values. */
+export function checkEnumId(uid: EntityUid, schema: CedarSchema, where: string): void {
+  const def = schema.entityTypes.get(uid.type);
+  if (def?.enumIds != null && !def.enumIds.has(uid.id)) {
+    throw new CedarRequestError(`${where}: entity \`${uid.key}\` is of an enumerated type, but \`${uid.id}\` is not one of its values`);
+  }
+}
+
+function jsonKind(json: unknown): string {
+  if (Array.isArray(json)) return 'set';
+  if (json === null) return 'null';
+  if (typeof json === 'object') return 'record';
+  if (typeof json === 'number') return 'long';
+  if (typeof json === 'boolean') return 'bool';
+  return typeof json;
+}
+
+function describeType(t: SchemaType): string {
+  switch (t.kind) {
+    case 'Set':
+      return `set<${describeType(t.element)}>`;
+    case 'Entity':
+      return `entity of type \`${t.name}\``;
+    case 'Extension':
+      return t.name;
+    default:
+      return t.kind.toLowerCase();
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { CofferService, RequestMeta } from '../service/index.js';
+import { RouteNotFoundError } from '../domain/errors.js';
+import { errorHandler } from './error-handler.js';
+import { ServerMetrics } from './metrics.js';
+import { v1Routes } from './routes-v1.js';
+
+/** What the HTTP layer needs from the composition root. */
+export interface AppDeps {
+  service: CofferService;
+  /** Readiness: resolves when the database answers. */
+  ready: () => Promise<void>;
+  metrics?: ServerMetrics;
+  logLevel?: string;
+  maxJsonBytes?: number;
+  tls?: { certFile: string; keyFile: string } | null;
+  /** Where logs go (default stdout); tests pass a stream to inspect them. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Paths whose values must never reach a log line. */
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-coffer-setup-token"]', 'setupToken', 'token'];
+
+/**
+ * Builds the Fastify app: REST under /v1, health, readiness, metrics, OpenAPI.
+ * No socket is opened here (tests use `app.inject()`); main.ts calls listen.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const metrics = deps.metrics ?? new ServerMetrics();
+  const app = Fastify({
+    logger: {
+      level: deps.logLevel ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: deps.maxJsonBytes ?? 1024 * 1024,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: 'array', useDefaults: true } },
+    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } } : {}),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Coffer API', version: '1', description: 'Zero-trust vault for ML artifacts' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    errorHandler(new RouteNotFoundError(`no route for \`${request.method} ${request.url.split('?')[0]!.slice(0, 200)}\``), request, reply);
+  });
+
+  app.addHook('onRequest', async (_request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    if (reply.statusCode === 401 || reply.statusCode === 403 || reply.statusCode === 404) {
+      metrics.decisions.inc({ code: String(reply.statusCode) });
+    }
+  });
+
+  app.get('/v1/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/v1/ready', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await deps.ready();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'not-ready' });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics });
+  return app;
+}
+
+/** Transport facts of a request for the service layer. */
+export function metaOf(request: FastifyRequest): RequestMeta {
+  const ua = request.headers['user-agent'];
+  return { requestId: request.id, sourceIp: request.ip, userAgent: typeof ua === 'string' ? ua : '' };
+}
+
+/** The bearer token of a request, if any. */
+export function bearerOf(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  return m ? m[1] : '';
+}

@@ -1,0 +1,122 @@
+import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, isCofferError } from '../domain/errors.js';
+import type { Action, Decision, ResourceRef } from '../policy/policy-engine.js';
+import type { AuditEvent } from '../audit/audit-event.js';
+import type { Caller } from './caller.js';
+import { actorOf, auditContext } from './caller.js';
+import type { ServiceDeps } from './deps.js';
+
+/** Proof that an action was authorized and its attempt recorded; close it with the outcome. */
+export interface Permit {
+  decision: Decision;
+  /** Records the outcome (success with bytes, or failure with an error code). Never throws. */
+  finish(outcome: 'success' | 'failure', extra?: { bytes?: number; reason?: string; details?: Record<string, unknown> }): Promise<void>;
+}
+
+/** How to answer when the action is denied. */
+export interface DenyAs {
+  /**
+   * The message of the NotFoundError used when the caller may not even see the
+   * resource (read-metadata denied): identical to the message for a resource that
+   * does not exist, so existence does not leak.
+   */
+  notFound: string;
+}
+
+/**
+ * The one place where "every access is checked and recorded" holds:
+ * authorize -> write the audit event BEFORE acting -> hand back a Permit.
+ * Fails closed: a policy error denies; an audit write failure refuses the request.
+ */
+export class Gate {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  /** Authorizes `action` on `resource` (named `resourceName` in the audit log). */
+  async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, details?: Record<string, unknown>): Promise<Permit> {
+    const decision = this.decide(caller, action, resource);
+    if (!decision.allowed) {
+      // a caller who may not even read the metadata is told "not found", as for a missing resource
+      const hidden = denyAs !== null && (action === 'read-metadata' || !this.decide(caller, 'read-metadata', resource).allowed);
+      const err = hidden
+        ? new NotFoundError(denyAs.notFound)
+        : decision.errors.length > 0
+          ? new PolicyEvaluationError()
+          : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
+      await this.record(caller, action, resourceName, decision, 'denied', { reason: err.code, details: { ...details, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) } });
+      throw err;
+    }
+    await this.record(caller, action, resourceName, decision, 'attempt', { details });
+    return {
+      decision,
+      finish: async (outcome, extra) => {
+        try {
+          await this.record(caller, action, resourceName, decision, outcome, { ...extra, details: { ...details, ...extra?.details } });
+        } catch (err) {
+          // the act already happened and its attempt is on record; do not change the response
+          this.deps.warn('audit completion record failed', { requestId: caller.meta.requestId, code: isCofferError(err) ? err.code : 'unknown' });
+        }
+      },
+    };
+  }
+
+  /** Decides without recording (used to filter listings; the listing itself is recorded). */
+  decide(caller: Caller, action: Action, resource: ResourceRef): Decision {
+    try {
+      return this.deps.policy.authorize({ subject: caller.subject, action, resource, context: caller.context });
+    } catch (err) {
+      // INVARIANT: an engine failure is a deny, never an allow
+      return { allowed: false, determining: [], errors: [isCofferError(err) ? err.code : 'engine-failure'] };
+    }
+  }
+
+  /** Records a request refused before authorization (unknown resource, failed authentication). */
+  async refuse(caller: Caller | null, meta: Caller['meta'], action: string, resourceName: string, err: Error & { code: string }): Promise<never> {
+    const event: AuditEvent = {
+      time: this.deps.clock(),
+      requestId: meta.requestId,
+      actor: caller ? actorOf(caller.subject.principal) : null,
+      action,
+      resource: resourceName,
+      decision: 'deny',
+      policies: [],
+      outcome: 'denied',
+      reason: err.code,
+      context: auditContext(meta, caller?.context),
+    };
+    await this.write(event);
+    throw err;
+  }
+
+  private async record(
+    caller: Caller,
+    action: string,
+    resource: string,
+    decision: Decision,
+    outcome: AuditEvent['outcome'],
+    extra: { bytes?: number; reason?: string; details?: Record<string, unknown> | undefined },
+  ): Promise<void> {
+    const event: AuditEvent = {
+      time: this.deps.clock(),
+      requestId: caller.meta.requestId,
+      actor: actorOf(caller.subject.principal),
+      action,
+      resource,
+      decision: decision.allowed ? 'allow' : 'deny',
+      policies: decision.determining,
+      outcome,
+      context: { ...auditContext(caller.meta, caller.context), ...(extra.details ?? {}) },
+      ...(extra.bytes !== undefined ? { bytes: extra.bytes } : {}),
+      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+    };
+    await this.write(event);
+  }
+
+  private async write(event: AuditEvent): Promise<void> {
+    try {
+      await this.deps.audit.record(event);
+    } catch (err) {
+      // INVARIANT: no audit record, no action (fail closed)
+      if (err instanceof AuditUnavailableError) throw err;
+      throw new AuditUnavailableError(undefined, { cause: err, detail: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Storage. Ports: {@link MetadataStore} (catalog, principals, tokens, grants,
+ * settings, audit log) and {@link BlobStore} (ciphertext objects).
+ * Adapters: SQLite (embedded default) and PostgreSQL through one Kysely
+ * implementation, and a filesystem blob store. Only the composition root picks one:
+ *
+ *   const meta = openSqliteStore(join(dataDir, 'coffer.db')); // or openPostgresStore(url)
+ *   await meta.migrate();
+ *   const blobs = new FsBlobStore(join(dataDir, 'blobs'));
+ *   await blobs.sweepTemp();
+ */
+export type { MetadataStore, ListOptions, Page, StoredAuditRecord, StoredAuditCheckpoint } from './metadata-store.js';
+export type { BlobStore, BlobStat, ByteRange } from './blob-store.js';
+export { assertBlobKey, isBlobKey } from './blob-key.js';
+export { SqlMetadataStore } from './sql/sql-metadata-store.js';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
+export { openPostgresStore, type PostgresStoreOptions } from './postgres/open-postgres-store.js';
+export { FsBlobStore } from './fs/fs-blob-store.js';

@@ -1,0 +1,46 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, SqliteDialect } from 'kysely';
+import { StorageError } from '../../domain/errors.js';
+import type { Database } from '../sql/database.js';
+import { classifyDbError, storageFailure } from '../sql/db-errors.js';
+import { SqlMetadataStore } from '../sql/sql-metadata-store.js';
+import { sqliteFlavor } from './sqlite-flavor.js';
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's write lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite metadata database at `path`, or an in-memory
+ * one for `:memory:` (tests). Call `migrate()` on the result before use.
+ *
+ * The file is created 0600 (it holds wrapped keys and token hashes) and opened in WAL
+ * mode with synchronous=FULL, so every committed transaction, audit records first,
+ * is on disk when its promise resolves; foreign keys are enforced.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqlMetadataStore {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new StorageError(undefined, { detail: 'sqlite: busyTimeoutMs must be a non-negative integer' });
+  let database: BetterSqlite3.Database;
+  try {
+    if (path !== ':memory:' && path !== '') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // create the file owner-only before SQLite does (it would follow the umask); -wal and -shm copy its mode
+      closeSync(openSync(path, 'a', 0o600));
+    }
+    database = new BetterSqlite3(path);
+    database.pragma('journal_mode = WAL');
+    // FULL: fsync the WAL at every commit, so a resolved write survives power loss
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  } catch (err) {
+    throw storageFailure(classifyDbError(err), `open sqlite database`, err);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new SqlMetadataStore(db, sqliteFlavor);
+}

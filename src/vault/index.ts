@@ -1,0 +1,12 @@
+/**
+ * The vault: the only path between plaintext and stored bytes. It seals plaintext
+ * streams into encrypted objects in the blob store, opens them (whole or by range),
+ * and manages data-key rotation over the keyring of crypto/.
+ */
+export type { Vault, SealedObject, SealedRef } from './vault.js';
+export { EncryptingVault, type EncryptingVaultOptions } from './encrypting-vault.js';
+export type { SealOptions } from './seal-object.js';
+export type { OpenOptions } from './open-object.js';
+export { blobKeyFor, assertObjectId } from './blob-key.js';
+export { settingsKeyringStore, KEYRING_SETTING } from './keyring-settings.js';
+export { rewrapStaleKeys, type RewrapOptions, type RewrapReport, type StaleKeyStore } from './rewrap-stale-keys.js';

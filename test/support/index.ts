@@ -1,0 +1,11 @@
+/**
+ * Helpers for integration and end-to-end tests: locate the repo and the CLI (from src
+ * under tsx or from dist when compiled), run the CLI and the server as subprocesses,
+ * start a server in-process on 127.0.0.1:0, read the audit export, poll for a state.
+ */
+export { RUNNING_COMPILED, cleanEnv, cliArgs, repoRoot } from './paths.js';
+export { runCli, type CliRun } from './cli-process.js';
+export { startServerProcess, type ServerProcess } from './server-process.js';
+export { bootstrapAdmin, startInProcess, type ConfigFlags, type InProcessServer } from './in-process-server.js';
+export { findRecords, parseAuditExport, readText, type ExportedRecord } from './audit-log.js';
+export { waitFor } from './wait.js';
