@@ -36,11 +36,16 @@ function* plainChunks() {
   }
 }
 const discard = () => new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() });
+// wall-clock rate, and bytes per CPU-second of the whole process (steadier on a shared machine)
 const time = async (label, bytes, run) => {
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await run();
   const s = Number(process.hrtime.bigint() - started) / 1e9;
-  console.log(`${label.padEnd(44)} ${(bytes / s / 2 ** 30).toFixed(2)} GiB/s  (${(bytes / 2 ** 20).toFixed(0)} MiB in ${s.toFixed(2)} s)`);
+  const used = process.cpuUsage(cpu);
+  const cpuS = (used.user + used.system) / 1e6;
+  const gib = bytes / 2 ** 30;
+  console.log(`${label.padEnd(46)} ${(gib / s).toFixed(2)} GiB/s wall  ${(gib / cpuS).toFixed(2)} GiB/cpu-s  (${(bytes / 2 ** 20).toFixed(0)} MiB in ${s.toFixed(2)} s)`);
 };
 
 console.log(`segment size ${segmentSize / 1024} KiB, ${mib} MiB, node ${process.version}`);

@@ -80,4 +80,8 @@ export interface AuditLog {
   verify(options?: VerifyOptions): Promise<VerifyResult>;
   /** The log as JSON Lines (one stored record per line), streamed. */
   export(fromSeq?: number): AsyncIterable<string>;
+  /** Signs and stores a checkpoint of the current tail, to be kept outside the database. */
+  checkpoint(): Promise<ExportedCheckpoint>;
+  /** The public key (base64url Ed25519) that verifies checkpoints. */
+  readonly publicKey: string;
 }

@@ -1,9 +1,9 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { CofferApiError, CofferClient } from '../client/index.js';
-import type { ProjectInfo } from '../client/index.js';
+import type { CheckpointInfo, ProjectInfo } from '../client/index.js';
 import { clearCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { parseArtifactRef, parseExpiry, parseScope } from './artifact-ref.js';
 import { pullFile, pushFile } from './transfer.js';
@@ -270,10 +270,22 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
     });
   const audit = program.command('audit').description('audit log');
   audit
+    .command('checkpoint')
+    .description('sign a checkpoint of the current tail; keep the file outside Coffer to detect tail deletion later')
+    .option('-o, --output <file>', 'file (default stdout)')
+    .action(async (opts: { output?: string }) => {
+      const cp = await client().checkpointAudit();
+      const text = JSON.stringify(cp, null, 2) + '\n';
+      if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
+      else io.out(text);
+    });
+  audit
     .command('verify')
+    .option('--checkpoint <file>', 'a checkpoint from `coffer audit checkpoint`: fail if the chain no longer reaches it')
     .option('--json', 'JSON output')
-    .action(async (opts: { json?: boolean }) => {
-      const r = await client().verifyAudit();
+    .action(async (opts: { json?: boolean; checkpoint?: string }) => {
+      const checkpoint = opts.checkpoint ? (JSON.parse(readFileSync(opts.checkpoint, 'utf8')) as CheckpointInfo) : undefined;
+      const r = await client().verifyAudit(checkpoint);
       print(opts.json, r, () => (r.ok ? `audit chain intact: ${r.checked} records, last seq ${r.lastSeq}\n` : `audit chain BROKEN at seq ${r.firstBad?.seq}: ${r.firstBad?.reason}\n`));
       if (!r.ok) process.exitCode = 2;
     });

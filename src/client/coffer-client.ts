@@ -28,6 +28,7 @@ export interface PrincipalInfo { id: string; kind: string; name: string; display
 export interface GrantInfo { id: string; principalId: string; role: string; scopeKind: string; scopeId: string; createdBy: string; createdAt: string; expiresAt: string | null }
 export interface TokenInfo { id: string; hint: string; description: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }
 export interface VerifyInfo { ok: boolean; checked: number; firstBad?: { seq: number; reason: string }; lastSeq: number; lastHash: string }
+export interface CheckpointInfo { seq: number; hash: string; signature: string; publicKey?: string }
 export interface PageOf<T> { items: T[]; next: string | null }
 
 /** Where a download lands: the version facts and the body stream. */
@@ -139,7 +140,10 @@ export class CofferClient {
   revokeGrant(id: string) { return this.call<void>('DELETE', `/v1/grants/${enc(id)}`); }
 
   rotateKeys() { return this.call<{ term: number; rewrapped: number }>('POST', '/v1/keys/rotate'); }
-  verifyAudit() { return this.call<VerifyInfo>('GET', '/v1/audit/verify'); }
+  verifyAudit(checkpoint?: CheckpointInfo) {
+    return checkpoint ? this.call<VerifyInfo>('POST', '/v1/audit/verify', { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, signature: checkpoint.signature } }) : this.call<VerifyInfo>('GET', '/v1/audit/verify');
+  }
+  checkpointAudit() { return this.call<CheckpointInfo>('POST', '/v1/audit/checkpoints'); }
   /** The audit log as a stream of JSON Lines. */
   async exportAudit(fromSeq = 1): Promise<Readable> {
     const res = await fetch(`${this.base}/v1/audit/export?fromSeq=${fromSeq}`, { headers: this.headers() });

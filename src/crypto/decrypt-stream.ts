@@ -48,8 +48,7 @@ export function createDecryptStream(dataKey: Uint8Array, options: DecryptOptions
   };
 
   return new Transform({
-    readableHighWaterMark: Number(process.env.RHWM ?? DEFAULT_SEGMENT_SIZE + TAG_LENGTH),
-    writableHighWaterMark: Number(process.env.WHWM ?? 16384),
+    readableHighWaterMark: DEFAULT_SEGMENT_SIZE + TAG_LENGTH,
     transform(chunk: Buffer, _encoding, callback) {
       try {
         const sink = sinkOf(this);

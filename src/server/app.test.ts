@@ -148,3 +148,16 @@ test('key rotation rewraps every data key and data stays readable', async () => 
   // audit keys followed the rotation: the chain still verifies with the same keys after rewrap
   assert.equal(((await h.app.inject({ url: '/v1/audit/verify', headers: admin })).json() as { ok: boolean }).ok, true);
 });
+
+test('an exported checkpoint verifies, and a forged one is refused', async () => {
+  const admin = bearer(h.adminToken);
+  const cp = await h.app.inject({ method: 'POST', url: '/v1/audit/checkpoints', headers: admin });
+  assert.equal(cp.statusCode, 201, cp.body);
+  const checkpoint = cp.json() as { seq: number; hash: string; signature: string; publicKey: string };
+  assert.match(checkpoint.publicKey, /^[A-Za-z0-9_-]{43}$/);
+  const good = await h.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: admin, payload: { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, signature: checkpoint.signature } } });
+  assert.equal((good.json() as { ok: boolean }).ok, true);
+  const forgedHash = checkpoint.hash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  const bad = await h.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: admin, payload: { checkpoint: { seq: checkpoint.seq, hash: forgedHash, signature: checkpoint.signature } } });
+  assert.equal((bad.json() as { ok: boolean }).ok, false);
+});

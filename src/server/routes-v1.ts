@@ -246,6 +246,15 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
   // ---- keys and audit ----
   app.post('/keys/rotate', { schema: { summary: 'Add a key term and rewrap every data key' } }, async (request) => service.rotateKeys(callerOf(request)));
   app.get('/audit/verify', { schema: { summary: 'Verify the audit hash chain' } }, async (request) => service.verifyAudit(callerOf(request)));
+  const checkpointSchema = obj(['seq', 'hash', 'signature'], { seq: { type: 'integer', minimum: 1 }, hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, signature: { type: 'string', pattern: '^[0-9a-f]{128}$' } });
+  app.post<{ Body: { checkpoint?: { seq: number; hash: string; signature: string } } }>(
+    '/audit/verify',
+    { schema: { summary: 'Verify the audit hash chain against an exported checkpoint', body: obj([], { checkpoint: checkpointSchema }) } },
+    async (request) => service.verifyAudit(callerOf(request), request.body.checkpoint),
+  );
+  app.post('/audit/checkpoints', { schema: { summary: 'Sign a checkpoint of the current audit tail (keep it outside Coffer)' } }, async (request, reply) =>
+    reply.code(201).send(await service.checkpointAudit(callerOf(request))),
+  );
   app.get<{ Querystring: { fromSeq?: number } }>(
     '/audit/export',
     { schema: { summary: 'Export the audit log as JSON Lines', querystring: obj([], { fromSeq: { type: 'integer', minimum: 1 } }) } },

@@ -4,7 +4,7 @@ import type { Grant, Principal, PrincipalKind, Role } from '../domain/types.js';
 import { issueToken } from '../identity/issue-token.js';
 import { consumeSetupToken } from '../identity/setup-token.js';
 import type { ResourceRef } from '../policy/policy-engine.js';
-import type { VerifyResult } from '../audit/audit-event.js';
+import type { ExportedCheckpoint, VerifyResult } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
 import { auditContext } from './caller.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
@@ -243,12 +243,23 @@ export async function rotateKeys(deps: ServiceDeps, gate: Gate, caller: Caller):
   }
 }
 
-/** Verifies the audit hash chain (`read-audit`). */
-export async function verifyAudit(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<VerifyResult> {
-  const permit = await gate.enter(caller, 'read-audit', SYSTEM, 'audit', null, { op: 'verify' });
-  const result = await deps.audit.verify();
+/**
+ * Verifies the audit hash chain (`read-audit`). With an exported checkpoint, also
+ * proves the tail up to it was not deleted.
+ */
+export async function verifyAudit(deps: ServiceDeps, gate: Gate, caller: Caller, checkpoint?: ExportedCheckpoint): Promise<VerifyResult> {
+  const permit = await gate.enter(caller, 'read-audit', SYSTEM, 'audit', null, { op: 'verify', ...(checkpoint ? { checkpointSeq: checkpoint.seq } : {}) });
+  const result = await deps.audit.verify(checkpoint ? { checkpoint } : {});
   await permit.finish('success', { details: { ok: result.ok, checked: result.checked } });
   return result;
+}
+
+/** Signs a checkpoint of the current tail for the caller to keep outside Coffer (`read-audit`). */
+export async function checkpointAudit(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<ExportedCheckpoint & { publicKey: string }> {
+  const permit = await gate.enter(caller, 'read-audit', SYSTEM, 'audit', null, { op: 'checkpoint' });
+  const checkpoint = await deps.audit.checkpoint();
+  await permit.finish('success', { details: { seq: checkpoint.seq } });
+  return { ...checkpoint, publicKey: deps.audit.publicKey };
 }
 
 /** The audit log as JSON Lines (`read-audit`). */

@@ -89,8 +89,11 @@ export class CofferService {
   rotateKeys(caller: Caller) {
     return admin.rotateKeys(this.deps, this.gate, caller);
   }
-  verifyAudit(caller: Caller) {
-    return admin.verifyAudit(this.deps, this.gate, caller);
+  verifyAudit(caller: Caller, checkpoint?: { seq: number; hash: string; signature: string }) {
+    return admin.verifyAudit(this.deps, this.gate, caller, checkpoint);
+  }
+  checkpointAudit(caller: Caller) {
+    return admin.checkpointAudit(this.deps, this.gate, caller);
   }
   exportAudit(caller: Caller, fromSeq: number) {
     return admin.exportAudit(this.deps, this.gate, caller, fromSeq);

@@ -9,3 +9,5 @@ export { startServerProcess, type ServerProcess } from './server-process.js';
 export { bootstrapAdmin, startInProcess, type ConfigFlags, type InProcessServer } from './in-process-server.js';
 export { findRecords, parseAuditExport, readText, type ExportedRecord } from './audit-log.js';
 export { waitFor } from './wait.js';
+export { openRaw, requestHead, statusCodes, type RawConnection } from './raw-http.js';
+export { blobFileOf, listTree, tempFiles } from './files.js';
