@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `coffer` command: a client of the REST API, plus `coffer server`. */
 import { runCli } from './program.js';
+import { FEATURE_COMMANDS } from './commands.js';
 
 async function serve(opts: Record<string, unknown>): Promise<void> {
   // the server and its native dependencies load only for `coffer server`
@@ -40,5 +41,5 @@ const code = await runCli(process.argv.slice(2), {
   err: (s) => process.stderr.write(s),
   env: process.env,
   isTTY: Boolean(process.stderr.isTTY),
-}, serve);
+}, serve, FEATURE_COMMANDS);
 if (code !== 0 || process.argv[2] !== 'server') process.exitCode = code;

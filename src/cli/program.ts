@@ -18,7 +18,21 @@ export interface CliIo {
 
 const VERSION = '0.1.0';
 
-function table<T extends object>(rows: T[], columns: (keyof T & string)[]): string {
+/** What a feature's commands need from the CLI. */
+export interface CliContext {
+  io: CliIo;
+  /** A client for the configured server with the cached or environment credentials. */
+  client: () => CofferClient;
+  /** Prints `value` as JSON with --json, else the human form. */
+  print: (json: boolean | undefined, value: unknown, human: () => string) => void;
+  /** Renders rows as an aligned table. */
+  table: typeof table;
+}
+
+/** Registers a feature's commands on the program (see src/cli/commands.ts). */
+export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
+
+export function table<T extends object>(rows: T[], columns: (keyof T & string)[]): string {
   if (rows.length === 0) return '(none)\n';
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
@@ -33,7 +47,7 @@ function formatCell(v: unknown): string {
 }
 
 /** Builds the `coffer` command. `serve` starts a server (kept out so the client stays light). */
-export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) => Promise<void>): Command {
+export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) => Promise<void>, registrars: CommandRegistrar[] = []): Command {
   const program = new Command('coffer')
     .description('Coffer: zero-trust vault for ML artifacts')
     .version(VERSION)
@@ -299,12 +313,14 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
       else for await (const chunk of stream) io.out(String(chunk));
     });
 
+  const ctx: CliContext = { io, client, print, table };
+  for (const register of registrars) register(program, ctx);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. Errors print `error: CODE: message`. */
-export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<string, unknown>) => Promise<void>): Promise<number> {
-  const program = buildProgram(io, serve);
+export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<string, unknown>) => Promise<void>, registrars: CommandRegistrar[] = []): Promise<number> {
+  const program = buildProgram(io, serve, registrars);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -12,7 +12,7 @@ import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { MetadataStore } from '../store/index.js';
-import { EncryptingVault, rewrapStaleKeys } from '../vault/index.js';
+import { EncryptingVault, rewrapStaleKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 
 /** A running Coffer core: everything but the transport. */
@@ -50,10 +50,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await blobStore.sweepTemp();
 
     const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
-    const keyring = await openKeyring(keyProvider, {
-      load: () => store.getSetting('keyring'),
-      save: (sealed, previous) => store.putSetting('keyring', sealed, previous),
-    });
+    const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
     const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize });
     const audit = new HashChainAuditLog(store, await loadAuditKeys(store, keyring), {
       checkpointEvery: config.auditCheckpointEvery,

@@ -8,6 +8,7 @@ import { RouteNotFoundError } from '../domain/errors.js';
 import { errorHandler } from './error-handler.js';
 import { ServerMetrics } from './metrics.js';
 import { v1Routes } from './routes-v1.js';
+import type { AuthenticatedRoutes } from './routes-v1.js';
 
 /** What the HTTP layer needs from the composition root. */
 export interface AppDeps {
@@ -20,6 +21,8 @@ export interface AppDeps {
   tls?: { certFile: string; keyFile: string } | null;
   /** Where logs go (default stdout); tests pass a stream to inspect them. */
   logStream?: NodeJS.WritableStream;
+  /** Feature routes registered in the authenticated /v1 scope. */
+  extensions?: AuthenticatedRoutes[];
 }
 
 /** Paths whose values must never reach a log line. */
@@ -87,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics });
+  await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics, extensions: deps.extensions ?? [] });
   return app;
 }
 

@@ -14,9 +14,17 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * A feature's routes, registered inside the authenticated /v1 scope: every request
+ * reaching them has a Caller (`callerOf(request)`).
+ */
+export type AuthenticatedRoutes = (app: FastifyInstance) => void;
+
 interface Options {
   service: CofferService;
   metrics: ServerMetrics;
+  /** Routes of feature modules (access, monitoring...), authenticated like the core. */
+  extensions?: AuthenticatedRoutes[];
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
@@ -37,7 +45,7 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
 const obj = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
 /** The caller of an authenticated route (set by the preHandler). */
-function callerOf(request: FastifyRequest): Caller {
+export function callerOf(request: FastifyRequest): Caller {
   // INVARIANT: every route in the authenticated scope has passed the preHandler
   if (request.caller === null) throw new Error('unauthenticated request reached an authenticated route');
   return request.caller;
@@ -48,7 +56,7 @@ function pageOf(q: { limit?: number; cursor?: string }) {
 }
 
 /** REST API v1. Every route but bootstrap authenticates first; use cases do the rest. */
-export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metrics }) => {
+export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metrics, extensions }) => {
   app.decorateRequest('caller', null);
 
   app.post<{ Body: { setupToken: string; name: string; displayName?: string } }>(
@@ -62,6 +70,7 @@ export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metr
       request.caller = await service.authenticate(bearerOf(request), metaOf(request));
     });
     registerAuthenticated(auth, service, metrics);
+    for (const register of extensions ?? []) register(auth);
   });
 };
 

@@ -13,7 +13,8 @@ type Page = { limit?: number; cursor?: string | null };
  * Transports (REST, CLI through REST, later S3) call only this.
  */
 export class CofferService {
-  private readonly gate: Gate;
+  /** The authorize -> audit gate; feature services (access, monitoring, S3) share it. */
+  readonly gate: Gate;
 
   constructor(readonly deps: ServiceDeps) {
     this.gate = new Gate(deps);
