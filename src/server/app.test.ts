@@ -45,7 +45,7 @@ test('health, readiness, metrics and the OpenAPI document', async () => {
   assert.deepEqual((await h.app.inject('/v1/ready')).json(), { status: 'ready' });
   const metrics = await h.app.inject('/metrics');
   assert.match(metrics.body, /coffer_http_requests_total/);
-  const doc = (await h.app.inject('/v1/openapi.json')).json() as { openapi: string; paths: Record<string, unknown> };
+  const doc = (await h.app.inject('/v1/openapi.json')).json<{ openapi: string; paths: Record<string, unknown> }>();
   assert.equal(doc.openapi, '3.1.0');
   assert.ok(doc.paths['/v1/projects/{project}/artifacts/{artifact}/versions/{version}/content']);
 });
@@ -61,7 +61,7 @@ test('a version grant opens that version only; the rest is not found, with one m
   const otherProject = await h.app.inject({ url: '/v1/projects/nope/artifacts/open/versions/1/content', headers: bearer(bob) });
   for (const r of [hidden, missing, otherArtifact, otherProject]) {
     assert.equal(r.statusCode, 404);
-    const body = r.json() as { error: { code: string; message: string } };
+    const body = r.json<{ error: { code: string; message: string } }>();
     assert.equal(body.error.code, 'COFFER_NOT_FOUND');
     assert.match(body.error.message, /^artifact version `[^`]+` not found$/);
   }
@@ -74,13 +74,13 @@ test('visible but not permitted is 403: admins see restricted metadata but need 
   const admin = bearer(h.adminToken);
   assert.equal((await h.app.inject({ url: '/v1/projects/ml/artifacts/secret/versions/1', headers: admin })).statusCode, 200);
   // the admin created the artifact, so it holds an owner grant on it: revoke that for this check
-  const grants = (await h.app.inject({ url: '/v1/grants?project=ml&artifact=secret', headers: admin })).json() as { items: { id: string; principalId: string }[] };
-  const me = (await h.app.inject({ url: '/v1/whoami', headers: admin })).json() as { id: string };
+  const grants = (await h.app.inject({ url: '/v1/grants?project=ml&artifact=secret', headers: admin })).json<{ items: { id: string; principalId: string }[] }>();
+  const me = (await h.app.inject({ url: '/v1/whoami', headers: admin })).json<{ id: string }>();
   const own = grants.items.find((g) => g.principalId === me.id)!;
   assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/grants/${own.id}`, headers: admin })).statusCode, 204);
   const denied = await h.app.inject({ url: '/v1/projects/ml/artifacts/secret/versions/1/content', headers: admin });
   assert.equal(denied.statusCode, 403);
-  assert.equal((denied.json() as { error: { code: string } }).error.code, 'COFFER_FORBIDDEN');
+  assert.equal((denied.json<{ error: { code: string } }>()).error.code, 'COFFER_FORBIDDEN');
 });
 
 test('HTTP ranges: bounded, open-ended, suffix and unsatisfiable', async () => {
@@ -111,7 +111,7 @@ test('logs never contain tokens or plaintext', async () => {
 
 test('every request is in the audit log, allowed or denied, and the chain verifies', async () => {
   const admin = bearer(h.adminToken);
-  const verify = (await h.app.inject({ url: '/v1/audit/verify', headers: admin })).json() as { ok: boolean; checked: number };
+  const verify = (await h.app.inject({ url: '/v1/audit/verify', headers: admin })).json<{ ok: boolean; checked: number }>();
   assert.equal(verify.ok, true);
   const exported = await h.app.inject({ url: '/v1/audit/export', headers: admin });
   assert.equal(exported.statusCode, 200, exported.body);
@@ -138,26 +138,26 @@ test('key rotation rewraps every data key and data stays readable', async () => 
   const admin = bearer(h.adminToken);
   const rot = await h.app.inject({ method: 'POST', url: '/v1/keys/rotate', headers: admin });
   assert.equal(rot.statusCode, 200, rot.body);
-  const { term, rewrapped } = rot.json() as { term: number; rewrapped: number };
+  const { term, rewrapped } = rot.json<{ term: number; rewrapped: number }>();
   assert.equal(term, 2);
   assert.equal(rewrapped, 2);
-  const v = (await h.app.inject({ url: '/v1/projects/ml/artifacts/secret/versions/1', headers: admin })).json() as { keyTerm: number };
+  const v = (await h.app.inject({ url: '/v1/projects/ml/artifacts/secret/versions/1', headers: admin })).json<{ keyTerm: number }>();
   assert.equal(v.keyTerm, 2);
   const ok = await h.app.inject({ url: '/v1/projects/ml/artifacts/secret/versions/1/content', headers: bearer(bob) });
   assert.ok(ok.rawPayload.equals(secretPlain));
   // audit keys followed the rotation: the chain still verifies with the same keys after rewrap
-  assert.equal(((await h.app.inject({ url: '/v1/audit/verify', headers: admin })).json() as { ok: boolean }).ok, true);
+  assert.equal(((await h.app.inject({ url: '/v1/audit/verify', headers: admin })).json<{ ok: boolean }>()).ok, true);
 });
 
 test('an exported checkpoint verifies, and a forged one is refused', async () => {
   const admin = bearer(h.adminToken);
   const cp = await h.app.inject({ method: 'POST', url: '/v1/audit/checkpoints', headers: admin });
   assert.equal(cp.statusCode, 201, cp.body);
-  const checkpoint = cp.json() as { seq: number; hash: string; signature: string; publicKey: string };
+  const checkpoint = cp.json<{ seq: number; hash: string; signature: string; publicKey: string }>();
   assert.match(checkpoint.publicKey, /^[A-Za-z0-9_-]{43}$/);
   const good = await h.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: admin, payload: { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, signature: checkpoint.signature } } });
-  assert.equal((good.json() as { ok: boolean }).ok, true);
+  assert.equal((good.json<{ ok: boolean }>()).ok, true);
   const forgedHash = checkpoint.hash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
   const bad = await h.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: admin, payload: { checkpoint: { seq: checkpoint.seq, hash: forgedHash, signature: checkpoint.signature } } });
-  assert.equal((bad.json() as { ok: boolean }).ok, false);
+  assert.equal((bad.json<{ ok: boolean }>()).ok, false);
 });
