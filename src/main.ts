@@ -27,6 +27,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
       logLevel: config.logLevel,
       maxJsonBytes: config.maxJsonBytes,
       tls: config.tls,
+      extensions: runtime.routes,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -14,6 +14,7 @@ import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.
 import type { MetadataStore } from '../store/index.js';
 import { EncryptingVault, rewrapStaleKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
+import type { AuthenticatedRoutes } from '../server/routes-v1.js';
 
 /** A running Coffer core: everything but the transport. */
 export interface Runtime {
@@ -25,6 +26,10 @@ export interface Runtime {
   policy: PolicyEngine;
   /** The one-time setup token to print, or null once an admin exists. */
   setupToken: string | null;
+  /** Routes of feature modules, mounted in the authenticated /v1 scope by the HTTP app. */
+  routes: AuthenticatedRoutes[];
+  /** Runs when the server is up (background work of feature modules); stopped by close(). */
+  onClose: Array<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       },
     });
     const setupToken = await prepareSetupToken(store, admins);
+    // feature modules add their routes and shutdown hooks here
+    const routes: AuthenticatedRoutes[] = [];
+    const onClose: Array<() => Promise<void>> = [];
     return {
       service,
       store,
@@ -85,7 +93,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       audit,
       policy,
       setupToken,
+      routes,
+      onClose,
       close: async () => {
+        for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         keyring.close();
         await store.close();
       },
