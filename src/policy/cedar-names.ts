@@ -33,6 +33,8 @@ export function grantTemplateId(scopeKind: ScopeKind, role: Role): string {
 export const ADMIN_TEMPLATES = [
   { templateId: 'admins/system', linkId: 'admins-system' },
   { templateId: 'admins/read-metadata', linkId: 'admins-read-metadata' },
+  // baseline/access.cedar: admins approve access requests and may break glass
+  { templateId: 'admins/access', linkId: 'admins-access' },
 ] as const;
 
 /** Entity type of a grant scope. */

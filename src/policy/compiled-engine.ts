@@ -31,6 +31,7 @@ class RequestEntities implements EntityLookup {
     private readonly map: Map<string, EntityData>,
     private readonly closure: Map<string, readonly string[]>,
     private readonly actionClosure: ReadonlyMap<string, ReadonlySet<string>>,
+    private readonly actionLists: ReadonlyMap<string, readonly string[]>,
   ) {}
   get(key: string): EntityData | undefined {
     return this.map.get(key);
@@ -42,7 +43,10 @@ class RequestEntities implements EntityLookup {
     return this.closure.get(descendant.key)?.includes(ancestor.key) ?? false;
   }
   ancestors(key: string): Iterable<string> {
-    return this.actionClosure.get(key) ?? this.closure.get(key) ?? EMPTY;
+    return this.ancestorList(key);
+  }
+  ancestorList(key: string): readonly string[] {
+    return this.actionLists.get(key) ?? this.closure.get(key) ?? EMPTY;
   }
 }
 
@@ -60,6 +64,7 @@ export class CompiledEngine implements PolicyEngine {
   private readonly compiled: CompiledPolicySet;
   private readonly schema: CedarSchema;
   private readonly actionClosure = new Map<string, ReadonlySet<string>>();
+  private readonly actionLists = new Map<string, readonly string[]>();
   private readonly actionEntities = new Map<string, EntityData>();
   private readonly actionUids = new Map<string, EntityUid>();
   private readonly systemUid = new EntityUid(ENTITY_TYPE.system, SYSTEM_ENTITY_ID);
@@ -82,7 +87,11 @@ export class CompiledEngine implements PolicyEngine {
       this.actionUids.set(action.uid.id, action.uid);
       this.actionEntities.set(action.uid.key, { uid: action.uid, attrs: new Map(), parents: action.parents, tags: null });
     }
-    for (const action of this.schema.actions.values()) this.actionClosure.set(action.uid.key, this.closureOf(action));
+    for (const action of this.schema.actions.values()) {
+      const closure = this.closureOf(action);
+      this.actionClosure.set(action.uid.key, closure);
+      this.actionLists.set(action.uid.key, [...closure]);
+    }
     this.setAdminGroupId(options.adminGroupId ?? null);
   }
 
@@ -209,7 +218,7 @@ export class CompiledEngine implements PolicyEngine {
       action,
       resource: target,
       context: this.buildContext(request.context),
-      entities: new RequestEntities(map, closure, this.actionClosure),
+      entities: new RequestEntities(map, closure, this.actionClosure, this.actionLists),
       slotPrincipal: undefined,
       slotResource: undefined,
     };

@@ -1,4 +1,4 @@
-import type { Grant } from '../domain/types.js';
+import type { Grant, ScopeKind } from '../domain/types.js';
 import type { ResourceRef, Subject } from './policy-engine.js';
 import { ADMIN_TEMPLATES, ENTITY_TYPE, grantTemplateId, scopeEntityType, type CedarUid } from './cedar-names.js';
 import { principalUid } from './to-cedar-entities.js';
@@ -25,18 +25,18 @@ export function isGrantActive(grant: Grant, nowMs: number): boolean {
  * linked: the others cannot match, so leaving them out changes no decision.
  */
 export function grantLinks(subject: Subject, nowMs: number, resource?: ResourceRef): TemplateLink[] {
-  const groups = new Set(subject.groupIds);
-  const scopes = resource === undefined ? undefined : scopeChain(resource);
+  const chain = resource === undefined ? undefined : scopeChain(resource);
   const links: TemplateLink[] = [];
-  const seen = new Set<string>();
+  let groups: Set<string> | undefined;
+  let seen: Set<string> | undefined;
   for (const grant of subject.grants) {
-    if (!isGrantActive(grant, nowMs) || seen.has(grant.id)) continue;
-    if (scopes !== undefined && !scopes.has(`${grant.scopeKind}:${grant.scopeId}`)) continue;
+    if (chain !== undefined && chain[grant.scopeKind] !== grant.scopeId) continue;
+    if (!isGrantActive(grant, nowMs) || seen?.has(grant.id)) continue;
     let principal: CedarUid;
     if (grant.principalId === subject.principal.id) principal = principalUid(subject.principal);
-    else if (groups.has(grant.principalId)) principal = { type: ENTITY_TYPE.group, id: grant.principalId };
+    else if ((groups ??= new Set(subject.groupIds)).has(grant.principalId)) principal = { type: ENTITY_TYPE.group, id: grant.principalId };
     else continue;
-    seen.add(grant.id);
+    (seen ??= new Set()).add(grant.id);
     links.push({
       templateId: grantTemplateId(grant.scopeKind, grant.role),
       linkId: grant.id,
@@ -57,13 +57,11 @@ export function adminLinks(adminGroupId: string | null): TemplateLink[] {
   }));
 }
 
-function scopeChain(resource: ResourceRef): Set<string> {
-  const out = new Set<string>();
-  if (resource.kind === 'system') return out;
-  out.add(`project:${resource.project.id}`);
-  if (resource.kind === 'project') return out;
-  out.add(`artifact:${resource.artifact.id}`);
-  if (resource.kind === 'artifact') return out;
-  out.add(`version:${resource.version.id}`);
-  return out;
+/** The id at each scope kind of the resource's parent chain (undefined where there is none). */
+function scopeChain(resource: ResourceRef): Record<ScopeKind, string | undefined> {
+  return {
+    project: resource.kind === 'system' ? undefined : resource.project.id,
+    artifact: resource.kind === 'artifact' || resource.kind === 'version' ? resource.artifact.id : undefined,
+    version: resource.kind === 'version' ? resource.version.id : undefined,
+  };
 }

@@ -7,7 +7,7 @@ import { HashChainAuditLog } from '../audit/index.js';
 import { AlreadyExistsError } from '../domain/errors.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import { prepareSetupToken } from '../identity/index.js';
-import { CedarWasmEngine } from '../policy/index.js';
+import { CompiledEngine } from '../policy/index.js';
 import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
@@ -64,7 +64,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     });
 
     const admins = await ensureAdminsGroup(store, clock());
-    const policy = new CedarWasmEngine({ adminGroupId: admins });
+    // the compiled evaluator serves; cedar-wasm stays the reference it is tested against
+    const policy = new CompiledEngine({ adminGroupId: admins });
 
     const service = new CofferService({
       store,

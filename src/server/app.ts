@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { CofferService, RequestMeta } from '../service/index.js';
 import { RouteNotFoundError } from '../domain/errors.js';
 import { errorHandler } from './error-handler.js';
@@ -45,9 +47,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.maxJsonBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: 'array', useDefaults: true } },
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } } : {}),
   });
+
+  // JSON bodies are validated without type coercion: `{"name": 12345}` is an error, not "12345".
+  // Query strings and path parameters arrive as text, so they keep Fastify's coercing validator.
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false });
+  addFormats.default(strict);
+  const coercing = new Ajv({ removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false });
+  addFormats.default(coercing);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema)));
 
   await app.register(swagger, {
     openapi: {

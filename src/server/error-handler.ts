@@ -22,6 +22,14 @@ const STATUS: Record<string, number> = {
   COFFER_AUTH_TOKEN_REVOKED: 401,
   COFFER_AUTH_PRINCIPAL_DISABLED: 401,
   COFFER_SETUP_TOKEN_INVALID: 401,
+  COFFER_AUTH_INVALID_CREDENTIALS: 401,
+  COFFER_AUTH_WEAK_PASSWORD: 400,
+  COFFER_AUTH_STEP_UP_REQUIRED: 401,
+  COFFER_AUTH_TOKEN_NOT_YET_VALID: 401,
+  COFFER_AUTH_TOKEN_WRONG_AUDIENCE: 401,
+  COFFER_AUTH_REFRESH_REUSED: 401,
+  COFFER_AUTH_LONG_LIVED_TOKEN_DISABLED: 403,
+  COFFER_AUTH_DEVICE_SIGNATURE_INVALID: 401,
   COFFER_FORBIDDEN: 403,
   COFFER_POLICY_EVALUATION_FAILED: 403,
   COFFER_NOT_FOUND: 404,
@@ -33,6 +41,17 @@ const STATUS: Record<string, number> = {
   COFFER_UNSUPPORTED_MEDIA_TYPE: 415,
   COFFER_RANGE_NOT_SATISFIABLE: 416,
   COFFER_RATE_LIMITED: 429,
+  COFFER_ACCESS_DURATION_INVALID: 400,
+  COFFER_ACCESS_REQUEST_CLOSED: 409,
+  COFFER_ACCESS_SELF_APPROVAL: 403,
+  COFFER_STEP_UP_REQUIRED: 401,
+  COFFER_PROMOTION_CHECK_FAILED: 422,
+  COFFER_SHARE_LINK_INVALID: 404,
+  COFFER_SHARE_LINK_UNAVAILABLE: 410,
+  COFFER_S3_SIGNATURE_MISMATCH: 403,
+  COFFER_S3_REQUEST_TIME_SKEWED: 403,
+  COFFER_S3_REQUEST_EXPIRED: 403,
+  COFFER_S3_REQUEST_REFUSED: 400,
   COFFER_DECRYPTION_FAILED: 500,
   COFFER_KEYRING_UNAVAILABLE: 500,
   COFFER_STORAGE_FAILED: 500,
@@ -101,6 +120,8 @@ export function errorHandler(err: FastifyError | CofferError | Error, request: F
   }
   if (err instanceof RangeNotSatisfiable) void reply.header('content-range', `bytes */${err.objectSize}`);
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="coffer"');
+  // a body we stopped reading cannot be drained safely: close the connection after answering
+  if (!request.raw.complete) void reply.header('connection', 'close');
   if (reply.sent || reply.raw.headersSent) {
     // a streamed body failed half-way: the only honest signal left is to cut the connection
     reply.raw.destroy();

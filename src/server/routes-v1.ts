@@ -1,8 +1,8 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ARTIFACT_KINDS, ENVIRONMENTS, PRINCIPAL_KINDS, ROLES, TIERS } from '../domain/types.js';
 import type { ArtifactKind, Environment, PrincipalKind, Role, Tier } from '../domain/types.js';
-import { ContentLengthMismatchError, ValidationError } from '../domain/errors.js';
+import { ContentLengthMismatchError, UploadAbortedError, ValidationError } from '../domain/errors.js';
 import type { Caller, CofferService } from '../service/index.js';
 import { bearerOf, metaOf } from './app.js';
 import type { ServerMetrics } from './metrics.js';
@@ -75,7 +75,7 @@ export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metr
 };
 
 function registerAuthenticated(app: FastifyInstance, service: CofferService, metrics: ServerMetrics): void {
-  app.get('/whoami', { schema: { summary: 'The authenticated principal' } }, async (request) => service.whoami(callerOf(request)));
+  app.get('/whoami', { schema: { summary: 'The authenticated principal' } }, async (request) => await service.whoami(callerOf(request)));
 
   // ---- principals and tokens ----
   app.post<{ Body: { kind: PrincipalKind; name: string; displayName?: string; owner?: string } }>(
@@ -167,9 +167,16 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
         const size = lengthHeader === undefined ? undefined : Number(lengthHeader);
         if (size !== undefined && !Number.isSafeInteger(size)) throw new ContentLengthMismatchError('content-length is not valid');
         const controller = new AbortController();
+        // the vault reads a pass-through, so a storage failure (disk full) never destroys the
+        // request itself: the caller then gets the real error, not a hang or a reset
+        const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+        request.raw.pipe(body);
         const onClose = () => {
           // the client went away before the whole body arrived: abort, nothing is kept
-          if (!request.raw.complete) controller.abort();
+          if (!request.raw.complete) {
+            controller.abort();
+            body.destroy(new UploadAbortedError());
+          }
         };
         request.raw.once('close', onClose);
         try {
@@ -177,7 +184,7 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
           const version = await service.pushVersion(callerOf(request), {
             project: request.params.project,
             artifact: request.params.artifact,
-            body: request.raw,
+            body,
             size,
             sha256: typeof sha === 'string' ? sha : undefined,
             mediaType: typeof request.headers['content-type'] === 'string' ? request.headers['content-type'].slice(0, 200) : 'application/octet-stream',

@@ -44,7 +44,10 @@ export async function bootstrap(deps: ServiceDeps, meta: RequestMeta, input: { s
   return { principal: principalView(user), token: secret };
 }
 
-export function whoami(caller: Caller): PrincipalView & { groups: string[]; grants: GrantView[] } {
+/** The caller itself, its groups and grants (recorded like every request). */
+export async function whoami(gate: Gate, caller: Caller): Promise<PrincipalView & { groups: string[]; grants: GrantView[] }> {
+  const permit = await gate.enter(caller, 'read-metadata', SYSTEM, `principal/${caller.subject.principal.name}`, null, { op: 'whoami' });
+  await permit.finish('success');
   return { ...principalView(caller.subject.principal), groups: caller.subject.groupIds, grants: caller.subject.grants.map(grantView) };
 }
 

@@ -28,7 +28,7 @@ export class CofferService {
     return admin.bootstrap(this.deps, meta, input);
   }
   whoami(caller: Caller) {
-    return admin.whoami(caller);
+    return admin.whoami(this.gate, caller);
   }
 
   createProject(caller: Caller, input: { name: string; description?: string }) {

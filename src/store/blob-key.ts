@@ -34,6 +34,7 @@ export function assertBlobPrefix(prefix: string): void {
 function printable(s: unknown): string {
   const text = typeof s === 'string' ? s : typeof s;
   // never echo control characters back to a caller or a log line
+  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }

@@ -63,9 +63,10 @@ export interface MetadataStore {
   getPrincipal(id: string): Promise<Principal | null>;
   getPrincipalByName(name: string): Promise<Principal | null>;
   listPrincipals(options?: ListOptions & { kind?: Principal['kind'] }): Promise<Page<Principal>>;
+  /** NotFoundError if there is no such principal. */
   setPrincipalDisabled(id: string, disabled: boolean): Promise<void>;
   countPrincipals(): Promise<number>;
-  /** Adds `memberId` to group `groupId` (idempotent). */
+  /** Adds `memberId` to group `groupId` (idempotent); NotFoundError if either principal does not exist. */
   addMember(groupId: string, memberId: string): Promise<void>;
   removeMember(groupId: string, memberId: string): Promise<void>;
   /** Ids of the groups `memberId` belongs to directly. */
@@ -76,7 +77,9 @@ export interface MetadataStore {
   createToken(t: ApiToken): Promise<void>;
   getTokenByHash(hash: string): Promise<ApiToken | null>;
   listTokens(principalId: string): Promise<ApiToken[]>;
+  /** NotFoundError if there is no such token; a token already revoked keeps its first revocation time. */
   revokeToken(id: string, at: number): Promise<void>;
+  /** Records a use; a token that no longer exists is ignored. */
   touchToken(id: string, at: number): Promise<void>;
 
   // ---- projects ----
@@ -93,17 +96,21 @@ export interface MetadataStore {
 
   // ---- versions (immutable: no update except rewrapping the data key) ----
   /**
-   * Inserts a version. The version number must be the next one for its artifact;
-   * a concurrent insert of the same number rejects with ConflictError.
+   * Inserts a version. The version number must be the next one for its artifact
+   * (ConflictError otherwise); a concurrent insert of the same number rejects with
+   * ConflictError. NotFoundError if the artifact does not exist.
    */
   createVersion(v: ArtifactVersion): Promise<void>;
   getVersion(id: string): Promise<ArtifactVersion | null>;
   getVersionByNumber(artifactId: string, number: number): Promise<ArtifactVersion | null>;
   latestVersionNumber(artifactId: string): Promise<number>;
   listVersions(artifactId: string, options?: ListOptions): Promise<Page<ArtifactVersion>>;
-  /** Every version (all artifacts) with a data key wrapped under a term other than `term`. */
+  /**
+   * Versions (all artifacts, by id, at most `limit`, capped at 1000) whose data key is
+   * wrapped under a term other than `term`. Crypto-shredded versions are not listed.
+   */
   listVersionsNotUnderTerm(term: number, limit: number): Promise<ArtifactVersion[]>;
-  /** Replaces the wrapped data key of a version, only if it is still `expectedTerm`. */
+  /** Replaces the wrapped data key of a version, only if it is still `expectedTerm` and not shredded. */
   rewrapVersionKey(id: string, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
   /** All blob keys referenced by versions (for garbage collection of orphans). */
   hasBlobKey(blobKey: string): Promise<boolean>;
@@ -111,6 +118,7 @@ export interface MetadataStore {
   // ---- grants ----
   createGrant(g: Grant): Promise<void>;
   getGrant(id: string): Promise<Grant | null>;
+  /** NotFoundError if there is no such grant. */
   deleteGrant(id: string): Promise<void>;
   /** Grants held by any of `principalIds` (a user and its groups). */
   listGrantsForPrincipals(principalIds: string[]): Promise<Grant[]>;
@@ -124,6 +132,9 @@ export interface MetadataStore {
    * (committed and synced before the promise resolves). `build` receives the last
    * stored record (or null) and returns the records to append, which must continue
    * the sequence. Appends are serialized across processes sharing the database.
+   * Records that do not continue the chain (seq + 1, prevHash = hash before) reject
+   * with ConflictError and nothing is written. `build` must be synchronous and must not
+   * call the store (it runs while the store holds its write lock).
    */
   appendAudit(build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]): Promise<void>;
   /** Records with seq >= fromSeq in order, in pages (streamed, never all in memory). */

@@ -537,7 +537,8 @@ export function runMetadataStoreContract(adapterName: string, open: () => Promis
           seen.push(tail);
           return [chained(tail, '{"first":true}')];
         });
-        assert.deepEqual(seen, [null]);
+        assert.equal(seen.length, 1);
+        assert.equal(seen[0], null);
         const first = await store.lastAudit();
         assert.deepEqual(first, chained(null, '{"first":true}'));
         await store.appendAudit((tail) => {

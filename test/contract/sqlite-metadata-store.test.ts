@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import type { SqlMetadataStore } from '../../src/store/sql/sql-metadata-store.js';
 import { assertChainIntact, runMetadataStoreContract } from './metadata-store.contract.js';
@@ -37,12 +38,7 @@ describe('SQLite adapter specifics', () => {
     const store = openSqliteStore(path);
     await store.migrate();
     const pragma = async (name: string) => {
-      const { rows } = await store.kysely.executeQuery<Record<string, unknown>>({
-        sql: `pragma ${name}`,
-        parameters: [],
-        query: { kind: 'RawNode', sqlFragments: [`pragma ${name}`], parameters: [] },
-        queryId: { queryId: name },
-      } as never);
+      const { rows } = await sql<Record<string, unknown>>`pragma ${sql.raw(name)}`.execute(store.kysely);
       return Object.values(rows[0] ?? {})[0];
     };
     assert.equal(await pragma('journal_mode'), 'wal');
@@ -73,11 +69,27 @@ describe('SQLite adapter specifics', () => {
     await store.close();
   });
 
-  test('an unopenable path is a StorageError without the path in the message', () => {
+  test('an unopenable path is a StorageError without the path in the message', async () => {
+    await writeFile(join(dir, 'plain-file'), 'not a directory');
     assert.throws(
-      () => openSqliteStore('/proc/definitely/not/here.db'),
-      (err: unknown) => (err as { code?: string }).code === 'COFFER_STORAGE_FAILED' && !(err as Error).message.includes('/proc'),
+      () => openSqliteStore(join(dir, 'plain-file', 'x.db')),
+      (err: unknown) => (err as { code?: string }).code === 'COFFER_STORAGE_FAILED' && !(err as Error).message.includes('plain-file'),
     );
+  });
+
+  test('a full database is StorageFullError and leaves the audit log unchanged', async () => {
+    const store = openSqliteStore(join(dir, 'full.db'));
+    await store.migrate();
+    await store.appendAudit(() => [{ seq: 1, body: '{}', prevHash: 'x', hash: 'y' }]);
+    const { rows } = await sql<{ page_count: number }>`pragma page_count`.execute(store.kysely);
+    await sql`pragma ${sql.raw(`max_page_count = ${rows[0]!.page_count}`)}`.execute(store.kysely);
+    await assert.rejects(
+      store.appendAudit(() => [{ seq: 2, body: 'x'.repeat(200_000), prevHash: 'y', hash: 'z' }]),
+      (err: unknown) => (err as { code?: string }).code === 'COFFER_STORAGE_FULL' && !(err as Error).message.includes('SQLITE'),
+    );
+    await assert.rejects(store.putSetting('big', new Uint8Array(100_000)), (err: unknown) => (err as { code?: string }).code === 'COFFER_STORAGE_FULL');
+    assert.equal((await store.lastAudit())?.seq, 1);
+    await store.close();
   });
 
   test('appends from several processes stay one chain; version numbers never fork', { timeout: 120_000 }, async () => {

@@ -6,17 +6,15 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { CompiledPolicySet } from '../../src/policy/compiled/compiled-policy-set.js';
 import { authorizeJsonRequest } from '../../src/policy/compiled/json-request.js';
-import { policyTextToEntry } from '../../src/policy/compiled/policy-text.js';
 import { EntityUid } from '../../src/policy/compiled/values.js';
 import type { DifferentialCase } from './cedar-arbitraries.js';
 
 /** What both engines are compared on. */
 export type Outcome = { type: 'failure' } | { type: 'success'; decision: string; reasons: string[]; errors: string[] };
 
-/** cedar-wasm's outcome, or null if cedar-wasm refuses the policy text itself (the case is skipped). */
+/** cedar-wasm's outcome, or null if cedar-wasm refuses the policy text itself. */
 export function officialOutcome(c: DifferentialCase): Outcome | null {
   const policies = { staticPolicies: c.policies, templates: c.templates, templateLinks: c.links };
-  if (cedar.checkParsePolicySet(policies).type === 'failure') return null;
   const answer = cedar.isAuthorized({
     principal: c.principal,
     action: c.action,
@@ -25,7 +23,7 @@ export function officialOutcome(c: DifferentialCase): Outcome | null {
     policies,
     entities: c.entities as cedar.Entities,
   });
-  if (answer.type === 'failure') return { type: 'failure' };
+  if (answer.type === 'failure') return cedar.checkParsePolicySet(policies).type === 'failure' ? null : { type: 'failure' };
   const d = answer.response;
   return {
     type: 'success',
@@ -38,8 +36,8 @@ export function officialOutcome(c: DifferentialCase): Outcome | null {
 /** The compiled evaluator's outcome. */
 export function compiledOutcome(c: DifferentialCase): Outcome {
   const set = new CompiledPolicySet([
-    ...Object.entries(c.policies).map(([id, t]) => policyTextToEntry(id, t, 'policy')),
-    ...Object.entries(c.templates).map(([id, t]) => policyTextToEntry(id, t, 'template')),
+    ...Object.entries(c.policiesJson).map(([id, json]) => ({ id, kind: 'policy' as const, json })),
+    ...Object.entries(c.templatesJson).map(([id, json]) => ({ id, kind: 'template' as const, json })),
   ]);
   for (const l of c.links) {
     const p = l.values['?principal'];

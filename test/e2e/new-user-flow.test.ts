@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -64,6 +64,8 @@ void describe('e2e: a new user runs the story of the foundation issue with the C
     assert.match(server.setupToken ?? '', /^coffer_setup_[0-9A-Za-z]{38}$/);
     const run = await alice('bootstrap', ['bootstrap', '--name', 'alice', '--setup-token', server.setupToken!]);
     assert.match(run.stdout, /administrator `alice` created/);
+    assert.equal((await stat(join(dir, 'alice.json'))).mode & 0o777, 0o600, 'the credentials cache is owner-only');
+    assert.equal((await stat(join(dir, 'data', 'root.key'))).mode & 0o777, 0o600, 'the generated root key is owner-only');
     const creds = JSON.parse(await readFile(join(dir, 'alice.json'), 'utf8')) as { server: string; token: string };
     assert.equal(creds.server, server.url);
     assert.match(creds.token, /^coffer_pat_/);

@@ -68,7 +68,10 @@ export async function startInProcess(dataDir: string, options: { flags?: ConfigF
       (closed ??= (async () => {
         // completion records of downloads are written after the response: let them land
         await runtime.audit.flush().catch(() => undefined);
-        await stop();
+        const stopping = stop();
+        // a connection a test left half-way must not hold the close until the server's timeouts
+        app.server.closeAllConnections();
+        await stopping;
       })()),
   };
 }

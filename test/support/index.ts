@@ -1,7 +1,8 @@
 /**
  * Helpers for integration and end-to-end tests: locate the repo and the CLI (from src
  * under tsx or from dist when compiled), run the CLI and the server as subprocesses,
- * start a server in-process on 127.0.0.1:0, read the audit export, poll for a state.
+ * start a server in-process on 127.0.0.1:0, read the audit export, poll for a state,
+ * speak raw HTTP over a socket, inspect data-dir files, mount a small tmpfs.
  */
 export { RUNNING_COMPILED, cleanEnv, cliArgs, repoRoot } from './paths.js';
 export { runCli, type CliRun } from './cli-process.js';
@@ -11,3 +12,4 @@ export { findRecords, parseAuditExport, readText, type ExportedRecord } from './
 export { waitFor } from './wait.js';
 export { openRaw, requestHead, statusCodes, type RawConnection } from './raw-http.js';
 export { blobFileOf, listTree, tempFiles } from './files.js';
+export { mountTmpfs, remount, unmount } from './tmpfs.js';

@@ -145,7 +145,7 @@ const DUMMY_ENV: Env = {
   action: new EntityUid('', ''),
   resource: new EntityUid('', ''),
   context: new Map(),
-  entities: { get: () => undefined, isIn: () => false, ancestors: () => [] },
+  entities: { get: () => undefined, isIn: () => false, ancestors: () => [], ancestorList: () => [] },
   slotPrincipal: undefined,
   slotResource: undefined,
 };

@@ -6,7 +6,8 @@
  */
 import { CompileError, compileExpr, type Env } from './compile-expr.js';
 import { parseEntityUid } from './json-values.js';
-import { CedarEvalError, EntityUid, typeName } from './values.js';
+import type { EntityUid} from './values.js';
+import { CedarEvalError, typeName } from './values.js';
 
 /** A principal or resource constraint. `slot` means the linked value of `?principal`/`?resource`. */
 export type ScopeConstraint =

@@ -7,7 +7,6 @@
  */
 import { CompileError, type Env } from './compile-expr.js';
 import { compilePolicy, type CompiledPolicy } from './compile-policy.js';
-import type { EntityLookup } from './entity-store.js';
 import { PolicyIndex, type PolicyInstance } from './policy-index.js';
 import { CedarEvalError, type EntityUid } from './values.js';
 
@@ -38,6 +37,8 @@ export class CompiledPolicySet {
   private readonly templates = new Map<string, CompiledPolicy>();
   private readonly instances = new Map<string, PolicyInstance>();
   private readonly index = new PolicyIndex();
+  /** Reused candidate list (empty between calls). */
+  private readonly scratch: PolicyInstance[] = [];
 
   /** Compiles the entries. Throws CompileError for a form it does not know. */
   constructor(entries: readonly PolicyJsonEntry[]) {
@@ -89,33 +90,39 @@ export class CompiledPolicySet {
    * `env.slotPrincipal`/`slotResource` are overwritten.
    */
   authorize(env: Env, extra: readonly PolicyInstance[] = []): AuthorizationResult {
-    const permits: string[] = [];
-    const forbids: string[] = [];
+    const candidates = this.scratch.length === 0 ? this.scratch : [];
+    this.index.collect(env, env.entities, candidates);
+    for (const instance of extra) candidates.push(instance);
+    let permits: string[] | undefined;
+    let forbids: string[] | undefined;
     let errors: { policyId: string; message: string }[] | undefined;
-    const visit = (instance: PolicyInstance) => {
+    for (let i = 0; i < candidates.length; i++) {
+      const instance = candidates[i]!;
       const policy = instance.policy;
       env.slotPrincipal = instance.slotPrincipal;
       env.slotResource = instance.slotResource;
-      if (!policy.scope(env)) return;
+      if (!policy.scope(env)) continue;
       if (policy.condition !== null) {
         try {
-          if (!policy.condition(env)) return;
+          if (!policy.condition(env)) continue;
         } catch (err) {
-          if (!(err instanceof CedarEvalError)) throw err;
+          if (!(err instanceof CedarEvalError)) {
+            candidates.length = 0;
+            throw err;
+          }
           (errors ??= []).push({ policyId: instance.id, message: err.message });
-          return;
+          continue;
         }
       }
-      (policy.effect === 'permit' ? permits : forbids).push(instance.id);
-    };
-    const entities: EntityLookup = env.entities;
-    this.index.collect(env, (uid) => entities.ancestors(uid.key), visit);
-    for (const instance of extra) visit(instance);
+      if (policy.effect === 'permit') (permits ??= []).push(instance.id);
+      else (forbids ??= []).push(instance.id);
+    }
+    candidates.length = 0;
     env.slotPrincipal = undefined;
     env.slotResource = undefined;
     const errs = errors === undefined ? [] : errors.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0));
-    if (forbids.length > 0) return { decision: 'deny', reasons: forbids.sort(), errors: errs };
-    if (permits.length > 0) return { decision: 'allow', reasons: permits.sort(), errors: errs };
+    if (forbids !== undefined) return { decision: 'deny', reasons: forbids.length > 1 ? forbids.sort() : forbids, errors: errs };
+    if (permits !== undefined) return { decision: 'allow', reasons: permits.length > 1 ? permits.sort() : permits, errors: errs };
     return { decision: 'deny', reasons: [], errors: errs };
   }
 

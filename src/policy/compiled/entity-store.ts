@@ -5,7 +5,8 @@
  */
 import { CedarRequestError, checkEnumId, parseEntityUid, parseJsonValue, parseRecord } from './json-values.js';
 import type { CedarSchema } from './schema.js';
-import { EntityUid, valueEquals, type CedarRecord } from './values.js';
+import type { EntityUid} from './values.js';
+import { valueEquals, type CedarRecord } from './values.js';
 
 function sameEntity(a: EntityData, b: EntityData): boolean {
   const pa = new Set(a.parents.map((p) => p.key));
@@ -32,14 +33,29 @@ export interface EntityLookup {
   isIn(descendant: EntityUid, ancestor: EntityUid): boolean;
   /** Keys of every ancestor of the entity (transitively), not including itself. */
   ancestors(key: string): Iterable<string>;
+  /** The same keys as an array (cached by the store). */
+  ancestorList(key: string): readonly string[];
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY_LIST: readonly string[] = [];
 
-/** A mutable entity store with a cached ancestor closure. */
+/** An entity with its cached ancestor closure (valid while `gen` is the store's generation). */
+interface Slot {
+  data: EntityData;
+  gen: number;
+  set: ReadonlySet<string> | undefined;
+  list: readonly string[] | undefined;
+}
+
+/**
+ * A mutable entity store with a cached ancestor closure. The closure of an entity is
+ * kept beside it (one lookup per entity on the hot path) and is recomputed lazily after
+ * any change: every change bumps the store's generation.
+ */
 export class EntityStore implements EntityLookup {
-  private readonly entities = new Map<string, EntityData>();
-  private closure = new Map<string, ReadonlySet<string>>();
+  private readonly slots = new Map<string, Slot>();
+  private gen = 0;
 
   /** Builds a store from Cedar's JSON entity format, checked against `schema` if given. Throws CedarRequestError. */
   static fromJson(json: unknown, schema?: CedarSchema): EntityStore {
@@ -47,66 +63,80 @@ export class EntityStore implements EntityLookup {
     const store = new EntityStore();
     json.forEach((e, i) => {
       const entity = parseEntityJson(e, schema, `entities[${i}]`);
-      const prev = store.entities.get(entity.uid.key);
+      const prev = store.get(entity.uid.key);
       // Cedar accepts a repeated entity only if both entries are the same.
       if (prev !== undefined && !sameEntity(prev, entity)) throw new CedarRequestError(`duplicate entity entry \`${entity.uid.key}\``);
-      store.entities.set(entity.uid.key, entity);
+      store.upsert(entity);
     });
     if (schema !== undefined) {
       for (const action of schema.actions.values()) {
-        const given = store.entities.get(action.uid.key);
+        const given = store.get(action.uid.key);
         if (given !== undefined) {
           const want = new Set(action.parents.map((p) => p.key));
           if (given.parents.length !== want.size || !given.parents.every((p) => want.has(p.key)) || given.attrs.size > 0) {
             throw new CedarRequestError(`definition of action \`${action.uid.key}\` does not match its schema declaration`);
           }
         }
-        store.entities.set(action.uid.key, { uid: action.uid, attrs: new Map(), parents: action.parents, tags: null });
       }
+      store.addSchemaActions(schema);
     }
-    for (const key of store.entities.keys()) {
+    for (const key of store.slots.keys()) {
       if (store.ancestors(key).has(key)) throw new CedarRequestError(`input graph has a cycle containing vertex \`${key}\``);
     }
     return store;
   }
 
   get size(): number {
-    return this.entities.size;
+    return this.slots.size;
+  }
+
+  /** Adds the schema's action entities (with their action-group parents). */
+  addSchemaActions(schema: CedarSchema): void {
+    for (const action of schema.actions.values()) this.upsert({ uid: action.uid, attrs: new Map(), parents: action.parents, tags: null });
   }
 
   get(key: string): EntityData | undefined {
-    return this.entities.get(key);
+    return this.slots.get(key)?.data;
   }
 
-  /** Adds or replaces an entity (drops the cached closure). */
+  /** Adds or replaces an entity (invalidates every cached closure). */
   upsert(entity: EntityData): void {
-    this.entities.set(entity.uid.key, entity);
-    if (this.closure.size > 0) this.closure = new Map();
+    this.slots.set(entity.uid.key, { data: entity, gen: -1, set: undefined, list: undefined });
+    this.gen++;
   }
 
-  /** Removes an entity (drops the cached closure). */
+  /** Removes an entity (invalidates every cached closure). */
   remove(uid: EntityUid): void {
-    this.entities.delete(uid.key);
-    if (this.closure.size > 0) this.closure = new Map();
+    if (this.slots.delete(uid.key)) this.gen++;
   }
 
   /** Keys of every ancestor of the entity (transitively), not including itself. */
   ancestors(key: string): ReadonlySet<string> {
-    const cached = this.closure.get(key);
-    if (cached !== undefined) return cached;
-    const start = this.entities.get(key);
-    if (start === undefined || start.parents.length === 0) return EMPTY;
+    const slot = this.slots.get(key);
+    if (slot === undefined || slot.data.parents.length === 0) return EMPTY;
+    if (slot.gen === this.gen && slot.set !== undefined) return slot.set;
     const out = new Set<string>();
-    const stack = [...start.parents];
+    const stack = [...slot.data.parents];
     while (stack.length > 0) {
       const p = stack.pop()!;
       if (out.has(p.key)) continue;
       out.add(p.key);
-      const pd = this.entities.get(p.key);
-      if (pd !== undefined) for (const q of pd.parents) if (!out.has(q.key)) stack.push(q);
+      const ps = this.slots.get(p.key);
+      if (ps !== undefined) for (const q of ps.data.parents) if (!out.has(q.key)) stack.push(q);
     }
-    this.closure.set(key, out);
+    slot.gen = this.gen;
+    slot.set = out;
+    slot.list = undefined;
     return out;
+  }
+
+  ancestorList(key: string): readonly string[] {
+    const slot = this.slots.get(key);
+    if (slot === undefined || slot.data.parents.length === 0) return EMPTY_LIST;
+    if (slot.gen === this.gen && slot.list !== undefined) return slot.list;
+    const list = [...this.ancestors(key)];
+    slot.list = list;
+    return list;
   }
 
   isIn(descendant: EntityUid, ancestor: EntityUid): boolean {

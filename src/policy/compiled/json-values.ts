@@ -27,9 +27,10 @@ function callExtension(json: unknown, where: string): Value {
   if (!isObject(json) || typeof json.fn !== 'string') throw new CedarRequestError(`${where}: malformed \`__extn\` value`);
   const f = EXTENSION_FUNCTIONS.get(json.fn);
   if (f === undefined) throw new CedarRequestError(`${where}: unknown extension function \`${json.fn}\``);
+  const fn = json.fn;
   const rawArgs = 'args' in json ? json.args : [json.arg];
   if (!Array.isArray(rawArgs) || rawArgs.length !== f.arity) throw new CedarRequestError(`${where}: wrong number of arguments to \`${json.fn}\``);
-  const args = rawArgs.map((a, i) => parseJsonValue(a, undefined, undefined, `${where}.${json.fn}[${i}]`));
+  const args = rawArgs.map((a, i) => parseJsonValue(a, undefined, undefined, `${where}.${fn}[${i}]`));
   try {
     return f.apply(args);
   } catch (err) {

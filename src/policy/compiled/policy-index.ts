@@ -6,6 +6,7 @@
 import type { Env } from './compile-expr.js';
 import type { CompiledPolicy, ScopeConstraint } from './compile-policy.js';
 import type { EntityUid } from './values.js';
+import type { EntityLookup } from './entity-store.js';
 
 /** A policy, or a template linked to slot values: what is evaluated. */
 export interface PolicyInstance {
@@ -35,12 +36,37 @@ function scopeKey(c: ScopeConstraint, slot: EntityUid | undefined): string {
   }
 }
 
-/** Ancestors of an entity, as the index needs them. */
-export type AncestorsOf = (uid: EntityUid) => Iterable<string>;
+function collectR(byR: Bucket, resource: EntityUid, rAnc: readonly string[], action: EntityUid, aAnc: readonly string[], round: number, out: PolicyInstance[]): void {
+  let byA = byR.get(resource.key);
+  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
+  for (let i = 0; i < rAnc.length; i++) {
+    byA = byR.get(rAnc[i]!);
+    if (byA !== undefined) collectA(byA, action, aAnc, round, out);
+  }
+  byA = byR.get(resource.isKey);
+  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
+  byA = byR.get(ANY);
+  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
+}
 
-/** The policy index. */
+function collectA(byA: Map<string, PolicyInstance[]>, action: EntityUid, aAnc: readonly string[], round: number, out: PolicyInstance[]): void {
+  push(byA.get(action.key), round, out);
+  for (let i = 0; i < aAnc.length; i++) push(byA.get(aAnc[i]!), round, out);
+  push(byA.get(ANY), round, out);
+}
+
+function push(list: PolicyInstance[] | undefined, round: number, out: PolicyInstance[]): void {
+  if (list === undefined) return;
+  for (const instance of list) {
+    if (instance.mark === round) continue;
+    instance.mark = round;
+    out.push(instance);
+  }
+}
+
+/** The policy index: principal key -> resource key -> action key -> instances. */
 export class PolicyIndex {
-  private readonly byAction = new Map<string, Bucket>();
+  private readonly byPrincipal = new Map<string, Bucket>();
   private round = 0;
   private count = 0;
 
@@ -50,13 +76,13 @@ export class PolicyIndex {
 
   /** Adds an instance. */
   add(instance: PolicyInstance): void {
-    for (const [a, p, r] of this.keysOf(instance)) {
-      let byP = this.byAction.get(a);
-      if (byP === undefined) this.byAction.set(a, (byP = new Map()));
-      let byR = byP.get(p);
-      if (byR === undefined) byP.set(p, (byR = new Map()));
-      const list = byR.get(r);
-      if (list === undefined) byR.set(r, [instance]);
+    for (const [p, r, a] of this.keysOf(instance)) {
+      let byR = this.byPrincipal.get(p);
+      if (byR === undefined) this.byPrincipal.set(p, (byR = new Map<string, Map<string, PolicyInstance[]>>()));
+      let byA = byR.get(r);
+      if (byA === undefined) byR.set(r, (byA = new Map<string, PolicyInstance[]>()));
+      const list = byA.get(a);
+      if (list === undefined) byA.set(a, [instance]);
       else list.push(instance);
     }
     this.count++;
@@ -65,10 +91,10 @@ export class PolicyIndex {
   /** Removes an instance (by identity). */
   remove(instance: PolicyInstance): void {
     let removed = false;
-    for (const [a, p, r] of this.keysOf(instance)) {
-      const byP = this.byAction.get(a);
-      const byR = byP?.get(p);
-      const list = byR?.get(r);
+    for (const [p, r, a] of this.keysOf(instance)) {
+      const byR = this.byPrincipal.get(p);
+      const byA = byR?.get(r);
+      const list = byA?.get(a);
       if (list === undefined) continue;
       const i = list.indexOf(instance);
       if (i >= 0) {
@@ -76,10 +102,10 @@ export class PolicyIndex {
         removed = true;
       }
       if (list.length === 0) {
-        byR!.delete(r);
-        if (byR!.size === 0) {
-          byP!.delete(p);
-          if (byP!.size === 0) this.byAction.delete(a);
+        byA!.delete(a);
+        if (byA!.size === 0) {
+          byR!.delete(r);
+          if (byR!.size === 0) this.byPrincipal.delete(p);
         }
       }
     }
@@ -87,33 +113,29 @@ export class PolicyIndex {
   }
 
   /**
-   * Calls `visit` once for every instance whose scope could match the request of `env`.
-   * INVARIANT: every instance whose scope matches is visited (the index only prunes).
+   * Appends to `out` every instance whose scope could match the request of `env`, once:
+   * the buckets of the principal, each of its ancestors, its type and `*`, then the
+   * same for the resource and the action.
+   * INVARIANT: every instance whose scope matches is collected (the index only prunes).
    */
-  collect(env: Env, ancestors: AncestorsOf, visit: (instance: PolicyInstance) => void): void {
+  collect(env: Env, entities: EntityLookup, out: PolicyInstance[]): void {
     const round = ++this.round;
-    const aKeys = [env.action.key, ...ancestors(env.action), ANY];
-    let pKeys: string[] | undefined;
-    let rKeys: string[] | undefined;
-    for (const a of aKeys) {
-      const byP = this.byAction.get(a);
-      if (byP === undefined) continue;
-      pKeys ??= [env.principal.key, ...ancestors(env.principal), `is:${env.principal.type}`, ANY];
-      for (const p of pKeys) {
-        const byR = byP.get(p);
-        if (byR === undefined) continue;
-        rKeys ??= [env.resource.key, ...ancestors(env.resource), `is:${env.resource.type}`, ANY];
-        for (const r of rKeys) {
-          const list = byR.get(r);
-          if (list === undefined) continue;
-          for (const instance of list) {
-            if (instance.mark === round) continue;
-            instance.mark = round;
-            visit(instance);
-          }
-        }
-      }
+    const { principal, resource, action } = env;
+    const byPrincipal = this.byPrincipal;
+    // Ancestor lists are looked up once per request (the store is large: lookups miss the cache).
+    const rAnc = entities.ancestorList(resource.key);
+    const aAnc = entities.ancestorList(action.key);
+    let byR = byPrincipal.get(principal.key);
+    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
+    const pAnc = entities.ancestorList(principal.key);
+    for (let i = 0; i < pAnc.length; i++) {
+      byR = byPrincipal.get(pAnc[i]!);
+      if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
     }
+    byR = byPrincipal.get(principal.isKey);
+    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
+    byR = byPrincipal.get(ANY);
+    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
   }
 
   private keysOf(instance: PolicyInstance): [string, string, string][] {
@@ -121,6 +143,6 @@ export class PolicyIndex {
     const p = scopeKey(policy.principal, instance.slotPrincipal);
     const r = scopeKey(policy.resource, instance.slotResource);
     const actions = policy.action.op === 'All' ? [ANY] : policy.action.op === '==' ? [policy.action.entity.key] : [...new Set(policy.action.entities.map((e) => e.key))];
-    return actions.map((a) => [a, p, r]);
+    return actions.map((a) => [p, r, a]);
   }
 }

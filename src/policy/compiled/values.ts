@@ -22,11 +22,14 @@ export type Long = number | bigint;
 export class EntityUid {
   /** Unique string form, `Type::"id"` with the id JSON-quoted. */
   readonly key: string;
+  /** Index key of `is Type` constraints. */
+  readonly isKey: string;
   constructor(
     readonly type: string,
     readonly id: string,
   ) {
     this.key = `${type}::${JSON.stringify(id)}`;
+    this.isKey = `is:${type}`;
   }
   toString(): string {
     return this.key;

@@ -208,7 +208,7 @@ export class SqlMetadataStore implements MetadataStore {
         .selectFrom('principals')
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
-      return toNumber(row.n as number | string | bigint);
+      return toNumber(row.n);
     });
   }
 
