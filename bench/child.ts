@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 export type ChildMessage =
   | { type: 'ready'; value: unknown }
   | { type: 'result'; value: unknown }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'reply'; id: number; value?: unknown; error?: string };
 
 /**
  * Absolute path of a bench script given relative to bench/ without extension, with
@@ -56,17 +57,46 @@ export interface ChildServer<R> {
   pid: number;
   /** What the child reported once listening. */
   ready: R;
+  /** Runs a command the child registered (see {@link reportReady}) and resolves with its answer. */
+  command(name: string, arg?: unknown, timeoutMs?: number): Promise<unknown>;
   /** Asks the child to close and exit; kills it if it has not exited after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * Starts `script` as a server child and resolves once it reports `ready` (see
- * {@link reportReady}); `execArgv` adds Node flags (e.g. `--cpu-prof`).
+ * {@link reportReady}); `execArgv` adds Node flags.
  */
 export function startChildServer<R>(script: string, input: unknown, options: { execArgv?: string[]; timeoutMs?: number } = {}): Promise<ChildServer<R>> {
   const child = spawn(script, input, options.execArgv ?? []);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  child.on('message', (raw) => {
+    const msg = raw as ChildMessage;
+    if (msg.type !== 'reply') return;
+    const waiter = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error !== undefined) waiter?.reject(new Error(`${script}: ${msg.error}`));
+    else waiter?.resolve(msg.value);
+  });
+  void exited.then(() => {
+    for (const w of pending.values()) w.reject(new Error(`${script} exited`));
+    pending.clear();
+  });
+  const command = (name: string, arg?: unknown, timeoutMs = 60_000) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`${script}: command ${name} took longer than ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      child.send({ type: 'command', id, name, arg });
+    });
   return new Promise<ChildServer<R>>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -83,6 +113,7 @@ export function startChildServer<R>(script: string, input: unknown, options: { e
         resolve({
           pid: child.pid!,
           ready: msg.value as R,
+          command,
           stop: async (timeoutMs = 30_000) => {
             if (child.exitCode !== null || child.signalCode !== null) return;
             child.send({ type: 'stop' });
@@ -129,19 +160,36 @@ export async function reportError(err: unknown): Promise<never> {
   process.exit(1);
 }
 
-/** In a server child: reports it is listening and calls `onStop` when the harness asks it to stop. */
-export async function reportReady(value: unknown, onStop: () => Promise<void>): Promise<void> {
+/** What a server child does on the harness's requests. */
+export interface ServerHandlers {
+  /** Closes the server; the child exits afterwards. */
+  stop: () => Promise<void>;
+  /** Named commands the harness can run with ChildServer.command. */
+  commands?: Record<string, (arg: unknown) => Promise<unknown>>;
+}
+
+/** In a server child: reports it is listening and serves the harness's stop and commands. */
+export async function reportReady(value: unknown, handlers: ServerHandlers): Promise<void> {
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    onStop().then(
+    handlers.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.on('message', (raw) => {
-    if ((raw as { type?: string }).type === 'stop') stop();
+    const msg = raw as { type?: string; id?: number; name?: string; arg?: unknown };
+    if (msg.type === 'stop') stop();
+    if (msg.type !== 'command' || typeof msg.id !== 'number') return;
+    const id = msg.id;
+    const handler = handlers.commands?.[msg.name ?? ''];
+    const run = handler === undefined ? Promise.reject(new Error(`unknown command ${msg.name}`)) : handler(msg.arg);
+    run.then(
+      (v) => send({ type: 'reply', id, value: v }),
+      (err: unknown) => send({ type: 'reply', id, error: err instanceof Error ? err.message : String(err) }),
+    ).catch(() => undefined);
   });
   // the harness going away (crash, Ctrl-C) must not leave the server running
   process.once('disconnect', stop);

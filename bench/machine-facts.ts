@@ -1,4 +1,4 @@
-import { cpus, totalmem, release, platform, arch } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { statfs } from 'node:fs/promises';
 
 /** Facts about the machine a benchmark ran on, saved with its figures. */
@@ -10,6 +10,8 @@ export interface MachineFacts {
   os: string;
   /** The work directory and the free space on its disk. */
   workDir: { path: string; freeGiB: number };
+  /** 1, 5 and 15 minute load averages when the run started: the machine may be shared. */
+  loadAverage: number[];
   date: string;
 }
 
@@ -24,6 +26,7 @@ export async function machineFacts(workDir: string, date: Date): Promise<Machine
     node: process.version,
     os: `${platform()} ${release()} ${arch()}`,
     workDir: { path: workDir, freeGiB: fs === null ? NaN : Math.round(((fs.bavail * fs.bsize) / 1024 ** 3) * 10) / 10 },
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     date: date.toISOString(),
   };
 }

@@ -28,9 +28,10 @@ export interface ProfileEntry {
   percent: number;
 }
 
-/** Self time by function and by file of a parsed profile. */
+/** Self time by function and by file of a parsed profile; percentages are of the busy (non-idle) time. */
 export interface ProfileSummary {
   totalMs: number;
+  idleMs: number;
   functions: ProfileEntry[];
   files: ProfileEntry[];
 }
@@ -38,10 +39,10 @@ export interface ProfileSummary {
 function shortUrl(url: string): string {
   if (url === '') return '(native)';
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
-  const at = path.lastIndexOf('/dist/');
-  if (at >= 0) return path.slice(at + 1);
   const nm = path.lastIndexOf('/node_modules/');
-  return nm >= 0 ? path.slice(nm + 1) : path;
+  if (nm >= 0) return path.slice(nm + 1);
+  const at = path.lastIndexOf('/dist/');
+  return at >= 0 ? path.slice(at + 1) : path;
 }
 
 /** Summarizes `profile`, keeping the `top` largest entries of each list. */
@@ -63,9 +64,14 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
   const functions = new Map<string, number>();
   const files = new Map<string, number>();
   let total = 0;
+  let idle = 0;
   for (const [id, us] of selfUs) {
     const node = byId.get(id);
     if (node === undefined) continue;
+    if (node.callFrame.functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
     const file = shortUrl(node.callFrame.url);
     const fn = `${node.callFrame.functionName || '(anonymous)'} ${file}${node.callFrame.url ? `:${node.callFrame.lineNumber + 1}` : ''}`;
     functions.set(fn, (functions.get(fn) ?? 0) + us);
@@ -77,7 +83,7 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: total > 0 ? (100 * us) / total : 0 }));
-  return { totalMs: total / 1000, functions: list(functions), files: list(files) };
+  return { totalMs: total / 1000, idleMs: idle / 1000, functions: list(functions), files: list(files) };
 }
 
 /** Reads and summarizes a `.cpuprofile` file. */
@@ -87,7 +93,7 @@ export async function summarizeProfileFile(path: string, top = 20): Promise<Prof
 
 /** The summary as text. */
 export function formatProfileSummary(s: ProfileSummary): string {
-  const lines = [`sampled ${(s.totalMs / 1000).toFixed(1)} s`, 'self time by function:'];
+  const lines = [`busy ${(s.totalMs / 1000).toFixed(1)} s, idle ${(s.idleMs / 1000).toFixed(1)} s; self time (% of busy) by function:`];
   for (const e of s.functions) lines.push(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.name}`);
   lines.push('self time by file:');
   for (const e of s.files) lines.push(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.name}`);

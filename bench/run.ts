@@ -11,7 +11,8 @@
  * Settings: see options.ts (COFFER_BENCH_SIZE_MIB, COFFER_BENCH_RUNS, ...).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,7 @@ import type { SmallGetsInput, SmallGetsResult } from './load/small-gets.js';
 import type { UploadResult } from './load/upload.js';
 import { machineFacts } from './machine-facts.js';
 import { readOptions, type BenchOptions } from './options.js';
+import { ProcSampler } from './proc-sampler.js';
 import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
@@ -67,6 +69,8 @@ interface GetsPhase {
   bare: SmallGetsResult;
   auditRecordsPerGet: number;
   auditChainVerified: boolean;
+  /** Server CPU busy (cores) over warm-up and measured phase. */
+  serverCpuCores: { coffer: number; bare: number };
 }
 
 /** Everything measured, as written to the JSON file. */
@@ -76,7 +80,7 @@ interface Results {
   gets?: GetsPhase;
   audit?: AuditBenchResult;
   policy?: PolicyRowsOutcome;
-  cpuProfiles?: { file: string; summary: ProfileSummary }[];
+  cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
 /** The two servers under test and what the cases need to reach them. */
@@ -86,6 +90,22 @@ interface Servers {
   client: CofferClient;
   token: string;
   targets: { coffer: TransferTarget & { downloadUrl: string }; bare: TransferTarget };
+  /** Where per-phase CPU profiles of the Coffer server go; null: no profiling. */
+  profileDir: string | null;
+  profiles: { phase: string; file: string }[];
+}
+
+/** Runs `work` with the Coffer server's CPU profiler on, if profiling was asked for. */
+async function profiled<T>(servers: Servers, phase: string, work: () => Promise<T>): Promise<T> {
+  if (servers.profileDir === null) return work();
+  await servers.coffer.command('profile-start');
+  try {
+    return await work();
+  } finally {
+    const file = join(servers.profileDir, `coffer-${phase}.cpuprofile`);
+    await servers.coffer.command('profile-stop', file);
+    servers.profiles.push({ phase, file });
+  }
 }
 
 async function startServers(root: string, filesDir: string, bigSha: string, bigBytes: number, profileDir: string | null): Promise<Servers> {
@@ -94,9 +114,7 @@ async function startServers(root: string, filesDir: string, bigSha: string, bigB
   const bare = await startChildServer<BareServerReady>(benchScript('servers/bare-server'), { filesDir, uploadDir } satisfies BareServerInput);
   let coffer: ChildServer<CofferServerReady>;
   try {
-    coffer = await startChildServer<CofferServerReady>(benchScript('servers/coffer-server'), { dataDir: join(root, 'coffer-data') } satisfies CofferServerInput, {
-      execArgv: profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    });
+    coffer = await startChildServer<CofferServerReady>(benchScript('servers/coffer-server'), { dataDir: join(root, 'coffer-data'), profile: profileDir !== null } satisfies CofferServerInput);
   } catch (err) {
     await bare.stop();
     throw err;
@@ -139,7 +157,7 @@ async function startServers(root: string, filesDir: string, bigSha: string, bigB
       },
       downloadUrl: `${bare.ready.url}/files/big.bin`,
     };
-    return { coffer, bare, client, token, targets: { coffer: cofferTarget, bare: bareTarget } };
+    return { coffer, bare, client, token, targets: { coffer: cofferTarget, bare: bareTarget }, profileDir, profiles: [] };
   } catch (err) {
     await Promise.all([coffer.stop(), bare.stop()]);
     throw err;
@@ -158,7 +176,7 @@ async function transfers(options: BenchOptions, servers: Servers, bigFile: strin
 
   if (options.cases.has('upload')) {
     log(`upload ${options.sizeMiB} MiB x ${options.runs}`);
-    const runs = await alternate(targets, options.runs, (t, run) => uploadOnce(t, bigFile, bigBytes, run), log);
+    const runs = await profiled(servers, 'upload', () => alternate(targets, options.runs, (t, run) => uploadOnce(t, bigFile, bigBytes, run), log));
     results.upload = { runs: byLabel(runs), untimed: warm };
   }
   if (options.cases.has('download')) {
@@ -170,7 +188,7 @@ async function transfers(options: BenchOptions, servers: Servers, bigFile: strin
       checks[t.label] = [r];
     }
     log(`download ${options.sizeMiB} MiB x ${options.runs}`);
-    const runs = await alternate(targets, options.runs, (t) => downloadOnce(t, bigBytes, false), log);
+    const runs = await profiled(servers, 'download', () => alternate(targets, options.runs, (t) => downloadOnce(t, bigBytes, false), log));
     results.download = { runs: byLabel(runs), untimed: checks };
   }
 }
@@ -184,18 +202,26 @@ async function smallGets(options: BenchOptions, servers: Servers, results: Resul
   };
   const timeoutMs = (base.warmupSeconds + base.durationSeconds) * 1000 + 60_000;
   log(`4 KiB GETs, ${options.connections} connections, ${options.getSeconds} s (+${base.warmupSeconds} s warm-up): bare`);
+  const bareSampler = new ProcSampler(servers.bare.pid);
+  bareSampler.start();
   const bare = await runChild<SmallGetsResult>(benchScript('load/small-gets'), { ...base, url: `${servers.bare.ready.url}/files/small.bin` } satisfies SmallGetsInput, timeoutMs);
+  const bareServer = bareSampler.stop();
   log(`  bare   ${Math.round(bare.requestsPerSecond)} req/s, p50 ${bare.latencyMs.p50.toFixed(2)} ms, p99 ${bare.latencyMs.p99.toFixed(2)} ms, errors ${bare.errors}`);
   log('4 KiB GETs: Coffer');
   // verify calls are audited too: two in a row tell how many records one adds
   const first = await servers.client.verifyAudit();
   const before = await servers.client.verifyAudit();
   const perVerify = before.lastSeq - first.lastSeq;
-  const coffer = await runChild<SmallGetsResult>(
-    benchScript('load/small-gets'),
-    { ...base, url: `${servers.coffer.ready.url}/v1/projects/${PROJECT}/artifacts/${SMALL}/versions/1/content`, token: servers.token } satisfies SmallGetsInput,
-    timeoutMs,
+  const cofferSampler = new ProcSampler(servers.coffer.pid);
+  cofferSampler.start();
+  const coffer = await profiled(servers, 'gets', () =>
+    runChild<SmallGetsResult>(
+      benchScript('load/small-gets'),
+      { ...base, url: `${servers.coffer.ready.url}/v1/projects/${PROJECT}/artifacts/${SMALL}/versions/1/content`, token: servers.token } satisfies SmallGetsInput,
+      timeoutMs,
+    ),
   );
+  const cofferServer = cofferSampler.stop();
   log(`  coffer ${Math.round(coffer.requestsPerSecond)} req/s, p50 ${coffer.latencyMs.p50.toFixed(2)} ms, p99 ${coffer.latencyMs.p99.toFixed(2)} ms, errors ${coffer.errors}`);
   log('  verifying the audit chain');
   const after = await servers.client.verifyAudit();
@@ -205,6 +231,7 @@ async function smallGets(options: BenchOptions, servers: Servers, results: Resul
     bare,
     auditRecordsPerGet: (after.lastSeq - before.lastSeq - perVerify) / gets,
     auditChainVerified: first.ok && before.ok && after.ok,
+    serverCpuCores: { coffer: cofferServer.cpuSeconds / cofferServer.wallSeconds, bare: bareServer.cpuSeconds / bareServer.wallSeconds },
   };
 }
 
@@ -275,7 +302,8 @@ function getRows(g: GetsPhase, options: BenchOptions): BenchRow[] {
       note:
         `keep-alive http.Agent (maxSockets ${options.connections}), ${options.getSeconds} s after a warm-up; each Coffer GET is authenticated, authorized and writes ` +
         `${g.auditRecordsPerGet.toFixed(2)} durable audit records (SQLite WAL, synchronous=FULL, group commit; chain verified: ${g.auditChainVerified}); ` +
-        `bare serves a 4 KiB file with fs.createReadStream; client CPU busy: Coffer run ${(g.coffer.clientCpuSeconds / g.coffer.seconds).toFixed(2)} cores, bare run ${(g.bare.clientCpuSeconds / g.bare.seconds).toFixed(2)}`,
+        `bare serves a 4 KiB file with fs.createReadStream; CPU busy (cores), server / client: Coffer run ${g.serverCpuCores.coffer.toFixed(2)} / ${(g.coffer.clientCpuSeconds / g.coffer.seconds).toFixed(2)}, ` +
+        `bare run ${g.serverCpuCores.bare.toFixed(2)} / ${(g.bare.clientCpuSeconds / g.bare.seconds).toFixed(2)}`,
     },
     { name: `4 KiB GET p50 latency, ${conns}`, unit: 'ms', coffer: g.coffer.latencyMs.p50, baseline: g.bare.latencyMs.p50, better: 'lower', target: null, pass: null },
     { name: `4 KiB GET p99 latency, ${conns}`, unit: 'ms', coffer: g.coffer.latencyMs.p99, baseline: g.bare.latencyMs.p99, better: 'lower', target: null, pass: null },
@@ -293,7 +321,7 @@ function auditRows(a: AuditBenchResult): BenchRow[] {
       better: 'higher',
       target: 'chain verifies',
       pass: a.coffer1.chainVerified,
-      note: `HashChainAuditLog over openSqliteStore, each record awaited before the next (one commit + fsync each); ${base}`,
+      note: `HashChainAuditLog over openSqliteStore, each record awaited before the next (one commit + fsync each); ${base}; the variants ran in interleaved ${a.sliceSeconds} s slices, ${a.slices} each`,
     },
     {
       name: 'audit appends/s, 64 writers',
@@ -340,6 +368,10 @@ async function main(): Promise<void> {
       } finally {
         await Promise.all([servers.coffer.stop(), servers.bare.stop()]);
       }
+      if (servers.profiles.length > 0) {
+        results.cpuProfiles = [];
+        for (const p of servers.profiles) results.cpuProfiles.push({ ...p, summary: await summarizeProfileFile(p.file, 25) });
+      }
     }
     if (options.cases.has('audit')) {
       log(`audit appends: ${options.auditSeconds} s per case`);
@@ -349,13 +381,6 @@ async function main(): Promise<void> {
       results.policy = await loadPolicyRows();
       if (results.policy.status === 'absent') log('policy: bench/policy/ has no runPolicyBench(): skipped');
       if (results.policy.status === 'failed') log(`policy: ${results.policy.module} failed: ${results.policy.error}`);
-    }
-    if (profileDir !== null) {
-      results.cpuProfiles = [];
-      for (const name of (await readdir(profileDir)).filter((n) => n.endsWith('.cpuprofile'))) {
-        const file = join(profileDir, name);
-        results.cpuProfiles.push({ file, summary: await summarizeProfileFile(file, 25) });
-      }
     }
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -368,16 +393,19 @@ async function main(): Promise<void> {
   if (results.audit) rows.push(...auditRows(results.audit));
   if (results.policy?.status === 'ok') rows.push(...results.policy.rows);
 
-  const paths = await writeResults(resultsDir, { machine: facts, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);
+  const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const paths = await writeResults(resultsDir, { machine: { ...facts, loadAverageAtEnd: loadAtEnd }, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);
   const out = [
     `Coffer benchmarks, ${facts.date}: ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, node ${facts.node}, ${facts.os}`,
     `Topology: ${TOPOLOGY}`,
+    `Load average (1/5/15 min) at start ${facts.loadAverage.join(' ')}, at end ${loadAtEnd.join(' ')}: the machine may be shared, compare ratios rather than absolute figures.`,
     '',
     formatTable(rows),
     '',
     `JSON: ${paths.latest} and ${paths.stamped}`,
   ];
-  for (const p of results.cpuProfiles ?? []) out.push('', `CPU profile of the Coffer server: ${p.file}`, formatProfileSummary(p.summary));
+  if (options.cpuProfile) out.splice(3, 0, 'CPU profiling of the Coffer server was ON: its figures include the profiler overhead.');
+  for (const p of results.cpuProfiles ?? []) out.push('', `CPU profile of the Coffer server, ${p.phase} (timed runs): ${p.file}`, formatProfileSummary(p.summary));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

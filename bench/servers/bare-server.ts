@@ -4,8 +4,8 @@
  * `fs.createReadStream`; `POST /uploads/NAME` writes the body to a file and fsyncs it
  * before answering 201 (Coffer fsyncs too, so the comparison is fair).
  */
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
@@ -37,14 +37,8 @@ async function serveFile(name: string, res: ServerResponse): Promise<void> {
 
 async function receiveFile(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = join(input.uploadDir, basename(name));
-  const file = await open(path, 'w', 0o600);
-  try {
-    const out = file.createWriteStream({ autoClose: false });
-    await pipeline(req, out);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  // flush: fsync before the file is closed, and the pipeline settles only after the close
+  await pipeline(req, createWriteStream(path, { mode: 0o600, flush: true }));
   const { size } = await stat(path);
   const body = JSON.stringify({ size });
   res.writeHead(201, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
@@ -76,9 +70,11 @@ server.keepAliveTimeout = 30_000;
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
-  reportReady({ url: `http://127.0.0.1:${port}` } satisfies BareServerReady, async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  reportReady({ url: `http://127.0.0.1:${port}` } satisfies BareServerReady, {
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   }).catch(reportError);
 });
 server.once('error', (err) => void reportError(err));

@@ -1,8 +1,12 @@
 /**
  * Bench child: a real Coffer server (`startServer` with the embedded default: SQLite,
  * local disk, generated root key) on 127.0.0.1 with an ephemeral port and silent logs.
- * Reports its URL and one-time setup token; the harness bootstraps over HTTP.
+ * Reports its URL and one-time setup token; the harness bootstraps over HTTP. With
+ * `profile`, the commands `profile-start` and `profile-stop` (argument: the file to
+ * write) take a V8 CPU profile of one phase through the inspector.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../../src/config/index.js';
 import { startServer } from '../../src/main.js';
 import { childInput, reportError, reportReady } from '../child.js';
@@ -10,6 +14,8 @@ import { childInput, reportError, reportReady } from '../child.js';
 /** Input of the Coffer server child. */
 export interface CofferServerInput {
   dataDir: string;
+  /** Accept the profile-start and profile-stop commands. */
+  profile: boolean;
 }
 
 /** What the Coffer server reports once listening. */
@@ -18,12 +24,33 @@ export interface CofferServerReady {
   setupToken: string | null;
 }
 
+async function profiler(): Promise<Record<string, (arg: unknown) => Promise<unknown>>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  return {
+    'profile-start': async () => {
+      await session.post('Profiler.start');
+      return null;
+    },
+    'profile-stop': async (file: unknown) => {
+      if (typeof file !== 'string') throw new Error('profile-stop needs a file path');
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
+
 try {
   const input = childInput<CofferServerInput>();
   // flags only (no environment), so the bench's own COFFER_BENCH_* variables never reach the config
   const config = loadConfig({ flags: { dataDir: input.dataDir, listen: '127.0.0.1:0', logLevel: 'silent' } });
   const server = await startServer(config, { printSetupToken: () => undefined });
-  await reportReady({ url: server.url, setupToken: server.runtime.setupToken } satisfies CofferServerReady, () => server.close());
+  await reportReady({ url: server.url, setupToken: server.runtime.setupToken } satisfies CofferServerReady, {
+    stop: () => server.close(),
+    ...(input.profile ? { commands: await profiler() } : {}),
+  });
 } catch (err) {
   await reportError(err);
 }

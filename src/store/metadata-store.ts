@@ -79,7 +79,7 @@ export interface MetadataStore {
   listTokens(principalId: string): Promise<ApiToken[]>;
   /** NotFoundError if there is no such token; a token already revoked keeps its first revocation time. */
   revokeToken(id: string, at: number): Promise<void>;
-  /** Records a use; a token that no longer exists is ignored. */
+  /** Records a use; a token that no longer exists is ignored. Advisory: adapters may coalesce writes (at most one a minute per token). */
   touchToken(id: string, at: number): Promise<void>;
 
   // ---- projects ----

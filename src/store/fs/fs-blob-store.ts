@@ -91,16 +91,29 @@ export class FsBlobStore implements BlobStore {
       handle = await open(tmp, 'wx', 0o600);
       tmpCreated = true;
       const iterator = body[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-      const aborted = signal ? onAbort(signal) : undefined;
+      // A stuck source cannot hold the put open once the signal fires: the abort rejects
+      // the pending read directly. (Racing every read against one long-lived abort promise
+      // kept every chunk reachable until the end, so memory grew with the object.)
+      let rejectRead: ((err: Error) => void) | null = null;
+      const onAbortSignal = () => {
+        const err = new UploadAbortedError(undefined, { detail: 'signal aborted during the upload' });
+        rejectRead?.(err);
+        body.destroy(err);
+      };
+      signal?.addEventListener('abort', onAbortSignal, { once: true });
       let size = 0;
       try {
         for (;;) {
           let next: IteratorResult<unknown>;
           try {
-            // a stuck source cannot hold the put open once the signal fires
-            next = await (aborted ? Promise.race([iterator.next(), aborted.promise]) : iterator.next());
+            next = await new Promise<IteratorResult<unknown>>((resolve, reject) => {
+              rejectRead = reject;
+              iterator.next().then(resolve, reject);
+            });
           } catch (err) {
             throw sourceFailure(err, signal);
+          } finally {
+            rejectRead = null;
           }
           if (next.done) break;
           const chunk = toBytes(next.value);
@@ -108,7 +121,7 @@ export class FsBlobStore implements BlobStore {
           size += chunk.byteLength;
         }
       } finally {
-        aborted?.dispose();
+        signal?.removeEventListener('abort', onAbortSignal);
       }
       await handle.sync();
       await handle.close();
@@ -302,17 +315,6 @@ function sourceFailure(err: unknown, signal: AbortSignal | undefined): CofferErr
   if (signal?.aborted) return new UploadAbortedError(undefined, { detail: 'signal aborted during the upload', cause: err });
   const detail = `source stream failed: ${err instanceof Error ? err.message : String(err)}`;
   return new UploadAbortedError(undefined, { detail, cause: err });
-}
-
-/** A promise that rejects when `signal` aborts; `dispose` detaches the listener. */
-function onAbort(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
-  let listener: (() => void) | undefined;
-  const promise = new Promise<never>((_resolve, reject) => {
-    listener = () => reject(new UploadAbortedError(undefined, { detail: 'signal aborted during the upload' }));
-    signal.addEventListener('abort', listener, { once: true });
-  });
-  promise.catch(() => undefined);
-  return { promise, dispose: () => signal.removeEventListener('abort', listener!) };
 }
 
 function toBytes(chunk: unknown): Uint8Array {

@@ -42,6 +42,10 @@ import {
 } from './rows.js';
 import type { SqlFlavor } from './sql-flavor.js';
 
+/** touchToken writes a token's last use at most this often. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Bound of the touchToken memory. */
+const TOUCH_CACHE_LIMIT = 10_000;
 /** Audit rows read per query by iterateAudit. */
 const AUDIT_PAGE = 1000;
 /** Audit rows per INSERT statement (4 parameters each, well under SQLite's limit). */
@@ -62,6 +66,8 @@ export class SqlMetadataStore implements MetadataStore {
   readonly #db: Kysely<Database>;
   readonly #flavor: SqlFlavor;
   #closed = false;
+  /** Last recorded use per token id (see touchToken). */
+  readonly #touched = new Map<string, number>();
 
   /** Takes ownership of `db`: close() destroys it. */
   constructor(db: Kysely<Database>, flavor: SqlFlavor) {
@@ -293,6 +299,12 @@ export class SqlMetadataStore implements MetadataStore {
 
   /** Records a use of the token; a token that no longer exists is ignored. */
   touchToken(id: string, at: number): Promise<void> {
+    // lastUsedAt is advisory: write at most once a minute per token, so a busy token
+    // does not cost a durable commit (an fsync) on every request
+    const last = this.#touched.get(id);
+    if (last !== undefined && at - last < TOUCH_INTERVAL_MS && at >= last) return Promise.resolve();
+    if (this.#touched.size >= TOUCH_CACHE_LIMIT) this.#touched.clear();
+    this.#touched.set(id, at);
     return this.#run('touch token', async () => {
       await this.#db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
     });
