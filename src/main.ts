@@ -3,6 +3,7 @@ import type { Config } from './config/index.js';
 import { openRuntime } from './runtime/open-runtime.js';
 import type { Runtime } from './runtime/open-runtime.js';
 import { buildApp } from './server/app.js';
+import { listenS3, type S3Listener } from './server/s3-app.js';
 
 /** A listening Coffer server. */
 export interface RunningServer {
@@ -10,6 +11,8 @@ export interface RunningServer {
   runtime: Runtime;
   /** Base URL, e.g. `http://127.0.0.1:7070`. */
   url: string;
+  /** Base URL of the S3-compatible endpoint (`s3Listen`), or null when it is disabled. */
+  s3Url: string | null;
   close(): Promise<void>;
 }
 
@@ -28,6 +31,8 @@ export async function startServer(config: Config, options: { printSetupToken?: (
       maxJsonBytes: config.maxJsonBytes,
       tls: config.tls,
       extensions: runtime.routes,
+      publicRoutes: runtime.publicRoutes,
+      metricRegistries: runtime.metricRegistries,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -35,10 +40,20 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     await runtime.close();
     throw err;
   }
+  let s3: S3Listener | null;
+  try {
+    s3 = await listenS3(runtime.s3, config, options.logStream ? { logStream: options.logStream } : {});
+  } catch (err) {
+    await app.close();
+    await runtime.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  // WebAuthn and SSO need the external URL; without `publicUrl` configured, the listener's is used
+  runtime.identity.learnPublicUrl(url);
   if (runtime.setupToken !== null) {
     const print = options.printSetupToken ?? defaultPrint;
     print(runtime.setupToken, url);
@@ -47,7 +62,9 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     app,
     runtime,
     url,
+    s3Url: s3?.url ?? null,
     close: async () => {
+      await s3?.app.close();
       await app.close();
       await runtime.close();
     },

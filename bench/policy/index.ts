@@ -3,3 +3,4 @@
  * harness (`npm run bench`); `node --import tsx bench/policy/run.ts` runs it alone.
  */
 export { runPolicyBench, benchPolicyCount, benchPort, measure } from './policy-bench.js';
+export { benchListing, type ListingTiming } from './listing-bench.js';

@@ -22,6 +22,7 @@ import { CompiledEngine } from '../../src/policy/compiled-engine.js';
 import { CedarWasmEngine } from '../../src/policy/cedar-wasm-engine.js';
 import type { AccessRequest } from '../../src/policy/policy-engine.js';
 import type { Artifact, ArtifactVersion, Grant, Project } from '../../src/domain/types.js';
+import { benchListing } from './listing-bench.js';
 import { ARTIFACTS, GROUPS, PROJECTS, USERS, VERSIONS, buildRequests, buildWorld, grantLinkParts, type BenchRequest, type World } from './policy-world.js';
 
 /** One measurement. */
@@ -70,6 +71,8 @@ export function measure(fn: (i: number) => void, maxCalls: number, budgetMs: num
 const CONTEXT_JSON = {
   sourceIp: { __extn: { fn: 'ip', arg: '10.1.2.3' } },
   now: { __extn: { fn: 'datetime', arg: '2025-03-04T10:00:00.000Z' } },
+  localHour: 10,
+  localWeekday: 'tue',
   mfa: { methods: ['password', 'webauthn'], ageSeconds: 60 },
   device: { managed: true, id: 'dev-1' },
 };
@@ -78,6 +81,8 @@ function contextRecord(): CedarRecord {
   const ctx: CedarRecord = new Map();
   ctx.set('sourceIp', parseIp('10.1.2.3'));
   ctx.set('now', new DateTime(Date.UTC(2025, 2, 4, 10)));
+  ctx.set('localHour', 10);
+  ctx.set('localWeekday', 'tue');
   ctx.set('mfa', new Map<string, CedarSet | number>([['methods', CedarSet.of(['password', 'webauthn'])], ['ageSeconds', 60]]));
   ctx.set('device', new Map<string, boolean | string>([['managed', true], ['id', 'dev-1']]));
   return ctx;
@@ -182,8 +187,8 @@ export interface SizeResult {
   allowRate: number;
 }
 
-/** Runs the evaluator comparison with `policies` policies (baseline + grant links). */
-export function benchPolicyCount(policies: number, validated: ValidatedPolicySet, budgetMs: number): SizeResult {
+/** The world, requests, entity store, compiled set and evaluator environments of one policy count. */
+export function buildCompiledWorld(policies: number, validated: ValidatedPolicySet): { world: World; requests: BenchRequest[]; set: CompiledPolicySet; envs: Env[]; baseCount: number } {
   const baseCount = validated.policies.length + ADMIN_TEMPLATES.length;
   const world = buildWorld(Math.max(0, policies - baseCount));
   const requests = buildRequests(world, 20000);
@@ -201,6 +206,12 @@ export function benchPolicyCount(policies: number, validated: ValidatedPolicySet
     slotPrincipal: undefined,
     slotResource: undefined,
   }));
+  return { world, requests, set, envs, baseCount };
+}
+
+/** Runs the evaluator comparison with `policies` policies (baseline + grant links). */
+export function benchPolicyCount(policies: number, validated: ValidatedPolicySet, budgetMs: number): SizeResult {
+  const { world, requests, set, envs, baseCount } = buildCompiledWorld(policies, validated);
   const nEnv = envs.length;
   let sink = 0;
   const compiled = measure((i) => {
@@ -368,6 +379,25 @@ export async function runPolicyBench(): Promise<object[]> {
     note: `CompiledEngine vs CedarWasmEngine through the port, from an AccessRequest; ${port.compared - port.mismatches}/${port.compared} decisions identical`,
     raw: port,
   });
+  process.stderr.write('policy bench: listing by permission (100,000 artifacts)\n');
+  const listing = await benchListing(Number(process.env.COFFER_BENCH_LISTING_RUNS ?? 30));
+  lines.push('');
+  lines.push('| listing one page of 100 artifacts out of 100,000 (SQLite) | returned | use case p50 ms | p95 ms | listing alone p50 ms | p95 ms | row by row p50 ms | p95 ms |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const l of listing) {
+    lines.push(`| ${l.scenario} | ${l.returned} | ${fmt(l.p50ms)} | ${fmt(l.p95ms)} | ${fmt(l.listingOnly.p50ms)} | ${fmt(l.listingOnly.p95ms)} | ${fmt(l.rowByRow.p50ms)} | ${fmt(l.rowByRow.p95ms)} |`);
+    rows.push({
+      name: `list 100 of 100,000 artifacts: ${l.scenario}`,
+      unit: 'ms',
+      coffer: l.p50ms,
+      baseline: l.rowByRow.p50ms,
+      better: 'lower',
+      target: '< 20 ms',
+      pass: l.p50ms < 20,
+      note: `p50 of CofferService.listArtifacts (authorization, audit records, candidate rows, a decision each); listing alone p50 ${fmt(l.listingOnly.p50ms)} ms; baseline: deciding row by row, p50 ${fmt(l.rowByRow.p50ms)} ms`,
+      raw: l,
+    });
+  }
   console.log(lines.join('\n'));
   return rows;
 }

@@ -327,7 +327,10 @@ export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<str
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 1;
-    if (err instanceof CofferApiError) io.err(`error: ${err.code}: ${err.message}\n`);
+    if (err instanceof CofferApiError) {
+      io.err(`error: ${err.code}: ${err.message}\n`);
+      if (err.code === 'COFFER_AUTH_STEP_UP_REQUIRED') io.err('run `coffer step-up` to confirm with your security key, then run the command again\n');
+    }
     else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') io.err(`error: cannot reach the Coffer server (${(err as Error).message})\n`);
     else io.err(`error: ${e.message ?? String(err)}\n`);
     return 1;

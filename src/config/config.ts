@@ -7,6 +7,8 @@ export interface Config {
   /** Everything the embedded default keeps: SQLite database, blobs, root key file. */
   readonly dataDir: string;
   readonly listen: { readonly host: string; readonly port: number };
+  /** Address of the S3-compatible endpoint (docs/s3.md); null = disabled. An ephemeral main port (0) makes it ephemeral too. */
+  readonly s3Listen: { readonly host: string; readonly port: number } | null;
   /** PostgreSQL URL; null means SQLite in `dataDir` (the embedded default). */
   readonly databaseUrl: string | null;
   /** TLS from PEM files; both or neither. */
@@ -24,9 +26,77 @@ export interface Config {
   readonly rootKey: string | null;
   /** Default lifetime of API tokens in seconds; 0 = no expiry. */
   readonly tokenTtlSeconds: number;
+  /** IANA time zone of the organisation: policies see `context.localHour`/`localWeekday` in it (docs/policy.md). */
+  readonly timeZone: string;
+  /** CIDRs restricted items and prod changes are reachable from (docs/policy.md); default: every address. */
+  readonly trustedNetworks: readonly string[];
+  /** Just-in-time access, break-glass, promotions, share links and their webhook (docs/access.md). */
+  readonly access: AccessConfig;
+  /** Sessions, access tokens, WebAuthn, service-account tokens (docs/identity.md). */
+  readonly identity: IdentityConfig;
+  /** Detectors over the audit stream, alerts, locks, access reviews, recommendations (docs/monitoring.md). */
+  readonly monitor: MonitorConfig;
 }
 
-type Kind = 'string' | 'nullable-string' | 'int' | 'level' | 'hostport';
+/** Settings of monitoring and reviews (keys `monitor*`, `reviewStaleDays`, `recommendWindowDays`). */
+export interface MonitorConfig {
+  /** Run the detectors on this node (default on). */
+  readonly enabled: boolean;
+  /** JSON file of rule overrides (thresholds, actions); null = the defaults. */
+  readonly rulesFile: string | null;
+  /** Alerts are also appended to this JSON Lines file; null = none. */
+  readonly alertFile: string | null;
+  /** Alerts are POSTed here, signed with HMAC-SHA256 under `webhookSecret`; null = none. */
+  readonly webhookUrl: string | null;
+  readonly webhookSecret: string | null;
+  /** Alerts are sent to this syslog receiver (`udp://host:port`, RFC 5424); null = none. */
+  readonly syslog: string | null;
+  /** A review campaign revokes grants unused for this many days (0 = never). */
+  readonly reviewStaleDays: number;
+  /** Recommendations look at this many days of use. */
+  readonly recommendWindowDays: number;
+}
+
+/** Settings of the identity module (keys `publicUrl`, `tokenIssuer`, `accessTokenTtlSeconds`, `sessionTtlSeconds`, `servicePatMaxTtlSeconds`). */
+export interface IdentityConfig {
+  /** External base URL of Coffer (WebAuthn origin and RP id, SSO redirect URI); null = learned from the listener. */
+  readonly publicUrl: string | null;
+  /** `iss` of access tokens (the same on every node). */
+  readonly tokenIssuer: string;
+  /** Lifetime of access tokens (at most one hour). */
+  readonly accessTokenTtlSeconds: number;
+  /** Absolute lifetime of an interactive session (refresh tokens stop working after it). */
+  readonly sessionTtlSeconds: number;
+  /** Longest lifetime of a service account API token; 0 (default) = service accounts get short-lived tokens only. */
+  readonly servicePatMaxTtlSeconds: number;
+}
+
+/** Settings of the access module (flat keys `access*`, `breakGlass*`, `share*`, `promotion*`, `webhook*`, `stepUp*`). */
+export interface AccessConfig {
+  /** Longest grant a request may ask for, per role, in seconds. */
+  readonly maxSeconds: { readonly reader: number; readonly writer: number; readonly owner: number };
+  /** A pending request expires after this; an approved promotion stays usable this long. */
+  readonly requestTtlSeconds: number;
+  /** Distinct approvers a request needs: restricted artifacts, and everything else. */
+  readonly approvals: number;
+  readonly approvalsRestricted: number;
+  /** Reader requests on artifacts of this tier or lower are approved at once (`none` = never). */
+  readonly autoApproveTier: 'none' | 'public' | 'internal' | 'confidential';
+  readonly breakGlassMaxSeconds: number;
+  /** Break-glass needs an authentication (token) younger than this (the WebAuthn seam, see docs/access.md). */
+  readonly stepUpMaxAgeSeconds: number;
+  /** Longest share link lifetime (an admin setting). */
+  readonly shareMaxSeconds: number;
+  /** Approvals a promotion to staging / prod needs (0 = none). */
+  readonly promotionApprovals: { readonly staging: number; readonly prod: number };
+  /** Webhook for requests, approvals, break-glass and expiries; null = none. */
+  readonly webhookUrl: string | null;
+  /** HMAC-SHA256 key of the webhook signature (required with a URL). */
+  readonly webhookSecret: string | null;
+  readonly webhookFormat: 'coffer' | 'slack';
+}
+
+type Kind = 'string' | 'nullable-string' | 'int' | 'level' | 'hostport' | 'string-list';
 
 interface Field {
   kind: Kind;
@@ -34,6 +104,8 @@ interface Field {
   default: unknown;
   min?: number;
   max?: number;
+  /** Allowed values of a `string` field. */
+  choices?: readonly string[];
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -42,6 +114,7 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SCHEMA: Record<string, Field> = {
   dataDir: { kind: 'string', env: 'COFFER_DATA_DIR', default: './coffer-data' },
   listen: { kind: 'hostport', env: 'COFFER_LISTEN', default: '127.0.0.1:7070' },
+  s3Listen: { kind: 'nullable-string', env: 'COFFER_S3_LISTEN', default: '127.0.0.1:7072' },
   databaseUrl: { kind: 'nullable-string', env: 'COFFER_DATABASE_URL', default: null },
   tlsCertFile: { kind: 'nullable-string', env: 'COFFER_TLS_CERT_FILE', default: null },
   tlsKeyFile: { kind: 'nullable-string', env: 'COFFER_TLS_KEY_FILE', default: null },
@@ -52,6 +125,38 @@ const SCHEMA: Record<string, Field> = {
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
   rootKey: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY', default: null },
   tokenTtlSeconds: { kind: 'int', env: 'COFFER_TOKEN_TTL_SECONDS', default: 90 * 24 * 3600, min: 0, max: 10 * 365 * 24 * 3600 },
+  accessMaxReaderSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_READER_SECONDS', default: 7 * 24 * 3600, min: 60, max: 365 * 24 * 3600 },
+  accessMaxWriterSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_WRITER_SECONDS', default: 24 * 3600, min: 60, max: 365 * 24 * 3600 },
+  accessMaxOwnerSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_OWNER_SECONDS', default: 8 * 3600, min: 60, max: 365 * 24 * 3600 },
+  accessRequestTtlSeconds: { kind: 'int', env: 'COFFER_ACCESS_REQUEST_TTL_SECONDS', default: 3 * 24 * 3600, min: 60, max: 90 * 24 * 3600 },
+  accessApprovals: { kind: 'int', env: 'COFFER_ACCESS_APPROVALS', default: 1, min: 1, max: 10 },
+  accessApprovalsRestricted: { kind: 'int', env: 'COFFER_ACCESS_APPROVALS_RESTRICTED', default: 1, min: 1, max: 10 },
+  accessAutoApproveTier: { kind: 'string', env: 'COFFER_ACCESS_AUTO_APPROVE_TIER', default: 'none', choices: ['none', 'public', 'internal', 'confidential'] },
+  breakGlassMaxSeconds: { kind: 'int', env: 'COFFER_BREAK_GLASS_MAX_SECONDS', default: 3600, min: 60, max: 24 * 3600 },
+  stepUpMaxAgeSeconds: { kind: 'int', env: 'COFFER_STEP_UP_MAX_AGE_SECONDS', default: 900, min: 30, max: 24 * 3600 },
+  shareMaxSeconds: { kind: 'int', env: 'COFFER_SHARE_MAX_SECONDS', default: 24 * 3600, min: 60, max: 30 * 24 * 3600 },
+  promotionApprovalsStaging: { kind: 'int', env: 'COFFER_PROMOTION_APPROVALS_STAGING', default: 0, min: 0, max: 10 },
+  promotionApprovalsProd: { kind: 'int', env: 'COFFER_PROMOTION_APPROVALS_PROD', default: 1, min: 0, max: 10 },
+  webhookUrl: { kind: 'nullable-string', env: 'COFFER_WEBHOOK_URL', default: null },
+  webhookSecret: { kind: 'nullable-string', env: 'COFFER_WEBHOOK_SECRET', default: null },
+  webhookFormat: { kind: 'string', env: 'COFFER_WEBHOOK_FORMAT', default: 'coffer', choices: ['coffer', 'slack'] },
+  // policy context (src/policy, docs/policy.md): checked when the policy engine starts
+  timeZone: { kind: 'string', env: 'COFFER_TIME_ZONE', default: 'UTC' },
+  trustedNetworks: { kind: 'string-list', env: 'COFFER_TRUSTED_NETWORKS', default: ['0.0.0.0/0', '::/0'] },
+  publicUrl: { kind: 'nullable-string', env: 'COFFER_PUBLIC_URL', default: null },
+  tokenIssuer: { kind: 'string', env: 'COFFER_TOKEN_ISSUER', default: 'urn:coffer' },
+  accessTokenTtlSeconds: { kind: 'int', env: 'COFFER_ACCESS_TOKEN_TTL_SECONDS', default: 900, min: 60, max: 3600 },
+  sessionTtlSeconds: { kind: 'int', env: 'COFFER_SESSION_TTL_SECONDS', default: 12 * 3600, min: 300, max: 30 * 24 * 3600 },
+  servicePatMaxTtlSeconds: { kind: 'int', env: 'COFFER_SERVICE_PAT_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
+  // monitoring and reviews (src/monitor, src/review, docs/monitoring.md)
+  monitorEnabled: { kind: 'int', env: 'COFFER_MONITOR_ENABLED', default: 1, min: 0, max: 1 },
+  monitorRulesFile: { kind: 'nullable-string', env: 'COFFER_MONITOR_RULES_FILE', default: null },
+  monitorAlertFile: { kind: 'nullable-string', env: 'COFFER_MONITOR_ALERT_FILE', default: null },
+  monitorWebhookUrl: { kind: 'nullable-string', env: 'COFFER_MONITOR_WEBHOOK_URL', default: null },
+  monitorWebhookSecret: { kind: 'nullable-string', env: 'COFFER_MONITOR_WEBHOOK_SECRET', default: null },
+  monitorSyslog: { kind: 'nullable-string', env: 'COFFER_MONITOR_SYSLOG', default: null },
+  reviewStaleDays: { kind: 'int', env: 'COFFER_REVIEW_STALE_DAYS', default: 90, min: 0, max: 3650 },
+  recommendWindowDays: { kind: 'int', env: 'COFFER_RECOMMEND_WINDOW_DAYS', default: 30, min: 1, max: 365 },
 };
 
 /** Keys accepted in a config file and as flags (flags use the same names). */
@@ -115,6 +220,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config: Config = {
     dataDir: resolve(raw.dataDir as string),
     listen,
+    s3Listen: raw.s3Listen === null ? null : parseHostPort(raw.s3Listen, 's3Listen'),
     databaseUrl: raw.databaseUrl as string | null,
     tls: cert !== null && key !== null ? Object.freeze({ certFile: cert, keyFile: key }) : null,
     logLevel: raw.logLevel as Config['logLevel'],
@@ -124,8 +230,96 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
     rootKey: raw.rootKey as string | null,
     tokenTtlSeconds: raw.tokenTtlSeconds as number,
+    timeZone: raw.timeZone as string,
+    trustedNetworks: Object.freeze([...(raw.trustedNetworks as string[])]),
+    access: accessConfig(raw),
+    identity: identityConfig(raw),
+    monitor: monitorConfig(raw),
   };
   return Object.freeze(config);
+}
+
+/** The access module's settings from the flat keys; a webhook URL needs its secret. */
+function accessConfig(raw: Record<string, unknown>): AccessConfig {
+  const webhookUrl = raw.webhookUrl as string | null;
+  const webhookSecret = raw.webhookSecret as string | null;
+  if (webhookUrl !== null) {
+    let url: URL;
+    try {
+      url = new URL(webhookUrl);
+    } catch {
+      throw new ConfigInvalidError('configuration key `webhookUrl` must be an http(s) URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigInvalidError('configuration key `webhookUrl` must be an http(s) URL');
+    // receivers must be able to tell our deliveries from forgeries
+    if (webhookSecret === null || webhookSecret.length < 16) throw new ConfigInvalidError('configuration key `webhookSecret` must be set (16 characters or more) with `webhookUrl`');
+  }
+  return Object.freeze({
+    maxSeconds: Object.freeze({ reader: raw.accessMaxReaderSeconds as number, writer: raw.accessMaxWriterSeconds as number, owner: raw.accessMaxOwnerSeconds as number }),
+    requestTtlSeconds: raw.accessRequestTtlSeconds as number,
+    approvals: raw.accessApprovals as number,
+    approvalsRestricted: raw.accessApprovalsRestricted as number,
+    autoApproveTier: raw.accessAutoApproveTier as AccessConfig['autoApproveTier'],
+    breakGlassMaxSeconds: raw.breakGlassMaxSeconds as number,
+    stepUpMaxAgeSeconds: raw.stepUpMaxAgeSeconds as number,
+    shareMaxSeconds: raw.shareMaxSeconds as number,
+    promotionApprovals: Object.freeze({ staging: raw.promotionApprovalsStaging as number, prod: raw.promotionApprovalsProd as number }),
+    webhookUrl,
+    webhookSecret,
+    webhookFormat: raw.webhookFormat as AccessConfig['webhookFormat'],
+  });
+}
+
+/** Monitoring settings; a webhook URL needs its secret, syslog is `udp://host:port`. */
+function monitorConfig(raw: Record<string, unknown>): MonitorConfig {
+  const webhookUrl = raw.monitorWebhookUrl as string | null;
+  const webhookSecret = raw.monitorWebhookSecret as string | null;
+  if (webhookUrl !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(webhookUrl);
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ConfigInvalidError('configuration key `monitorWebhookUrl` must be an http(s) URL');
+    // receivers must be able to tell our alerts from forgeries
+    if (webhookSecret === null || webhookSecret.length < 16) throw new ConfigInvalidError('configuration key `monitorWebhookSecret` must be set (16 characters or more) with `monitorWebhookUrl`');
+  }
+  const syslog = raw.monitorSyslog as string | null;
+  if (syslog !== null && !/^udp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(syslog)) throw new ConfigInvalidError('configuration key `monitorSyslog` must be udp://HOST:PORT');
+  return Object.freeze({
+    enabled: raw.monitorEnabled === 1,
+    rulesFile: raw.monitorRulesFile as string | null,
+    alertFile: raw.monitorAlertFile as string | null,
+    webhookUrl,
+    webhookSecret,
+    syslog,
+    reviewStaleDays: raw.reviewStaleDays as number,
+    recommendWindowDays: raw.recommendWindowDays as number,
+  });
+}
+
+/** The identity module's settings; a public URL must be an http(s) origin. */
+function identityConfig(raw: Record<string, unknown>): IdentityConfig {
+  const publicUrl = raw.publicUrl as string | null;
+  if (publicUrl !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '') {
+      throw new ConfigInvalidError('configuration key `publicUrl` must be an http(s) origin such as `https://coffer.example.com`');
+    }
+  }
+  return Object.freeze({
+    publicUrl: publicUrl === null ? null : new URL(publicUrl).origin,
+    tokenIssuer: raw.tokenIssuer as string,
+    accessTokenTtlSeconds: raw.accessTokenTtlSeconds as number,
+    sessionTtlSeconds: raw.sessionTtlSeconds as number,
+    servicePatMaxTtlSeconds: raw.servicePatMaxTtlSeconds as number,
+  });
 }
 
 /** Variables the CLI client reads; the server ignores them. */
@@ -147,6 +341,7 @@ function coerce(key: string, field: Field, value: unknown, where: string): unkno
   switch (field.kind) {
     case 'string':
       if (typeof value !== 'string' || value.length === 0) throw bad('a non-empty string');
+      if (field.choices !== undefined && !field.choices.includes(value)) throw bad(`one of ${field.choices.join(', ')}`);
       return value;
     case 'nullable-string':
       if (value === null || value === '') return null;
@@ -159,6 +354,12 @@ function coerce(key: string, field: Field, value: unknown, where: string): unkno
       if (typeof value !== 'string') throw bad('HOST:PORT');
       parseHostPort(value, key, where);
       return value;
+    case 'string-list': {
+      // a JSON array in a file, comma-separated in the environment or a flag
+      const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) throw bad('a non-empty list of strings');
+      return list;
+    }
     case 'int': {
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < (field.min ?? 0) || n > (field.max ?? Number.MAX_SAFE_INTEGER)) {

@@ -55,6 +55,17 @@ export class TokenExpiredError extends define('COFFER_AUTH_TOKEN_EXPIRED', 'toke
 export class TokenRevokedError extends define('COFFER_AUTH_TOKEN_REVOKED', 'token has been revoked') {}
 export class PrincipalDisabledError extends define('COFFER_AUTH_PRINCIPAL_DISABLED', 'account is disabled') {}
 export class SetupTokenInvalidError extends define('COFFER_SETUP_TOKEN_INVALID', 'setup token is not valid or was already used') {}
+/** Login failed; one message whatever the cause (unknown account, wrong password or code, disabled). */
+export class InvalidCredentialsError extends define('COFFER_AUTH_INVALID_CREDENTIALS', 'invalid credentials') {}
+export class WeakPasswordError extends define('COFFER_AUTH_WEAK_PASSWORD', 'password does not meet the requirements') {}
+/** The action needs a recent WebAuthn assertion on this session (RFC 9470 style step-up). */
+export class StepUpRequiredError extends define('COFFER_AUTH_STEP_UP_REQUIRED', 'step-up required: confirm with your security key') {}
+export class TokenNotYetValidError extends define('COFFER_AUTH_TOKEN_NOT_YET_VALID', 'token is not valid yet') {}
+export class TokenAudienceError extends define('COFFER_AUTH_TOKEN_WRONG_AUDIENCE', 'token was issued for another audience') {}
+/** A refresh token was presented twice: its whole session is revoked. */
+export class RefreshTokenReusedError extends define('COFFER_AUTH_REFRESH_REUSED', 'refresh token was already used: session revoked') {}
+export class LongLivedTokenDisabledError extends define('COFFER_AUTH_LONG_LIVED_TOKEN_DISABLED', 'long-lived tokens are disabled for service accounts') {}
+export class DeviceSignatureInvalidError extends define('COFFER_AUTH_DEVICE_SIGNATURE_INVALID', 'device signature is not valid') {}
 
 // ---- authorization -----------------------------------------------------------
 export class ForbiddenError extends define('COFFER_FORBIDDEN', 'access denied') {}
@@ -78,6 +89,44 @@ export class StorageFullError extends define('COFFER_STORAGE_FULL', 'storage is 
 /** The audit record could not be written: the request is refused and nothing happens (fail closed). */
 export class AuditUnavailableError extends define('COFFER_AUDIT_UNAVAILABLE', 'audit log is unavailable: request refused') {}
 export class AuditChainBrokenError extends define('COFFER_AUDIT_CHAIN_BROKEN', 'audit chain verification failed') {}
+
+// ---- s3 endpoint ---------------------------------------------------------------
+/** The SigV4/SigV2 signature of an S3 request (or of one of its aws-chunked chunks) is not the one its credential makes. */
+export class S3SignatureMismatchError extends define('COFFER_S3_SIGNATURE_MISMATCH', 'request signature does not match') {}
+/** The signed request time is more than 15 minutes away from the server's clock. */
+export class S3RequestTimeSkewedError extends define('COFFER_S3_REQUEST_TIME_SKEWED', 'request time is too far from the server time') {}
+/** A presigned URL past its expiry. */
+export class S3RequestExpiredError extends define('COFFER_S3_REQUEST_EXPIRED', 'presigned request has expired') {}
+/**
+ * An S3 request refused for a protocol reason; `s3Code` is the S3 error code the S3
+ * endpoint answers with (`MalformedXML`, `InvalidPart`, `BadDigest`...).
+ */
+export class S3RequestError extends define('COFFER_S3_REQUEST_REFUSED', 's3 request refused') {
+  /** The S3 error code (never shown by the REST API, which answers the Coffer code). */
+  readonly s3Code: string;
+  constructor(message?: string, options?: { s3Code?: string; detail?: string; cause?: unknown }) {
+    super(message, options);
+    this.s3Code = options?.s3Code ?? 'InvalidRequest';
+  }
+}
+
+// ---- access: just-in-time requests, break-glass, promotions, share links ------
+/** A requested duration is not positive or exceeds the maximum for its role (or link, or break-glass). */
+export class AccessDurationError extends define('COFFER_ACCESS_DURATION_INVALID', 'requested duration is not allowed') {}
+/** The access request is no longer pending (already approved, denied, revoked, cancelled or past its deadline). */
+export class AccessRequestClosedError extends define('COFFER_ACCESS_REQUEST_CLOSED', 'access request is no longer pending') {}
+/** A requester (or its own service account, or its owner) tried to approve its own request or review. */
+export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a request cannot be approved by its requester') {}
+/** A promotion gate (digest check or a registered check) refused the version. */
+export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
+/** A share link that is malformed, fails its checksum or is unknown. */
+export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}
+/** A share link that exists but can no longer be used (revoked, expired, download limit reached, not approved). */
+export class ShareLinkUnavailableError extends define('COFFER_SHARE_LINK_UNAVAILABLE', 'share link can no longer be used') {}
+
+// ---- monitor -----------------------------------------------------------------
+/** The monitor locked the account (an alert fired): its requests and downloads in flight stop until an administrator unlocks it. */
+export class AccountLockedError extends define('COFFER_ACCOUNT_LOCKED', 'account is locked pending review') {}
 
 // ---- server ------------------------------------------------------------------
 export class RateLimitedError extends define('COFFER_RATE_LIMITED', 'too many requests') {}

@@ -5,6 +5,7 @@ import { readBaselinePack, readSchemaText } from './policy-files.js';
 import { adminLinks, grantLinks, type TemplateLink } from './grant-links.js';
 import { toCedarRequest } from './to-cedar-entities.js';
 import { PolicyInvalidError } from '../domain/errors.js';
+import { LocalClock } from './local-time.js';
 
 /** Options shared by Coffer's policy engines. */
 export interface PolicyEngineOptions {
@@ -17,6 +18,8 @@ export interface PolicyEngineOptions {
   policies?: readonly PolicySource[];
   /** Schema text to use instead of src/policy/schema.cedarschema. */
   schema?: string;
+  /** IANA time zone of `context.localHour`/`localWeekday` (configuration key `timeZone`). Default UTC. */
+  timeZone?: string;
 }
 
 /** Options of {@link CedarWasmEngine}. */
@@ -44,11 +47,13 @@ export class CedarWasmEngine implements PolicyEngine {
   /** Link key -> preparsed policy set id, in least-recently-used order. */
   private readonly cache = new Map<string, string>();
   private readonly freeSlots: string[] = [];
+  private readonly clock: LocalClock;
 
   /** Throws {@link PolicyInvalidError} (with line and column) if a policy fails strict validation. */
   constructor(options: CedarWasmEngineOptions = {}) {
     this.policySet = loadPolicySet(options.schema ?? readSchemaText(), options.policies ?? readBaselinePack());
     this.adminGroupId = options.adminGroupId ?? null;
+    this.clock = new LocalClock(options.timeZone ?? 'UTC');
     this.cacheSize = Math.max(1, options.cacheSize ?? 256);
     this.schemaName = `${this.prefix}-schema`;
     const answer = cedar.preparseSchema(this.schemaName, this.policySet.schemaText);
@@ -69,7 +74,7 @@ export class CedarWasmEngine implements PolicyEngine {
   authorize(request: AccessRequest): Decision {
     let answer: cedar.AuthorizationAnswer;
     try {
-      const req = toCedarRequest(request);
+      const req = toCedarRequest(request, this.clock);
       const setId = this.preparsed(grantLinks(request.subject, request.context.now, request.resource));
       answer = cedar.statefulIsAuthorized({
         principal: req.principal,

@@ -1,10 +1,13 @@
-import type { AccessRequest, Decision, PolicyEngine, RequestContext } from './policy-engine.js';
+import type { AccessRequest, Action, Decision, ListingPlan, PolicyEngine, RequestContext, Subject } from './policy-engine.js';
+import { listingPlan } from './listing-plan.js';
 import type { PolicyEngineOptions } from './cedar-wasm-engine.js';
 import { loadPolicySet, type ValidatedPolicySet } from './load-policy-set.js';
 import { readBaselinePack, readSchemaText } from './policy-files.js';
 import { adminLinks, grantLinks } from './grant-links.js';
 import { ENTITY_TYPE, SYSTEM_ENTITY_ID } from './cedar-names.js';
 import { RequestMappingError } from './to-cedar-entities.js';
+import { LocalClock } from './local-time.js';
+import { localTimeOf, normalizeSourceIp } from './context-facts.js';
 import { PolicyInvalidError } from '../domain/errors.js';
 import { CompiledPolicySet } from './compiled/compiled-policy-set.js';
 import { CompileError, type Env } from './compiled/compile-expr.js';
@@ -69,10 +72,12 @@ export class CompiledEngine implements PolicyEngine {
   private readonly actionUids = new Map<string, EntityUid>();
   private readonly systemUid = new EntityUid(ENTITY_TYPE.system, SYSTEM_ENTITY_ID);
   private adminGroupId: string | null = null;
+  private readonly clock: LocalClock;
 
   /** Throws {@link PolicyInvalidError} (with line and column) if a policy fails strict validation. */
   constructor(options: PolicyEngineOptions = {}) {
     this.policySet = loadPolicySet(options.schema ?? readSchemaText(), options.policies ?? readBaselinePack());
+    this.clock = new LocalClock(options.timeZone ?? 'UTC');
     try {
       this.schema = CedarSchema.parse(this.policySet.schemaText);
       this.compiled = new CompiledPolicySet([
@@ -128,6 +133,54 @@ export class CompiledEngine implements PolicyEngine {
       return { allowed: false, determining: [], errors: [...new Set(result.errors.map((e) => e.policyId))] };
     }
     return { allowed: result.decision === 'allow', determining: result.reasons, errors: [] };
+  }
+
+  /**
+   * The decision of {@link authorize} with the evaluation error message of each
+   * erroring policy (Cedar's message), for explanations. Never throws.
+   */
+  diagnose(request: AccessRequest): { decision: Decision; messages: Record<string, string>; permits: string[]; forbids: string[] } {
+    let env: Env;
+    let extra: PolicyInstance[];
+    try {
+      env = this.buildEnv(request);
+      extra = grantLinks(request.subject, request.context.now, request.resource).map((l) =>
+        this.compiled.instantiate(l.templateId, l.linkId, {
+          principal: new EntityUid(l.principal.type, l.principal.id),
+          resource: l.resource === undefined ? undefined : new EntityUid(l.resource.type, l.resource.id),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof RequestMappingError || err instanceof CedarEvalError || err instanceof CompileError) {
+        return { decision: { allowed: false, determining: [], errors: [`request: ${err.message}`] }, messages: { request: err.message }, permits: [], forbids: [] };
+      }
+      throw err;
+    }
+    const all = this.compiled.evaluateAll(env, extra);
+    const messages: Record<string, string> = {};
+    for (const e of all.errors.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0))) messages[e.policyId] ??= e.message;
+    const facts = { messages, permits: all.permits, forbids: all.forbids };
+    if (all.errors.length > 0) return { decision: { allowed: false, determining: [], errors: Object.keys(messages) }, ...facts };
+    if (all.forbids.length > 0) return { decision: { allowed: false, determining: all.forbids, errors: [] }, ...facts };
+    return { decision: { allowed: all.permits.length > 0, determining: all.permits, errors: [] }, ...facts };
+  }
+
+  /** Where `action` may be allowed to `subject` (see ListingPlan): from the permits and the subject's grants. */
+  listingPlan(subject: Subject, action: Action, nowMs: number): ListingPlan {
+    return listingPlan(this.compiled, (a, g) => this.actionIn(a, g), subject, action, nowMs);
+  }
+
+  /** True if action `action` is action `group` or one of its members (role action groups of the schema). */
+  actionIn(action: string, group: string): boolean {
+    const a = this.actionUids.get(action);
+    const g = this.actionUids.get(group);
+    if (a === undefined || g === undefined) return false;
+    return a.key === g.key || (this.actionClosure.get(a.key)?.has(g.key) ?? false);
+  }
+
+  /** The administrators group the admin templates are linked to (null: none). */
+  get adminGroup(): string | null {
+    return this.adminGroupId;
   }
 
   private closureOf(action: ActionDef): ReadonlySet<string> {
@@ -233,9 +286,12 @@ export class CompiledEngine implements PolicyEngine {
     if (typeof c.device.managed !== 'boolean' || typeof c.device.id !== 'string' || typeof c.sourceIp !== 'string') {
       throw new RequestMappingError('context does not fit the schema');
     }
+    const local = localTimeOf(c, this.clock);
     const ctx: CedarRecord = new Map();
-    ctx.set('sourceIp', parseIp(c.sourceIp));
+    ctx.set('sourceIp', parseIp(normalizeSourceIp(c.sourceIp)));
     ctx.set('now', new DateTime(now));
+    ctx.set('localHour', local.hour);
+    ctx.set('localWeekday', local.weekday);
     ctx.set('mfa', new Map<string, CedarSet | number>([['methods', CedarSet.of(c.mfa.methods)], ['ageSeconds', c.mfa.ageSeconds === 0 ? 0 : c.mfa.ageSeconds]]));
     ctx.set('device', new Map<string, boolean | string>([['managed', c.device.managed], ['id', c.device.id]]));
     return ctx;

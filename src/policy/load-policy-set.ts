@@ -55,7 +55,66 @@ export function loadPolicySet(schemaText: string, sources: readonly PolicySource
     const problems = schemaCheck.errors.map((e) => describe({ name: 'schema', text: schemaText }, 0, e));
     throw invalid('schema is not valid', problems);
   }
+  const byId = parseById(sources);
 
+  const staticPolicies: Record<string, string> = {};
+  const templates: Record<string, string> = {};
+  for (const [id, p] of byId) (p.kind === 'policy' ? staticPolicies : templates)[id] = p.text;
+  const answer = cedar.validate({
+    schema: schemaText,
+    policies: { staticPolicies, templates },
+    validationSettings: { mode: 'strict' },
+  });
+  if (answer.type === 'failure') {
+    throw invalid('policy set is not valid', answer.errors.map((e) => describe({ name: 'policies', text: '' }, 0, e)));
+  }
+  if (answer.validationErrors.length > 0) {
+    // cedar-wasm's order varies: report the first problem in source order, then by message
+    const order = new Map([...byId.keys()].map((id, i) => [id, i]));
+    const located = answer.validationErrors.map((ve) => {
+      const p = byId.get(ve.policyId);
+      return { id: ve.policyId, rank: order.get(ve.policyId) ?? Infinity, at: ve.error.sourceLocations?.[0]?.start ?? 0, text: p === undefined ? ve.error.message : describe(p.source, p.offset, ve.error, p.text) };
+    });
+    located.sort((a, b) => a.rank - b.rank || a.at - b.at || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    throw invalid(`policy \`${located[0]!.id}\` is not valid`, located.map((l) => l.text));
+  }
+
+  const entries: PolicyEntry[] = [];
+  for (const [id, p] of byId) {
+    const pos = positionOfCharOffset(p.source.text, p.offset);
+    entries.push(Object.freeze({ id, kind: p.kind, text: p.text, json: p.json, source: p.source.name, line: pos.line, column: pos.column }));
+  }
+  return Object.freeze({
+    schemaText,
+    policies: Object.freeze(entries.filter((e) => e.kind === 'policy')),
+    templates: Object.freeze(entries.filter((e) => e.kind === 'template')),
+  });
+}
+
+/** A policy or template as parsed (not validated against a schema), with where it came from. */
+export interface ParsedPolicy {
+  readonly id: string;
+  readonly kind: 'policy' | 'template';
+  readonly text: string;
+  readonly json: cedar.PolicyJson;
+  readonly source: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Parses `sources` into policies and templates with their `@id` (required, unique),
+ * without validating them against a schema (for diffs). Throws {@link PolicyInvalidError}
+ * with source, line and column of the first syntax problem.
+ */
+export function parsePolicySources(sources: readonly PolicySource[]): ParsedPolicy[] {
+  return [...parseById(sources)].map(([id, p]) => {
+    const pos = positionOfCharOffset(p.source.text, p.offset);
+    return { id, kind: p.kind, text: p.text, json: p.json, source: p.source.name, line: pos.line, column: pos.column };
+  });
+}
+
+function parseById(sources: readonly PolicySource[]): Map<string, Located & { json: cedar.PolicyJson }> {
   const byId = new Map<string, Located & { json: cedar.PolicyJson }>();
   for (const source of sources) {
     for (const located of splitSource(source)) {
@@ -75,37 +134,7 @@ export function loadPolicySet(schemaText: string, sources: readonly PolicySource
       byId.set(id, { ...located, json: converted.json });
     }
   }
-
-  const staticPolicies: Record<string, string> = {};
-  const templates: Record<string, string> = {};
-  for (const [id, p] of byId) (p.kind === 'policy' ? staticPolicies : templates)[id] = p.text;
-  const answer = cedar.validate({
-    schema: schemaText,
-    policies: { staticPolicies, templates },
-    validationSettings: { mode: 'strict' },
-  });
-  if (answer.type === 'failure') {
-    throw invalid('policy set is not valid', answer.errors.map((e) => describe({ name: 'policies', text: '' }, 0, e)));
-  }
-  if (answer.validationErrors.length > 0) {
-    const problems = answer.validationErrors.map((ve) => {
-      const p = byId.get(ve.policyId);
-      return p === undefined ? ve.error.message : describe(p.source, p.offset, ve.error, p.text);
-    });
-    const firstId = answer.validationErrors[0]!.policyId;
-    throw invalid(`policy \`${firstId}\` is not valid`, problems);
-  }
-
-  const entries: PolicyEntry[] = [];
-  for (const [id, p] of byId) {
-    const pos = positionOfCharOffset(p.source.text, p.offset);
-    entries.push(Object.freeze({ id, kind: p.kind, text: p.text, json: p.json, source: p.source.name, line: pos.line, column: pos.column }));
-  }
-  return Object.freeze({
-    schemaText,
-    policies: Object.freeze(entries.filter((e) => e.kind === 'policy')),
-    templates: Object.freeze(entries.filter((e) => e.kind === 'template')),
-  });
+  return byId;
 }
 
 /** Splits a source into its policies and templates, each with its offset in the source. */

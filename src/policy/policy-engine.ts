@@ -10,12 +10,20 @@ export const ACTIONS = [
   'delete',
   'promote',
   'grant',
+  // just-in-time access and sharing (src/access)
+  'request-access',
+  'approve-access',
+  'break-glass',
+  'share',
   // system (resource: the Coffer system)
   'create-project',
   'manage-principals',
   'rotate-keys',
   'read-audit',
   'admin',
+  // policy management (src/service/policy): read and test policy sets; apply and roll back
+  'read-policy',
+  'manage-policy',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -44,6 +52,13 @@ export interface RequestContext {
   /** Authentication methods used for this session and their age. */
   mfa: { methods: string[]; ageSeconds: number };
   device: { managed: boolean; id: string };
+  /**
+   * Hour (0-23) and weekday of `now` in the organisation's time zone. Normally absent:
+   * the engine derives them from `now` and its configured `timeZone`; given only to
+   * pin them (policy test cases).
+   */
+  localHour?: number;
+  localWeekday?: 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 }
 
 export interface AccessRequest {
@@ -62,9 +77,31 @@ export interface Decision {
 }
 
 /**
+ * Where the catalog items a subject may be allowed an action on can be, derived from
+ * its grants and the policies (a conditional decision turned into a query, as in
+ * Backstage's permission framework). Every item the engine could allow is in a listed
+ * scope unless `unbounded`; items found there must still be confirmed with authorize.
+ */
+export interface ListingPlan {
+  /** Some policy may allow items anywhere: list everything and confirm each item. */
+  unbounded: boolean;
+  /** Projects whose items may be allowed (the project itself, its artifacts and versions). */
+  projectIds: ReadonlySet<string>;
+  /** Artifacts that may be allowed, with their versions. */
+  artifactIds: ReadonlySet<string>;
+  /** Single versions that may be allowed. */
+  versionIds: ReadonlySet<string>;
+}
+
+/**
  * The policy decision point. Implementations must fail closed: an evaluation error
  * in any policy yields a deny with the error listed, never an allow.
  */
 export interface PolicyEngine {
   authorize(request: AccessRequest): Decision;
+  /**
+   * Optional: the scopes where `action` may be allowed to `subject` at `nowMs`, so a
+   * listing queries only candidate rows. Engines without it are listed row by row.
+   */
+  listingPlan?(subject: Subject, action: Action, nowMs: number): ListingPlan;
 }

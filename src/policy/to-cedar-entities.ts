@@ -1,6 +1,8 @@
 import type { AccessRequest, RequestContext, ResourceRef } from './policy-engine.js';
 import { ENTITY_TYPE, SYSTEM_ENTITY_ID, type CedarUid } from './cedar-names.js';
 import type { Principal } from '../domain/types.js';
+import type { LocalClock } from './local-time.js';
+import { localTimeOf, normalizeSourceIp } from './context-facts.js';
 
 /** A Cedar value in Cedar's JSON entity format. */
 export type CedarJsonValue =
@@ -109,25 +111,31 @@ export function toCedarEntities(request: AccessRequest): CedarEntity[] {
   return entities;
 }
 
-/** The request context in Cedar's JSON form (`now` as a datetime, `sourceIp` as an ipaddr). */
-export function toCedarContext(context: RequestContext): Record<string, CedarJsonValue> {
+/**
+ * The request context in Cedar's JSON form (`now` as a datetime, `sourceIp` as an
+ * ipaddr, the local hour and weekday of `now` on `clock` unless pinned).
+ */
+export function toCedarContext(context: RequestContext, clock: LocalClock): Record<string, CedarJsonValue> {
   if (!Number.isFinite(context.now)) throw new RequestMappingError('context `now` is not a valid time');
   if (!Number.isSafeInteger(context.mfa.ageSeconds)) throw new RequestMappingError('context `mfa.ageSeconds` is not an integer');
+  const local = localTimeOf(context, clock);
   return {
-    sourceIp: { __extn: { fn: 'ip', arg: context.sourceIp } },
+    sourceIp: { __extn: { fn: 'ip', arg: normalizeSourceIp(context.sourceIp) } },
     now: { __extn: { fn: 'datetime', arg: new Date(context.now).toISOString() } },
+    localHour: local.hour,
+    localWeekday: local.weekday,
     mfa: { methods: [...context.mfa.methods], ageSeconds: context.mfa.ageSeconds },
     device: { managed: context.device.managed, id: context.device.id },
   };
 }
 
-/** The whole request in Cedar's terms. */
-export function toCedarRequest(request: AccessRequest): CedarRequest {
+/** The whole request in Cedar's terms (`clock`: the organisation's time zone). */
+export function toCedarRequest(request: AccessRequest, clock: LocalClock): CedarRequest {
   return {
     principal: principalUid(request.subject.principal),
     action: { type: ENTITY_TYPE.action, id: request.action },
     resource: resourceUid(request.resource),
-    context: toCedarContext(request.context),
+    context: toCedarContext(request.context, clock),
     entities: toCedarEntities(request),
   };
 }

@@ -7,7 +7,9 @@ import { HashChainAuditLog } from '../audit/index.js';
 import { AlreadyExistsError } from '../domain/errors.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import { prepareSetupToken } from '../identity/index.js';
-import { CompiledEngine } from '../policy/index.js';
+import { PolicyService, openPolicyRuntime } from '../service/policy/index.js';
+import { SqlPolicyStore } from '../store/sql/policy-sql-store.js';
+import { policyRoutes } from '../server/routes-policy.js';
 import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
@@ -15,6 +17,25 @@ import type { MetadataStore } from '../store/index.js';
 import { EncryptingVault, rewrapStaleKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
+import { Identity, loadIdentityKeys } from '../identity/index.js';
+import { IdentityService, ScimService } from '../service/identity/index.js';
+import { SqlIdentityStore } from '../store/sql/identity-sql-store.js';
+import type { PublicRoutes } from '../server/app.js';
+import { identityPublicRoutes, identityRoutes } from '../server/routes-identity.js';
+import { scimRoutes } from '../server/routes-scim.js';
+import { openAccess } from '../service/access/index.js';
+import type { AccessModule } from '../service/access/index.js';
+import { SqlAccessStore } from '../store/sql/access-sql-store.js';
+import { accessRoutes } from '../server/routes-access.js';
+import { shareLinkRoutes } from '../server/share-links.js';
+import { S3Service } from '../s3/index.js';
+import { SqlS3Store } from '../store/sql/s3-sql-store.js';
+import { s3Routes } from '../server/routes-s3.js';
+import type { Registry } from 'prom-client';
+import { openMonitor, type MonitorModule } from '../monitor/index.js';
+import { freshAuthenticationCheck } from '../access/step-up.js';
+import { MonitorSqlStore } from '../store/sql/monitor-sql-store.js';
+import { monitorRoutes } from '../server/routes-monitor.js';
 
 /** A running Coffer core: everything but the transport. */
 export interface Runtime {
@@ -28,8 +49,20 @@ export interface Runtime {
   setupToken: string | null;
   /** Routes of feature modules, mounted in the authenticated /v1 scope by the HTTP app. */
   routes: AuthenticatedRoutes[];
+  /** Routes of feature modules outside the authenticated scope (login, JWKS, SCIM...). */
+  publicRoutes: PublicRoutes[];
+  /** Sessions, access tokens, MFA, devices (src/identity). */
+  identity: Identity;
+  /** Just-in-time access, break-glass, promotions, share links; `access.checks` takes promotion checks. */
+  access: AccessModule;
+  /** The S3-compatible endpoint's service (src/s3); main.ts serves it on `s3Listen`. */
+  s3: S3Service;
   /** Runs when the server is up (background work of feature modules); stopped by close(). */
   onClose: Array<() => Promise<void>>;
+  /** Detectors, alerts, locks, reviews (src/monitor, src/review); `monitor.idle()` waits for the detectors. */
+  monitor: MonitorModule;
+  /** Prometheus registries of feature modules, merged into /metrics by the HTTP app. */
+  metricRegistries: Registry[];
   close(): Promise<void>;
 }
 
@@ -57,17 +90,41 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
     const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
     const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize });
+    // the detectors read the audit stream as it is written: they are one of its sinks
+    const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
     const audit = new HashChainAuditLog(store, await loadAuditKeys(store, keyring), {
       checkpointEvery: config.auditCheckpointEvery,
       now: clock,
       onError: (err) => warn('audit background failure', { code: err.code, message: err.message }),
+      sinks: monitor.sinks,
     });
 
     const admins = await ensureAdminsGroup(store, clock());
-    // the compiled evaluator serves; cedar-wasm stays the reference it is tested against
-    const policy = new CompiledEngine({ adminGroupId: admins });
+    // the compiled evaluator serves the active policy set (docs/policy.md), behind a holder that
+    // policy management swaps; cedar-wasm stays the reference it is tested against
+    const policyStore = new SqlPolicyStore(store);
+    const policyRuntime = await openPolicyRuntime({
+      policyStore,
+      settings: { timeZone: config.timeZone, trustedNetworks: config.trustedNetworks },
+      adminGroupId: admins,
+      warn,
+    });
+    const policy = policyRuntime.engine;
+
+    // identity: sessions, Ed25519 access tokens, MFA, devices; the service authenticates through it
+    const identity = new Identity(store, new SqlIdentityStore(store), await loadIdentityKeys(store, keyring), {
+      issuer: config.identity.tokenIssuer,
+      publicUrl: config.identity.publicUrl,
+      accessTokenSeconds: config.identity.accessTokenTtlSeconds,
+      sessionSeconds: config.identity.sessionTtlSeconds,
+      servicePatMaxTtlSeconds: config.identity.servicePatMaxTtlSeconds,
+    });
 
     const service = new CofferService({
+      identity,
+      inflight: monitor.inflight,
+      // listings read only the rows the caller's grants and the policies name
+      catalogCandidates: policyStore,
       store,
       vault,
       audit,
@@ -78,6 +135,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       rewrapAllKeys: async () => {
         const report = await rewrapStaleKeys(vault, store);
         await loadAuditKeys(store, keyring);
+        identity.setKeys(await loadIdentityKeys(store, keyring));
         if (report.failed.length > 0) warn('some data keys could not be rewrapped', { failed: report.failed.length });
         return report.rewrapped;
       },
@@ -86,6 +144,47 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     // feature modules add their routes and shutdown hooks here
     const routes: AuthenticatedRoutes[] = [];
     const onClose: Array<() => Promise<void>> = [];
+    const publicRoutes: PublicRoutes[] = [];
+    {
+      // policy management; every node follows the active policy set (polled every second)
+      routes.push(policyRoutes(new PolicyService(service.deps, service.gate, policyRuntime.deps)));
+      onClose.push(policyRuntime.startSync());
+    }
+    {
+      const identityService = new IdentityService(service.deps, service.gate);
+      routes.push(identityRoutes(identityService));
+      publicRoutes.push(identityPublicRoutes(identityService), scimRoutes(new ScimService(service.deps)));
+      // expired tickets and revocation entries are dropped every 10 minutes (never on the request path)
+      const sweep = setInterval(() => void identity.identityStore.sweep(clock()).catch(() => undefined), 10 * 60_000);
+      sweep.unref();
+      onClose.push(async () => clearInterval(sweep));
+    }
+    // access: just-in-time requests, break-glass, promotion gates, share links (docs/access.md)
+    const access = openAccess(service.deps, service.gate, config.access, { store: new SqlAccessStore(store) });
+    routes.push(accessRoutes(access.service));
+    publicRoutes.push(shareLinkRoutes(access.service));
+    onClose.push(() => access.close());
+    // S3-compatible endpoint (docs/s3.md): credentials over REST here, the S3 listener in main.ts
+    const s3 = new S3Service({ deps: service.deps, gate: service.gate, store: new SqlS3Store(store.kysely, store.dialect), keyring, region: 'us-east-1', defaultTier: 'internal', minPartSize: 5 * 1024 * 1024 });
+    routes.push(s3Routes(s3));
+    {
+      // abandoned multipart uploads (a week old) and long-expired credentials go hourly, never on the request path
+      const sweep = setInterval(() => void s3.sweep(7 * 24 * 3600_000).catch(() => undefined), 3600_000);
+      sweep.unref();
+      onClose.push(async () => clearInterval(sweep));
+    }
+    {
+      // monitoring, access reviews, least-privilege recommendations (docs/monitoring.md)
+      const m = monitor.attach({
+        deps: service.deps,
+        gate: service.gate,
+        audit,
+        unlockCheck: freshAuthenticationCheck(config.access.stepUpMaxAgeSeconds),
+        revokeSessions: (id, at, reason) => identity.identityStore.revokeSessionsOf(id, at, reason),
+      });
+      routes.push(monitorRoutes(m.monitor, m.reviews));
+      onClose.push(() => monitor.close());
+    }
     return {
       service,
       store,
@@ -95,7 +194,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       policy,
       setupToken,
       routes,
+      publicRoutes,
+      identity,
+      s3,
+      access,
       onClose,
+      monitor,
+      metricRegistries: [monitor.registry],
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         keyring.close();

@@ -8,7 +8,9 @@ import addFormats from 'ajv-formats';
 import type { CofferService, RequestMeta } from '../service/index.js';
 import { RouteNotFoundError } from '../domain/errors.js';
 import { errorHandler } from './error-handler.js';
+import { logUrl } from './share-links.js';
 import { ServerMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { v1Routes } from './routes-v1.js';
 import type { AuthenticatedRoutes } from './routes-v1.js';
 
@@ -25,6 +27,10 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream;
   /** Feature routes registered in the authenticated /v1 scope. */
   extensions?: AuthenticatedRoutes[];
+  /** Feature routes outside the authenticated scope (login, token endpoint, JWKS, SCIM, login pages); each authenticates what it needs itself. */
+  publicRoutes?: PublicRoutes[];
+  /** Prometheus registries of feature modules, served with the server's own at /metrics. */
+  metricRegistries?: Registry[];
 }
 
 /** Paths whose values must never reach a log line. */
@@ -40,6 +46,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: {
       level: deps.logLevel ?? 'info',
       redact: { paths: REDACT, censor: '[redacted]' },
+      // share-link URLs carry their secret: log the route pattern instead (server/share-links.ts)
+      serializers: {
+        req: (request: FastifyRequest) => ({ method: request.method, url: logUrl(request), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort }),
+      },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     genReqId: () => randomUUID(),
@@ -95,18 +105,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    const texts = await Promise.all([metrics.registry, ...(deps.metricRegistries ?? [])].map((r) => r.metrics()));
+    return reply.type(metrics.registry.contentType).send(texts.join('\n'));
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics, extensions: deps.extensions ?? [] });
+  for (const register of deps.publicRoutes ?? []) await app.register(async (scope: FastifyInstance) => register(scope));
   return app;
 }
+
+/**
+ * Routes of a feature outside the authenticated /v1 scope, registered at the root in
+ * their own encapsulated scope (they may add content-type parsers or hooks there).
+ */
+export type PublicRoutes = (app: FastifyInstance) => void | Promise<void>;
 
 /** Transport facts of a request for the service layer. */
 export function metaOf(request: FastifyRequest): RequestMeta {
   const ua = request.headers['user-agent'];
-  return { requestId: request.id, sourceIp: request.ip, userAgent: typeof ua === 'string' ? ua : '' };
+  const meta: RequestMeta = { requestId: request.id, sourceIp: request.ip, userAgent: typeof ua === 'string' ? ua : '' };
+  const device = deviceProofOf(request);
+  return device === undefined ? meta : { ...meta, device };
+}
+
+/** A managed-device proof from the `x-coffer-device-*` headers, if all three are present. */
+function deviceProofOf(request: FastifyRequest): RequestMeta['device'] {
+  const h = (name: string) => (typeof request.headers[name] === 'string' ? (request.headers[name] as string).slice(0, 256) : undefined);
+  const id = h('x-coffer-device-id');
+  const time = h('x-coffer-device-time');
+  const signature = h('x-coffer-device-signature');
+  if (id === undefined || time === undefined || signature === undefined) return undefined;
+  return { id, time, signature, method: request.method, path: request.url };
 }
 
 /** The bearer token of a request, if any. */

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, NotFoundError, ValidationError, isCofferError } from '../domain/errors.js';
+import { AlreadyExistsError, LongLivedTokenDisabledError, NotFoundError, ValidationError, isCofferError } from '../domain/errors.js';
 import { ID_PREFIX, assertSimpleName, newId } from '../domain/ids.js';
 import type { Grant, Principal, PrincipalKind, Role } from '../domain/types.js';
 import { issueToken } from '../identity/issue-token.js';
@@ -129,6 +129,12 @@ export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller,
   }
   const target = self ? caller.subject.principal : await principalByName(deps, input.principal!);
   if (target.kind === 'group') throw new ValidationError('groups cannot hold tokens');
+  if (target.kind === 'service-account' && deps.identity !== undefined) {
+    const max = deps.identity.settings.servicePatMaxTtlSeconds;
+    // service accounts get short-lived tokens (docs/identity.md); long-lived ones only where enabled, always expiring
+    if (max === 0) throw new LongLivedTokenDisabledError();
+    if (ttl === 0 || ttl > max) throw new ValidationError(`service account token lifetime must be between 1 and ${max} seconds`);
+  }
   const permit = self
     ? await gate.enter(caller, 'read-metadata', SYSTEM, `principal/${target.name}/tokens`, null)
     : await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${target.name}/tokens`, null);

@@ -8,6 +8,8 @@ export interface Caller {
   meta: RequestMeta;
   context: RequestContext;
   tokenId: string;
+  /** Session of a JWT access token (identity module); absent for API tokens. Only session callers can step up. */
+  sessionId?: string;
 }
 
 /** The audit actor of a principal. */

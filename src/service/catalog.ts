@@ -6,6 +6,7 @@ import type { ServiceDeps } from './deps.js';
 import type { Gate } from './gate.js';
 import { findArtifact, findProject, names, notFoundMessage } from './resources.js';
 import { artifactView, projectView, versionView } from './views.js';
+import { visibleArtifacts, visibleProjects, visibleVersions as readableVersions } from './policy/visible-catalog.js';
 import type { ArtifactView, ProjectView, VersionView } from './views.js';
 
 const SYSTEM = { kind: 'system' } as const;
@@ -32,8 +33,9 @@ export async function createProject(deps: ServiceDeps, gate: Gate, caller: Calle
 /** Projects the caller may see (read-metadata), one page at a time. */
 export async function listProjects(deps: ServiceDeps, gate: Gate, caller: Caller, page: { limit?: number; cursor?: string | null }): Promise<{ items: ProjectView[]; next: string | null }> {
   const permit = await gate.enter(caller, 'read-metadata', SYSTEM, 'projects', null);
-  const result = await deps.store.listProjects(page);
-  const visible = result.items.filter((project) => gate.decide(caller, 'read-metadata', { kind: 'project', project }).allowed);
+  // candidate rows from the listing plan (grants indexed by principal), each confirmed
+  const result = await visibleProjects(deps, gate, caller, page);
+  const visible = result.items;
   await permit.finish('success', { details: { returned: visible.length } });
   return { items: visible.map(projectView), next: result.next };
 }
@@ -98,8 +100,8 @@ export async function listArtifacts(deps: ServiceDeps, gate: Gate, caller: Calle
   const project = await findProject(deps, projectName);
   const resourceName = names.project(projectName);
   if (project === null) return gate.refuse(caller, caller.meta, 'read-metadata', resourceName, new NotFoundError(notFoundMessage.project(projectName)));
-  const result = await deps.store.listArtifacts(project.id, page);
-  const visible = result.items.filter((artifact) => gate.decide(caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed);
+  const result = await visibleArtifacts(deps, gate, caller, project, page);
+  const visible = result.items;
   const projectVisible = gate.decide(caller, 'read-metadata', { kind: 'project', project }).allowed;
   if (!projectVisible && visible.length === 0) {
     return gate.refuse(caller, caller.meta, 'read-metadata', resourceName, new NotFoundError(notFoundMessage.project(projectName)));
@@ -116,8 +118,7 @@ export async function showArtifact(deps: ServiceDeps, gate: Gate, caller: Caller
   const notFound = notFoundMessage.artifact(projectName, artifactName);
   if (found === null) return gate.refuse(caller, caller.meta, 'read-metadata', resourceName, new NotFoundError(notFound));
   const { project, artifact } = found;
-  const versions = (await deps.store.listVersions(artifact.id, { limit: 1000 })).items;
-  const visibleVersions = versions.filter((version) => gate.decide(caller, 'read-metadata', { kind: 'version', project, artifact, version }).allowed);
+  const visibleVersions = await readableVersions(deps, gate, caller, project, artifact);
   const artifactVisible = gate.decide(caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed;
   if (!artifactVisible && visibleVersions.length === 0) {
     return gate.refuse(caller, caller.meta, 'read-metadata', resourceName, new NotFoundError(notFound));

@@ -1,6 +1,10 @@
+import type { Readable } from 'node:stream';
 import type { AuditLog } from '../audit/audit-event.js';
+import type { Artifact, ArtifactVersion, Environment } from '../domain/types.js';
+import type { DeviceProof, Identity } from '../identity/index.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import type { CatalogCandidates } from '../store/policy-store.js';
 import type { Vault } from '../vault/vault.js';
 
 /** Everything the use cases need; built by the composition root (src/main.ts). */
@@ -20,6 +24,17 @@ export interface ServiceDeps {
   warn: (message: string, detail: Record<string, unknown>) => void;
   /** Rewraps every data key under the current KEK term; returns how many were rewrapped. */
   rewrapAllKeys: () => Promise<number>;
+  /** Sessions, access tokens, MFA and devices (src/identity); absent = API tokens only. */
+  identity?: Identity;
+  /**
+   * The environment a version has reached by promotion (src/service/access); absent = its
+   * artifact's. Policies see a version in this environment (prod rules apply to it).
+   */
+  versionEnvironment?: (version: ArtifactVersion, artifact: Artifact) => Promise<Environment>;
+  /** Downloads in flight by principal, so a lock can cut them (src/monitor); absent = not tracked. */
+  inflight?: { register(principalId: string, stream: Readable): void };
+  /** Catalog rows by id, so listings read only the rows a listing plan names (src/service/policy); absent = row by row. */
+  catalogCandidates?: CatalogCandidates;
 }
 
 /** Transport facts about one request; never holds a secret. */
@@ -27,4 +42,6 @@ export interface RequestMeta {
   requestId: string;
   sourceIp: string;
   userAgent: string;
+  /** A managed-device proof sent with the request (signature, not a secret). */
+  device?: DeviceProof;
 }

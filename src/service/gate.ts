@@ -1,4 +1,4 @@
-import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, isCofferError } from '../domain/errors.js';
+import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
 import type { Action, Decision, ResourceRef } from '../policy/policy-engine.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
@@ -40,7 +40,9 @@ export class Gate {
         ? new NotFoundError(denyAs.notFound)
         : decision.errors.length > 0
           ? new PolicyEvaluationError()
-          : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
+          : this.needsStepUp(caller, action, resource)
+            ? new StepUpRequiredError()
+            : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
       await this.record(caller, action, resourceName, decision, 'denied', { reason: err.code, details: { ...details, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) } });
       throw err;
     }
@@ -56,6 +58,18 @@ export class Gate {
         }
       },
     };
+  }
+
+  /**
+   * True when the only thing missing is a fresh WebAuthn assertion: the same request with
+   * the session's methods plus `webauthn`, just now, would be allowed. Only session
+   * callers can step up (an API token or a workload has no second factor to add).
+   */
+  private needsStepUp(caller: Caller, action: Action, resource: ResourceRef): boolean {
+    if (caller.sessionId === undefined || caller.subject.principal.kind !== 'user') return false;
+    const methods = [...new Set([...caller.context.mfa.methods, 'webauthn'])];
+    const fresh: Caller = { ...caller, context: { ...caller.context, mfa: { methods, ageSeconds: 0 } } };
+    return this.decide(fresh, action, resource).allowed;
   }
 
   /** Decides without recording (used to filter listings; the listing itself is recorded). */

@@ -48,5 +48,8 @@ export async function findVersion(
   const number = sel === 'latest' ? await deps.store.latestVersionNumber(found.artifact.id) : sel;
   if (number < 1) return null;
   const version = await deps.store.getVersionByNumber(found.artifact.id, number);
-  return version === null ? null : { ...found, version };
+  if (version === null) return null;
+  // a promoted version is seen (by policy too) in the environment it reached
+  const environment = deps.versionEnvironment ? await deps.versionEnvironment(version, found.artifact) : found.artifact.environment;
+  return { ...found, artifact: { ...found.artifact, environment }, version };
 }

@@ -144,6 +144,8 @@ export async function pullVersion(
   });
   body.once('error', (err) => meter.destroy(err));
   body.pipe(meter);
+  // a lock of the caller (monitor) cuts this download where it stands
+  deps.inflight?.register(caller.subject.principal.id, meter);
   meter.once('end', () => finish('success', sent));
   meter.once('error', (err) => finish('failure', sent, isCofferError(err) ? err.code : 'error'));
   meter.once('close', () => finish('failure', sent, 'client-disconnected'));

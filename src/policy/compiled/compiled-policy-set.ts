@@ -55,6 +55,16 @@ export class CompiledPolicySet {
     return this.index.size;
   }
 
+  /** The static policies and persistent links of the set (for analyses such as listing plans). */
+  instanceList(): PolicyInstance[] {
+    return [...this.instances.values()];
+  }
+
+  /** A compiled template by id. */
+  template(id: string): CompiledPolicy | undefined {
+    return this.templates.get(id);
+  }
+
   /** True if a template of that id exists. */
   hasTemplate(id: string): boolean {
     return this.templates.has(id);
@@ -124,6 +134,38 @@ export class CompiledPolicySet {
     if (forbids !== undefined) return { decision: 'deny', reasons: forbids.length > 1 ? forbids.sort() : forbids, errors: errs };
     if (permits !== undefined) return { decision: 'allow', reasons: permits.length > 1 ? permits.sort() : permits, errors: errs };
     return { decision: 'deny', reasons: [], errors: errs };
+  }
+
+  /**
+   * Every satisfied permit and forbid and every error, whatever the decision (for
+   * explanations; {@link authorize} is the decision).
+   */
+  evaluateAll(env: Env, extra: readonly PolicyInstance[] = []): { permits: string[]; forbids: string[]; errors: { policyId: string; message: string }[] } {
+    const candidates: PolicyInstance[] = [];
+    this.index.collect(env, env.entities, candidates);
+    candidates.push(...extra);
+    const out = { permits: [] as string[], forbids: [] as string[], errors: [] as { policyId: string; message: string }[] };
+    try {
+      for (const instance of candidates) {
+        env.slotPrincipal = instance.slotPrincipal;
+        env.slotResource = instance.slotResource;
+        if (!instance.policy.scope(env)) continue;
+        try {
+          if (instance.policy.condition !== null && !instance.policy.condition(env)) continue;
+        } catch (err) {
+          if (!(err instanceof CedarEvalError)) throw err;
+          out.errors.push({ policyId: instance.id, message: err.message });
+          continue;
+        }
+        (instance.policy.effect === 'permit' ? out.permits : out.forbids).push(instance.id);
+      }
+    } finally {
+      env.slotPrincipal = undefined;
+      env.slotResource = undefined;
+    }
+    out.permits.sort();
+    out.forbids.sort();
+    return out;
   }
 
   private add(instance: PolicyInstance): void {

@@ -1,4 +1,9 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { s3Migrations } from './migrations-s3.js';
+import { identityMigrations } from './migrations-identity.js';
+import { accessMigrations } from './migrations-access.js';
+import { policyMigrations } from './migrations-policy.js';
+import { monitorMigrations } from './migrations-monitor.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -148,5 +153,10 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    ...s3Migrations(dialect),
+    ...identityMigrations(dialect),
+    ...accessMigrations(dialect),
+    ...policyMigrations(dialect),
+    ...monitorMigrations(dialect),
   };
 }

@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StepUpRequiredError } from '../domain/errors.js';
+import type { RequestContext } from '../policy/policy-engine.js';
+import { freshAuthenticationCheck, webauthnCheck } from './step-up.js';
+
+const ctx = (methods: string[], ageSeconds: number): RequestContext => ({ sourceIp: '127.0.0.1', now: 0, mfa: { methods, ageSeconds }, device: { managed: false, id: '' } });
+
+test('the default check wants an authentication younger than the window, and WebAuthn from sessions', () => {
+  const check = freshAuthenticationCheck(900);
+  check({ context: ctx(['token'], 900) });
+  assert.throws(() => check({ context: ctx(['token'], 901) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx(['token'], -1) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx(['token'], Number.NaN) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx(['password', 'totp'], 10), sessionId: 'ses_1' }), StepUpRequiredError);
+  check({ context: ctx(['password', 'webauthn'], 10), sessionId: 'ses_1' });
+});
+
+test('the strict check wants WebAuthn whatever the credential', () => {
+  const check = webauthnCheck(300);
+  assert.throws(() => check({ context: ctx(['token'], 0) }), StepUpRequiredError);
+  check({ context: ctx(['webauthn'], 300) });
+  assert.throws(() => check({ context: ctx(['webauthn'], 301) }), StepUpRequiredError);
+});

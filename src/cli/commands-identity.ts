@@ -1,0 +1,518 @@
+import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { SignJWT, exportJWK, importJWK } from 'jose';
+import type { JWK } from 'jose';
+import { CofferApiError, CofferClient } from '../client/index.js';
+import { IdentityClient } from '../client/identity-client.js';
+import type { SessionTokens } from '../client/identity-client.js';
+import { findTokens, tokenHint } from '../identity/token-format.js';
+import { clearCredentials, credentialsPath, loadCredentials } from './credentials.js';
+import type { CliContext, CommandRegistrar } from './program.js';
+
+/** What `coffer login` caches (0600): the API token, or a session's access and refresh tokens. */
+interface CachedCredentials {
+  server: string;
+  token: string;
+  refreshToken?: string;
+  /** Epoch ms when `token` (an access token) expires. */
+  expiresAt?: number;
+  sessionId?: string;
+}
+
+function readCache(env: NodeJS.ProcessEnv): CachedCredentials | null {
+  try {
+    return JSON.parse(readFileSync(credentialsPath(env), 'utf8')) as CachedCredentials;
+  } catch {
+    return null;
+  }
+}
+
+function writeCache(env: NodeJS.ProcessEnv, creds: CachedCredentials): string {
+  const path = credentialsPath(env);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+  // writeFileSync keeps the mode of an existing file: force it (tokens are secrets)
+  chmodSync(path, 0o600);
+  return path;
+}
+
+function sessionCache(server: string, t: SessionTokens, now = Date.now()): CachedCredentials {
+  return { server, token: t.accessToken, ...(t.refreshToken ? { refreshToken: t.refreshToken } : {}), expiresAt: now + t.expiresIn * 1000, sessionId: t.sessionId };
+}
+
+/** Reads a secret: from stdin when piped (or asked), else a prompt that does not echo. */
+async function readSecret(ctx: CliContext, prompt: string, fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) return readFileSync(0, 'utf8').split('\n')[0]!.trim();
+  const muted = new Writable({ write: (_c, _e, cb) => cb() });
+  ctx.io.err(prompt);
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
+  rl.close();
+  ctx.io.err('\n');
+  return answer.trim();
+}
+
+async function ask(ctx: CliContext, prompt: string): Promise<string> {
+  ctx.io.err(prompt);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const answer = await new Promise<string>((resolve) => rl.once('line', resolve));
+  rl.close();
+  return answer.trim();
+}
+
+/** Opens a URL in the user's browser if one can be found; always prints it. */
+function openBrowser(ctx: CliContext, url: string, open: boolean): void {
+  ctx.io.err(`open this page to continue (waiting up to 5 minutes):\n  ${url}\n`);
+  if (!open) return;
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    spawn(cmd, [url], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+  } catch {
+    // no browser launcher: the printed URL is enough
+  }
+}
+
+/**
+ * Waits for a browser flow to hand its session back: a one-shot listener on 127.0.0.1
+ * receives the code, which is exchanged with the verifier only this process knows.
+ */
+async function browserHandoff(ctx: CliContext, server: string, buildUrl: (redirect: string, challenge: string) => string, open: boolean): Promise<SessionTokens> {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  let resolveCode!: (code: string) => void;
+  const gotCode = new Promise<string>((resolve) => (resolveCode = resolve));
+  const listener = createServer((req, res) => {
+    const code = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('code');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Coffer</title><p>Signed in. You can close this window and return to the command line.</p>');
+    if (code) resolveCode(code);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    const redirect = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/callback`;
+    openBrowser(ctx, buildUrl(redirect, challenge), open);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([gotCode, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('no answer from the browser within 5 minutes')), 5 * 60_000)))]).finally(() => clearTimeout(timer));
+    return await new IdentityClient({ baseUrl: server }).exchangeHandoff(code, verifier);
+  } finally {
+    listener.closeAllConnections();
+    listener.close();
+  }
+}
+
+/** Walks `PATH` (files, or a repository with its git history) for Coffer tokens. */
+async function scanPath(root: string): Promise<{ token: string; where: string }[]> {
+  const found: { token: string; where: string }[] = [];
+  const seen = new Set<string>();
+  const add = (token: string, where: string) => {
+    if (seen.has(`${token} ${where}`)) return;
+    seen.add(`${token} ${where}`);
+    found.push({ token, where });
+  };
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p)) {
+        if (name === '.git' || name === 'node_modules') continue;
+        walk(join(p, name));
+      }
+      return;
+    }
+    if (!st.isFile() || st.size > 50 * 1024 * 1024) return;
+    const text = readFileSync(p).toString('latin1');
+    text.split('\n').forEach((line, i) => {
+      for (const t of findTokens(line)) add(t, `${relative(root, p) || p}:${i + 1}`);
+    });
+  };
+  walk(root);
+  if (statSync(root).isDirectory() && statSync(join(root, '.git'), { throwIfNoEntry: false })?.isDirectory()) {
+    // tokens deleted from the working tree still live in history
+    const history = await new Promise<string>((resolve) => {
+      const git = spawn('git', ['-C', root, 'log', '--all', '-p', '--no-color', '--format=commit %H'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      git.stdout.setEncoding('latin1').on('data', (c: string) => (out += c));
+      git.on('error', () => resolve(''));
+      git.on('close', () => resolve(out));
+    });
+    let commit = '';
+    for (const line of history.split('\n')) {
+      if (line.startsWith('commit ')) commit = line.slice(7, 19);
+      for (const t of findTokens(line)) add(t, `git history (commit ${commit})`);
+    }
+  }
+  return found;
+}
+
+/** The Ed25519 device key of this CLI (0600, next to the credentials). */
+function deviceKeyPath(env: NodeJS.ProcessEnv): string {
+  return join(dirname(credentialsPath(env)), 'device-key.json');
+}
+
+async function signAssertion(privateJwk: JWK, client: string, audience: string): Promise<string> {
+  const alg = privateJwk.kty === 'OKP' ? 'EdDSA' : privateJwk.kty === 'EC' ? (privateJwk.crv === 'P-384' ? 'ES384' : 'ES256') : 'RS256';
+  const key = await importJWK(privateJwk, alg);
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = privateJwk;
+  void [_d, _p, _q, _dp, _dq, _qi];
+  const { calculateJwkThumbprint } = await import('jose');
+  const kid = await calculateJwkThumbprint(pub, 'sha256');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg, kid }).setIssuer(client).setSubject(client).setAudience(audience).setIssuedAt(now).setExpirationTime(now + 120).sign(key);
+}
+
+/**
+ * Identity commands: `login` (API token, password + TOTP or security key, browser SSO),
+ * `logout`, `session`, `sessions`, `step-up`, `password`, `mfa`, service-account keys and
+ * tokens, workload issuers, SSO providers, SCIM tokens, devices, `token scan`.
+ * Session credentials are refreshed before each command when they are about to expire.
+ */
+export const identityCommands: CommandRegistrar = (program: Command, ctx: CliContext) => {
+  const { io } = ctx;
+  const serverUrl = () => loadCredentials(io.env, program.opts<{ server?: string }>().server).server;
+  const identity = () => {
+    const creds = loadCredentials(io.env, program.opts<{ server?: string }>().server);
+    return new IdentityClient({ baseUrl: creds.server, token: creds.token, userAgent: 'coffer-cli' });
+  };
+
+  // a session's access token lives 15 minutes: rotate it before it runs out
+  program.hook('preAction', async (_this, action) => {
+    if (['login', 'logout', 'server', 'bootstrap'].includes(action.name()) || io.env.COFFER_TOKEN) return;
+    const cache = readCache(io.env);
+    if (!cache?.refreshToken || cache.expiresAt === undefined || cache.expiresAt - Date.now() > 60_000) return;
+    try {
+      const t = await new IdentityClient({ baseUrl: cache.server }).refresh(cache.refreshToken);
+      writeCache(io.env, sessionCache(cache.server, t));
+    } catch (err) {
+      if (err instanceof CofferApiError) io.err(`session could not be refreshed (${err.code}): run \`coffer login\`\n`);
+    }
+  });
+
+  // `login` replaces the core one: same API-token behaviour, plus sessions
+  const existing = program.commands.find((c) => c.name() === 'login');
+  if (existing) (program as unknown as { commands: Command[] }).commands.splice(program.commands.indexOf(existing), 1);
+  program
+    .command('login')
+    .description('log in: with an API token, a password (+ TOTP code or security key), or browser single sign-on; credentials cached 0600')
+    .option('--token <token>', 'API token (default: $COFFER_TOKEN, or read from stdin)')
+    .option('--user <name>', 'log in with a password (prompted, or --password-stdin)')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--totp <code>', 'TOTP or recovery code (prompted when needed)')
+    .option('--webauthn', 'second factor with a security key, in the browser')
+    .option('--sso <provider>', 'single sign-on with an OpenID provider, in the browser')
+    .option('--no-browser', 'print the URL instead of opening a browser')
+    .action(async (opts: { token?: string; user?: string; passwordStdin?: boolean; totp?: string; webauthn?: boolean; sso?: string; browser: boolean }) => {
+      const server = serverUrl();
+      const client = new IdentityClient({ baseUrl: server, userAgent: 'coffer-cli' });
+      let tokens: SessionTokens;
+      if (opts.sso !== undefined) {
+        tokens = await browserHandoff(ctx, server, (redirect, challenge) => `${server}/v1/auth/sso/${encodeURIComponent(opts.sso!)}/start?redirect=${encodeURIComponent(redirect)}&challenge=${challenge}`, opts.browser);
+      } else if (opts.user !== undefined) {
+        const password = await readSecret(ctx, 'password: ', opts.passwordStdin === true);
+        let answer = await client.login(opts.user, password);
+        if (answer.status === 'mfa-required') {
+          const useKey = opts.webauthn === true || (opts.totp === undefined && !answer.methods.includes('totp') && answer.methods.includes('webauthn'));
+          if (useKey) {
+            const ticket = answer.ticket;
+            tokens = await browserHandoff(ctx, server, (redirect, challenge) => `${server}/login/index.html#mfa=${encodeURIComponent(ticket)}&redirect=${encodeURIComponent(redirect)}&challenge=${challenge}`, opts.browser);
+            answer = { status: 'authenticated', ...tokens };
+          } else {
+            const code = opts.totp ?? (await ask(ctx, 'authentication code (or recovery code): '));
+            answer = await client.loginMfa(answer.ticket, code);
+          }
+        }
+        if (answer.status !== 'authenticated') throw new Error('login did not complete');
+        tokens = answer;
+      } else {
+        const token = opts.token ?? io.env.COFFER_TOKEN ?? readFileSync(0, 'utf8').trim();
+        const me = await new CofferClient({ baseUrl: server, token }).whoami();
+        const path = writeCache(io.env, { server, token });
+        io.out(`logged in to ${server} as \`${me.name}\` (credentials in ${path})\n`);
+        return;
+      }
+      const path = writeCache(io.env, sessionCache(server, tokens));
+      const session = await client.withToken(tokens.accessToken).session();
+      io.out(`logged in to ${server} as \`${session.principal}\` with ${session.mfa.methods.join(' + ')} (session ${tokens.sessionId}; credentials in ${path})\n`);
+    });
+
+  const existingLogout = program.commands.find((c) => c.name() === 'logout');
+  if (existingLogout) (program as unknown as { commands: Command[] }).commands.splice(program.commands.indexOf(existingLogout), 1);
+  program
+    .command('logout')
+    .description('end the session on the server (when logged in with a session) and forget the cached credentials')
+    .action(async () => {
+      const cache = readCache(io.env);
+      if (cache?.refreshToken) {
+        // revoking the refresh token revokes the whole session, even if the access token expired
+        await new IdentityClient({ baseUrl: cache.server }).revokeToken(cache.refreshToken).catch(() => undefined);
+      }
+      clearCredentials(io.env);
+      io.out('logged out\n');
+    });
+
+  program
+    .command('session')
+    .description('the current session: authentication methods and the age of the strongest one')
+    .option('--json', 'JSON output')
+    .action(async (opts: { json?: boolean }) => {
+      const s = await identity().session();
+      ctx.print(opts.json, s, () => `${s.principal}: session ${s.sessionId ?? '(API token)'}, methods ${s.mfa.methods.join(', ')}, strongest factor ${s.mfa.ageSeconds} s ago${s.device.managed ? `, managed device ${s.device.id}` : ''}\n`);
+    });
+
+  const sessions = program.command('sessions').description('sessions');
+  sessions
+    .command('list')
+    .option('--user <name>', "another principal's sessions (admins)")
+    .option('--json', 'JSON output')
+    .action(async (opts: { user?: string; json?: boolean }) => {
+      const { items } = await identity().sessions(opts.user);
+      ctx.print(opts.json, items, () => ctx.table(items as { id: string }[], ['id', 'kind', 'active', 'current', 'createdAt', 'sourceIp'] as never));
+    });
+  sessions.command('revoke <id>').action(async (id: string) => {
+    await identity().revokeSession(id);
+    io.out(`session ${id} revoked\n`);
+  });
+  sessions
+    .command('revoke-all')
+    .option('--user <name>', 'another principal (admins)')
+    .option('--tokens', 'also revoke its API tokens')
+    .action(async (opts: { user?: string; tokens?: boolean }) => {
+      const r = await identity().revokeAllSessions({ ...(opts.user ? { principal: opts.user } : {}), ...(opts.tokens ? { tokens: true } : {}) });
+      io.out(`${r.sessions} sessions and ${r.tokens} API tokens revoked\n`);
+    });
+
+  program
+    .command('step-up')
+    .description('confirm with your security key (in the browser) so actions that need a recent WebAuthn assertion pass')
+    .option('--no-browser', 'print the URL instead of opening a browser')
+    .action(async (opts: { browser: boolean }) => {
+      const client = identity();
+      const begun = await client.stepUp();
+      openBrowser(ctx, begun.url ?? `${serverUrl()}/login/#ceremony=${encodeURIComponent(begun.ceremonyId)}`, opts.browser);
+      const deadline = Date.now() + 5 * 60_000;
+      for (;;) {
+        const s = await client.session();
+        if (s.mfa.methods.includes('webauthn') && s.mfa.ageSeconds <= 60) break;
+        if (Date.now() > deadline) throw new Error('no confirmation within 5 minutes');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      io.out('confirmed with your security key: retry the command\n');
+    });
+
+  program
+    .command('password')
+    .description('set your password (or another user\'s, for admins)')
+    .option('--user <name>', 'another user (admins)')
+    .option('--password-stdin', 'read the new password (and the current one, on the next line) from stdin')
+    .action(async (opts: { user?: string; passwordStdin?: boolean }) => {
+      let password: string;
+      let current: string | undefined;
+      if (opts.passwordStdin || !process.stdin.isTTY) {
+        const lines = readFileSync(0, 'utf8').split('\n');
+        password = lines[0]!.trim();
+        current = lines[1]?.trim() || undefined;
+      } else {
+        if (!opts.user) current = (await readSecret(ctx, 'current password (empty if none): ', false)) || undefined;
+        password = await readSecret(ctx, 'new password: ', false);
+      }
+      await identity().setPassword({ ...(opts.user ? { principal: opts.user } : {}), password, ...(current ? { currentPassword: current } : {}) });
+      io.out('password set\n');
+    });
+
+  const mfa = program.command('mfa').description('second factors');
+  mfa
+    .command('totp-enroll')
+    .description('set up an authenticator app (TOTP); prints the secret, asks for a first code, prints recovery codes')
+    .option('--code <code>', 'the first code (prompted otherwise)')
+    .action(async (opts: { code?: string }) => {
+      const client = identity();
+      const e = await client.totpEnroll();
+      io.out(`secret: ${e.secret}\nuri: ${e.uri}\n`);
+      const code = opts.code ?? (await ask(ctx, 'code from the app: '));
+      const r = await client.totpConfirm(code);
+      io.out(`TOTP enabled. Recovery codes (each works once; keep them offline):\n${r.recoveryCodes.map((c) => `  ${c}`).join('\n')}\n`);
+    });
+  mfa.command('totp-disable').action(async () => {
+    await identity().totpDisable();
+    io.out('TOTP removed\n');
+  });
+  mfa.command('recovery-codes').description('new recovery codes (the old ones stop working)').action(async () => {
+    const r = await identity().recoveryCodes();
+    io.out(r.recoveryCodes.map((c) => `${c}\n`).join(''));
+  });
+  mfa
+    .command('keys')
+    .description('security keys (register new ones on the sign-in page: SERVER/login/)')
+    .option('--json', 'JSON output')
+    .action(async (opts: { json?: boolean }) => {
+      const { items } = await identity().securityKeys();
+      ctx.print(opts.json, items, () => ctx.table(items, ['id', 'name', 'createdAt', 'lastUsedAt']));
+    });
+  mfa.command('key-delete <id>').action(async (id: string) => {
+    await identity().deleteSecurityKey(id);
+    io.out('security key removed\n');
+  });
+
+  program
+    .command('delete-principal <name>')
+    .description('delete a user or service account and everything attached to it (admins)')
+    .action(async (name: string) => {
+      await identity().deletePrincipal(name);
+      io.out(`\`${name}\` deleted\n`);
+    });
+
+  const sa = program.command('sa').description('service accounts: keys and short-lived tokens');
+  sa.command('key-add <service-account> <public-jwk-file>')
+    .description('register a public key (JWK) the service account signs token requests with')
+    .action(async (name: string, file: string) => {
+      const r = await identity().addClientKey(name, JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+      io.out(`key ${r.kid} (${r.alg}) registered for \`${name}\`\n`);
+    });
+  sa.command('key-generate <private-jwk-file>')
+    .description('generate an Ed25519 key pair: private JWK to the file (0600), public JWK to stdout')
+    .action(async (file: string) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      writeFileSync(file, JSON.stringify(await exportJWK(privateKey)) + '\n', { mode: 0o600 });
+      io.out(JSON.stringify(await exportJWK(publicKey)) + '\n');
+    });
+  sa.command('key-list <service-account>').option('--json', 'JSON output').action(async (name: string, opts: { json?: boolean }) => {
+    const { items } = await identity().listClientKeys(name);
+    ctx.print(opts.json, items, () => ctx.table(items, ['kid', 'createdAt', 'revokedAt']));
+  });
+  sa.command('key-revoke <service-account> <kid>').action(async (name: string, kid: string) => {
+    await identity().revokeClientKey(name, kid);
+    io.out(`key ${kid} revoked\n`);
+  });
+  sa.command('token <service-account>')
+    .description('get a short-lived access token (private_key_jwt, or --id-token from a CI issuer); prints it')
+    .option('--key <private-jwk-file>', 'the private key registered with `sa key-add`')
+    .option('--id-token <file>', 'an OIDC ID token from a trusted workload issuer (`-` = stdin)')
+    .option('--ttl <seconds>', 'lifetime (at most the server limit, never above 3600)')
+    .action(async (name: string, opts: { key?: string; idToken?: string; ttl?: string }) => {
+      const server = serverUrl();
+      const client = new IdentityClient({ baseUrl: server });
+      let fields: Record<string, string>;
+      if (opts.key) {
+        const assertion = await signAssertion(JSON.parse(readFileSync(opts.key, 'utf8')) as JWK, name, `${server}/v1/auth/token`);
+        fields = { grant_type: 'client_credentials', client_id: name, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+      } else if (opts.idToken) {
+        const idToken = readFileSync(opts.idToken === '-' ? 0 : opts.idToken, 'utf8').trim();
+        fields = { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: idToken, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' };
+      } else {
+        throw new Error('give --key or --id-token');
+      }
+      const t = await client.serviceToken({ ...fields, ...(opts.ttl ? { expires_in: opts.ttl } : {}) });
+      io.out(`${t.access_token}\n`);
+      io.err(`expires in ${t.expires_in} s\n`);
+    });
+
+  const wl = program.command('workload-issuer').description('trusted CI/workload OIDC issuers (admins)');
+  wl.command('set <name>')
+    .requiredOption('--issuer <url>')
+    .requiredOption('--jwks-uri <url>')
+    .requiredOption('--audience <aud>')
+    .requiredOption('--bind <sa:claim=value,...>', 'service account and the claims a token must carry (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (name: string, opts: { issuer: string; jwksUri: string; audience: string; bind: string[] }) => {
+      const bindings = opts.bind.map((b) => {
+        const [serviceAccount, rest = ''] = b.split(/:(.*)/s);
+        const claims = Object.fromEntries(rest.split(',').filter(Boolean).map((kv) => [kv.split('=')[0]!, kv.split('=').slice(1).join('=')]));
+        return { serviceAccount: serviceAccount!, claims };
+      });
+      await identity().putWorkloadIssuer(name, { issuer: opts.issuer, jwksUri: opts.jwksUri, audience: opts.audience, bindings });
+      io.out(`workload issuer \`${name}\` trusted (${bindings.length} bindings)\n`);
+    });
+  wl.command('list').option('--json', 'JSON output').action(async (opts: { json?: boolean }) => {
+    const { items } = await identity().listWorkloadIssuers();
+    ctx.print(opts.json, items, () => ctx.table(items, ['name', 'issuer', 'audience']));
+  });
+  wl.command('delete <name>').action(async (name: string) => {
+    await identity().deleteWorkloadIssuer(name);
+    io.out(`workload issuer \`${name}\` removed\n`);
+  });
+
+  program
+    .command('sso-provider <name>')
+    .description('configure an OpenID Connect provider for `coffer login --sso NAME` (client secret on stdin)')
+    .requiredOption('--issuer <url>')
+    .requiredOption('--client-id <id>')
+    .option('--groups-claim <claim>', 'claim with the groups', 'groups')
+    .option('--username-claim <claim>', 'claim for the user name', 'preferred_username')
+    .option('--map <idp-group=coffer-group...>', 'group mapping')
+    .action(async (name: string, opts: { issuer: string; clientId: string; groupsClaim: string; usernameClaim: string; map?: string[] }) => {
+      const clientSecret = await readSecret(ctx, 'client secret: ', true);
+      const groupMap = Object.fromEntries((opts.map ?? []).map((m) => [m.split('=')[0]!, m.split('=').slice(1).join('=')]));
+      const r = await identity().putSsoProvider(name, { issuer: opts.issuer, clientId: opts.clientId, clientSecret, groupsClaim: opts.groupsClaim, usernameClaim: opts.usernameClaim, groupMap });
+      io.out(`provider \`${name}\` configured; register this redirect URI with it: ${r.redirectUri}\n`);
+    });
+
+  const scim = program.command('scim-token').description('SCIM tokens for identity providers (admins)');
+  scim.command('create').action(async () => {
+    const t = await identity().createScimToken();
+    io.out(`${t.token}\n`);
+    io.err(`SCIM token ${t.id}; base URL ${serverUrl()}/scim/v2; shown only once\n`);
+  });
+  scim.command('list').option('--json', 'JSON output').action(async (opts: { json?: boolean }) => {
+    const { items } = await identity().listScimTokens();
+    ctx.print(opts.json, items, () => ctx.table(items, ['id', 'hint', 'createdAt', 'revokedAt']));
+  });
+  scim.command('revoke <id>').action(async (id: string) => {
+    await identity().revokeScimToken(id);
+    io.out(`SCIM token ${id} revoked\n`);
+  });
+
+  const device = program.command('device').description('managed devices');
+  device
+    .command('enrol')
+    .description('generate this machine\'s device key (0600) and enrol it; an admin approves it')
+    .requiredOption('--name <name>')
+    .action(async (opts: { name: string }) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const d = await identity().enrolDevice(opts.name, await exportJWK(publicKey));
+      const path = deviceKeyPath(io.env);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeFileSync(path, JSON.stringify({ id: d.id, jwk: await exportJWK(privateKey) }) + '\n', { mode: 0o600 });
+      io.out(`device ${d.id} enrolled (${d.status}); key in ${path}\n`);
+    });
+  device.command('list').option('--all', 'every device (admins)').option('--json', 'JSON output').action(async (opts: { all?: boolean; json?: boolean }) => {
+    const { items } = await identity().listDevices(opts.all === true);
+    ctx.print(opts.json, items, () => ctx.table(items, ['id', 'name', 'principalId', 'status', 'createdAt']));
+  });
+  for (const verb of ['approve', 'reject', 'revoke'] as const) {
+    device.command(`${verb} <id>`).action(async (id: string) => {
+      const d = await identity().decideDevice(id, verb);
+      io.out(`device ${d.id} ${d.status}\n`);
+    });
+  }
+
+  const token = program.commands.find((c) => c.name() === 'token') ?? program.command('token');
+  token
+    .command('scan <path>')
+    .description('find Coffer tokens (checksum-verified) in files and git history; --revoke revokes what is found')
+    .option('--revoke', 'revoke every token found (holding a leaked token is enough to revoke it)')
+    .option('--json', 'JSON output')
+    .action(async (path: string, opts: { revoke?: boolean; json?: boolean }) => {
+      const found = await scanPath(path);
+      const results: { hint: string; where: string; revoked?: boolean }[] = [];
+      const done = new Map<string, boolean>();
+      for (const f of found) {
+        let revoked: boolean | undefined;
+        if (opts.revoke) {
+          if (!done.has(f.token)) {
+            const ok = await new IdentityClient({ baseUrl: serverUrl() }).revokeToken(f.token).then(
+              () => true,
+              () => false,
+            );
+            done.set(f.token, ok);
+          }
+          revoked = done.get(f.token);
+        }
+        results.push({ hint: tokenHint(f.token), where: f.where, ...(revoked !== undefined ? { revoked } : {}) });
+      }
+      ctx.print(opts.json, results, () => (results.length === 0 ? 'no Coffer tokens found\n' : ctx.table(results, opts.revoke ? ['hint', 'where', 'revoked'] : ['hint', 'where'])));
+      if (results.length > 0 && !opts.revoke) process.exitCode = 3;
+    });
+};

@@ -1,0 +1,67 @@
+import { CofferApiError } from './coffer-client.js';
+
+/** Temporary S3 credentials as the server issues them (secret and session token shown once). */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** ISO date. */
+  expiration: string;
+  region: string;
+}
+
+/** An S3 credential as listed (no secret). */
+export interface S3CredentialInfo {
+  accessKeyId: string;
+  description: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+/** Client of `/v1/s3/credentials` (the CLI's `coffer s3 credentials`). */
+export class S3CredentialsClient {
+  private readonly base: string;
+
+  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: {
+        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+        'user-agent': this.options.userAgent ?? 'coffer-client',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) {
+      const text = await res.text();
+      let parsed: { error?: { code?: string; message?: string; requestId?: string } } = {};
+      try {
+        parsed = JSON.parse(text) as typeof parsed;
+      } catch {
+        // not JSON: reported as is
+      }
+      throw new CofferApiError(res.status, parsed.error?.code ?? `HTTP_${res.status}`, parsed.error?.message ?? text.slice(0, 200), parsed.error?.requestId);
+    }
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  /** Issues temporary credentials for the caller (at most one hour). */
+  issue(input: { ttlSeconds?: number; description?: string } = {}): Promise<S3Credentials> {
+    return this.call<S3Credentials>('POST', '/v1/s3/credentials', input);
+  }
+
+  /** The caller's credentials (no secrets). */
+  async list(): Promise<S3CredentialInfo[]> {
+    return (await this.call<{ items: S3CredentialInfo[] }>('GET', '/v1/s3/credentials')).items;
+  }
+
+  revoke(accessKeyId: string): Promise<void> {
+    return this.call<void>('DELETE', `/v1/s3/credentials/${encodeURIComponent(accessKeyId)}`);
+  }
+}

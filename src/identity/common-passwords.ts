@@ -1,0 +1,31 @@
+/**
+ * The most common passwords of public breach corpora, lowercased, with the variations
+ * the rules of password-policy.ts undo (digits and symbols around a word, leetspeak,
+ * letter case). Small on purpose: it ships with Coffer and is checked without network.
+ */
+export const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  `123456 password 12345678 qwerty 123456789 12345 1234 111111 1234567 dragon 123123 baseball abc123
+football monkey letmein 696969 shadow master 666666 qwertyuiop 123321 mustang 1234567890 michael 654321
+superman 1qaz2wsx 7777777 121212 000000 qazwsx 123qwe killer trustno1 jordan jennifer zxcvbnm asdfgh hunter
+buster soccer harley batman andrew tigger sunshine iloveyou 2000 charlie robert thomas hockey ranger daniel
+starwars klaster 112233 george computer michelle jessica pepper 1111 zxcvbn 555555 11111111 131313 freedom
+777777 pass maggie 159753 aaaaaa ginger princess joshua cheese amanda summer love ashley nicole chelsea biteme
+matthew access yankees 987654321 dallas austin thunder taylor matrix william corvette hello martin heather
+secret merlin diamond 1234qwer gfhjkm hammer silver 222222 88888888 anthony justin test bailey q1w2e3r4t5
+patrick internet scooter orange 11111 golfer cookie richard samantha bigdog guitar jackson whatever mickey
+chicken sparky snoopy maverick phoenix camaro peanut morgan welcome falcon cowboy ferrari samsung andrea
+smokey steelers joseph mercedes dakota arsenal eagles melissa boomer booboo spider nascar monster tigers
+yellow xxxxxx 123123123 gateway marina diablo bulldog qwer1234 compaq purple hardcore banana junior hannah
+123654 porsche lakers iceman money cowboys 987654 london tennis 999999 ncc1701 coffee scooby 0000 miller boston
+q1w2e3r4 brandon yamaha chester mother forever johnny edward 333333 oliver redsox player nikita knight fender
+barney midnight please brandy chicago badboy slayer rangers charles angel flower bigdaddy rabbit wizard jasper
+enter rachel chris steven winner adidas victoria natasha 1q2w3e4r jasmine winter prince panties marine ghbdtn
+fishing cocacola casper james 232323 raiders 888888 marlboro gandalf asdfasdf crystal 87654321 12344321 golden
+8675309 qwerty123 password1 password123 admin administrator root changeme default letmein1 welcome1 passw0rd
+p@ssw0rd iloveyou1 monkey1 football1 abcdef abcd1234 qwertyui asdfghjkl zaq12wsx 1q2w3e 1qazxsw2 azerty
+solo loveme hello123 sunshine1 princess1 trustno1 starwars1 master1 dragon1 shadow1 superman1 baseball1
+coffer coffeeshop secret123 summer2024 winter2024 spring2024 autumn2024 summer2025 winter2025 company
+letmeinplease correcthorsebatterystaple`
+    .split(/\s+/)
+    .filter((w) => w.length > 0),
+);

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { PrincipalDisabledError, RefreshTokenReusedError, TokenExpiredError, TokenInvalidError, TokenRevokedError } from '../domain/errors.js';
+import type { Principal } from '../domain/types.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import type { IdentityStore, SessionMethods, SessionRecord } from '../store/identity-store.js';
+import { DEFAULT_ACCESS_TOKEN_SECONDS, MAX_ACCESS_TOKEN_SECONDS, signAccessToken, verifyAccessToken } from './access-token.js';
+import type { AccessClaims } from './access-token.js';
+import type { SigningKey } from './identity-keys.js';
+import { generateToken, hashToken, parseToken } from './token-format.js';
+
+/** Strength of each authentication method; step-up policies read the strongest one's age. */
+export const METHOD_STRENGTH: Record<string, number> = { webauthn: 3, totp: 2, 'recovery-code': 2, private_key_jwt: 2, workload_oidc: 2, password: 1, sso: 1 };
+
+/** Tokens handed to a client after a login or a refresh. */
+export interface TokenSet {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  /** Rotating refresh token (interactive sessions only). */
+  refreshToken?: string;
+  sessionId: string;
+}
+
+/** Session settings from the configuration. */
+export interface SessionSettings {
+  issuer: string;
+  accessTokenSeconds: number;
+  sessionSeconds: number;
+}
+
+/** The MFA facts the policy context carries. */
+export interface MfaFacts {
+  methods: string[];
+  /** Seconds since the last use of the strongest method of the session. */
+  ageSeconds: number;
+}
+
+/** Who an access token belongs to, once verified against its live session. */
+export interface VerifiedAccess {
+  principal: Principal;
+  session: SessionRecord;
+  claims: AccessClaims;
+}
+
+/**
+ * Sessions, short-lived access tokens and rotating refresh tokens.
+ * A session is the unit of revocation: every access token names its session (`sid`) and
+ * every request checks the session row, so revoking a session (or all of a principal's)
+ * takes effect on the next request on every node. Refresh tokens rotate: each one works
+ * once; presenting a used one again means it was copied, and the whole session (the
+ * token family) is revoked.
+ */
+export class Sessions {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly identity: IdentityStore,
+    private readonly key: () => SigningKey,
+    private readonly settings: SessionSettings,
+  ) {}
+
+  /** Starts a session with the methods just verified and issues its first tokens. */
+  async start(principal: Principal, input: { kind: SessionRecord['kind']; methods: SessionMethods; now: number; sourceIp: string; userAgent: string; ttlSeconds?: number }): Promise<TokenSet> {
+    const accessSeconds = Math.min(input.ttlSeconds ?? this.settings.accessTokenSeconds, this.settings.accessTokenSeconds, MAX_ACCESS_TOKEN_SECONDS);
+    const session: SessionRecord = {
+      id: `ses_${randomBytes(16).toString('base64url')}`,
+      principalId: principal.id,
+      kind: input.kind,
+      methods: input.methods,
+      createdAt: input.now,
+      // a workload session ends with its only access token; an interactive one can be refreshed until here
+      expiresAt: input.now + (input.kind === 'workload' ? accessSeconds : this.settings.sessionSeconds) * 1000,
+      revokedAt: null,
+      revokeReason: null,
+      sourceIp: input.sourceIp,
+      userAgent: input.userAgent.slice(0, 200),
+    };
+    await this.identity.createSession(session);
+    return this.issue(session, input.now, accessSeconds);
+  }
+
+  /** Rotates a refresh token: the old one is spent, a new one and a new access token are returned. */
+  async refresh(refreshToken: string, now: number): Promise<TokenSet> {
+    if (parseToken(refreshToken) !== 'refresh') throw new TokenInvalidError();
+    const use = await this.identity.useRefreshToken(hashToken(refreshToken), now);
+    if (use.status === 'unknown') throw new TokenInvalidError();
+    if (use.status === 'reused') {
+      // INVARIANT: a second use of a refresh token revokes its whole family (the session)
+      await this.identity.revokeSession(use.sessionId, now, 'refresh-token-reuse');
+      throw new RefreshTokenReusedError();
+    }
+    const session = await this.liveSession(use.sessionId, now);
+    await this.livePrincipal(session.principalId);
+    return this.issue(session, now, this.settings.accessTokenSeconds);
+  }
+
+  /** Verifies an access token and its session, principal and revocation state. */
+  async verify(token: string, now: number): Promise<VerifiedAccess> {
+    const claims = await verifyAccessToken(this.key(), token, { issuer: this.settings.issuer, now });
+    const session = await this.liveSession(claims.sid, now);
+    if (session.principalId !== claims.sub) throw new TokenInvalidError(undefined, { detail: 'access token: subject is not the session owner' });
+    if (await this.identity.isJtiRevoked(claims.jti)) throw new TokenRevokedError();
+    const principal = await this.livePrincipal(claims.sub);
+    return { principal, session, claims };
+  }
+
+  /**
+   * Issues fresh tokens for a live session (a login finished in a browser and handed to
+   * the CLI through a one-time code: tokens are minted at hand-off, never stored).
+   */
+  async resume(sessionId: string, now: number): Promise<TokenSet> {
+    const session = await this.liveSession(sessionId, now);
+    await this.livePrincipal(session.principalId);
+    return this.issue(session, now, this.settings.accessTokenSeconds);
+  }
+
+  /** Records a factor verified now on a live session (step-up). */
+  async addMethod(sessionId: string, method: string, now: number): Promise<void> {
+    await this.liveSession(sessionId, now);
+    await this.identity.touchSessionMethod(sessionId, method, now);
+  }
+
+  /** Revokes one access token by its id (until it would have expired anyway). */
+  async revokeAccessToken(claims: AccessClaims): Promise<void> {
+    await this.identity.revokeJti(claims.jti, claims.exp * 1000);
+  }
+
+  /** The MFA facts of a session for the policy context. */
+  static mfaOf(session: SessionRecord, now: number): MfaFacts {
+    const methods = Object.keys(session.methods).sort();
+    let strongest: string | null = null;
+    for (const m of methods) {
+      if (strongest === null || (METHOD_STRENGTH[m] ?? 0) > (METHOD_STRENGTH[strongest] ?? 0)) strongest = m;
+    }
+    const at = strongest === null ? session.createdAt : session.methods[strongest]!;
+    return { methods, ageSeconds: Math.max(0, Math.floor((now - at) / 1000)) };
+  }
+
+  private async issue(session: SessionRecord, now: number, accessSeconds: number): Promise<TokenSet> {
+    const remaining = Math.floor((session.expiresAt - now) / 1000);
+    const ttl = Math.max(1, Math.min(accessSeconds, remaining));
+    const { token } = await signAccessToken(this.key(), { issuer: this.settings.issuer, principalId: session.principalId, sessionId: session.id, methods: Object.keys(session.methods).sort(), now, ttlSeconds: ttl });
+    const set: TokenSet = { accessToken: token, tokenType: 'Bearer', expiresIn: ttl, sessionId: session.id };
+    if (session.kind === 'interactive') {
+      const refreshToken = generateToken('refresh');
+      await this.identity.addRefreshToken(hashToken(refreshToken), session.id, now);
+      set.refreshToken = refreshToken;
+    }
+    return set;
+  }
+
+  private async liveSession(id: string, now: number): Promise<SessionRecord> {
+    const session = await this.identity.getSession(id);
+    if (session === null) throw new TokenInvalidError(undefined, { detail: 'session not found' });
+    if (session.revokedAt !== null) throw new TokenRevokedError();
+    if (session.expiresAt <= now) throw new TokenExpiredError();
+    return session;
+  }
+
+  private async livePrincipal(id: string): Promise<Principal> {
+    const principal = await this.store.getPrincipal(id);
+    if (principal === null || principal.kind === 'group') throw new TokenInvalidError();
+    if (principal.disabled) throw new PrincipalDisabledError();
+    return principal;
+  }
+}
+
+/** Default settings (15-minute access tokens, 12-hour sessions). */
+export const DEFAULT_SESSION_SETTINGS: Omit<SessionSettings, 'issuer'> = { accessTokenSeconds: DEFAULT_ACCESS_TOKEN_SECONDS, sessionSeconds: 12 * 3600 };

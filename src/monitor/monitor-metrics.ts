@@ -1,0 +1,48 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Reads for the gauges, done when /metrics is scraped. */
+export interface MetricSources {
+  openAlerts: () => Promise<number>;
+  lockedPrincipals: () => Promise<number>;
+  pendingReviewItems: () => Promise<number>;
+}
+
+/**
+ * Prometheus metrics of monitoring, reviews and recommendations, in their own registry
+ * (merged into the server's /metrics).
+ */
+export class MonitorMetrics {
+  readonly registry = new Registry();
+  readonly records = new Counter({ name: 'coffer_monitor_records_total', help: 'Audit records analysed by the detectors', registers: [this.registry] });
+  readonly alerts = new Counter({ name: 'coffer_monitor_alerts_total', help: 'Alerts raised, by rule and action', labelNames: ['rule', 'action'] as const, registers: [this.registry] });
+  readonly locks = new Counter({ name: 'coffer_monitor_locks_total', help: 'Principals locked by the monitor', registers: [this.registry] });
+  readonly unlocks = new Counter({ name: 'coffer_monitor_unlocks_total', help: 'Locks lifted by an administrator', registers: [this.registry] });
+  readonly aborted = new Counter({ name: 'coffer_monitor_downloads_aborted_total', help: 'Downloads in flight cut by a lock', registers: [this.registry] });
+  readonly notifyFailures = new Counter({ name: 'coffer_monitor_notification_failures_total', help: 'Alert notifications that could not be delivered, by sink', labelNames: ['sink'] as const, registers: [this.registry] });
+  readonly lag = new Gauge({ name: 'coffer_monitor_lag_seconds', help: 'Time from the last analysed record to its analysis', registers: [this.registry] });
+  readonly lastSeq = new Gauge({ name: 'coffer_monitor_last_seq', help: 'Seq of the last audit record analysed', registers: [this.registry] });
+  readonly reviewDecisions = new Counter({ name: 'coffer_review_decisions_total', help: 'Access review decisions, by decision and by whom (reviewer or automatic)', labelNames: ['decision', 'by'] as const, registers: [this.registry] });
+  readonly campaigns = new Counter({ name: 'coffer_review_campaigns_total', help: 'Access review campaigns started', registers: [this.registry] });
+  readonly recommendationsApplied = new Counter({ name: 'coffer_recommendations_applied_total', help: 'Least-privilege recommendations applied', registers: [this.registry] });
+  readonly grantsRemoved = new Counter({ name: 'coffer_recommendations_grants_removed_total', help: 'Grants removed or narrowed by applied recommendations', registers: [this.registry] });
+
+  constructor(sources: MetricSources) {
+    const gauge = (name: string, help: string, read: () => Promise<number>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          // a scrape must not fail because the database is slow: keep the last value
+          try {
+            this.set(await read());
+          } catch {
+            /* keep the previous value */
+          }
+        },
+      });
+    gauge('coffer_monitor_open_alerts', 'Alerts not yet acknowledged', sources.openAlerts);
+    gauge('coffer_monitor_locked_principals', 'Principals locked and not yet unlocked', sources.lockedPrincipals);
+    gauge('coffer_review_pending_items', 'Review items awaiting a decision in open campaigns', sources.pendingReviewItems);
+  }
+}

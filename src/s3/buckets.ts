@@ -1,0 +1,107 @@
+import { AlreadyExistsError, S3RequestError } from '../domain/errors.js';
+import type { Project } from '../domain/types.js';
+import { createProject } from '../service/catalog.js';
+import { names, notFoundMessage } from '../service/resources.js';
+import { bucketProject } from './object-write.js';
+import type { S3HttpResponse } from './s3-http.js';
+import { assertBucketName } from './s3-names.js';
+import { details, type S3Op } from './s3-op.js';
+import { isoDate } from './s3-format.js';
+import { S3_NS, escapeXml, readSmallBody, xmlDocument } from './xml.js';
+
+const SYSTEM = { kind: 'system' } as const;
+const XML = { 'content-type': 'application/xml' };
+
+/** ListBuckets: the projects the caller may see. */
+export async function listBuckets(op: S3Op): Promise<S3HttpResponse> {
+  const permit = await op.gate.enter(op.caller, 'read-metadata', SYSTEM, 'projects', null, details(op));
+  const visible: Project[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await op.ctx.deps.store.listProjects({ limit: 1000, cursor });
+    visible.push(...page.items.filter((project) => op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project }).allowed));
+    cursor = page.next;
+  } while (cursor !== null);
+  await permit.finish('success', { details: details(op, { returned: visible.length }) });
+  const me = op.caller.subject.principal;
+  return {
+    status: 200,
+    headers: XML,
+    body: xmlDocument('ListAllMyBucketsResult', {
+      Owner: { ID: me.id, DisplayName: me.name },
+      Buckets: { Bucket: visible.map((p) => ({ Name: p.name, CreationDate: isoDate(p.createdAt), BucketRegion: op.ctx.region })) },
+    }),
+  };
+}
+
+/** CreateBucket: a project (`create-project`; its creator becomes its owner). A body (location) is read and ignored. */
+export async function createBucket(op: S3Op): Promise<S3HttpResponse> {
+  assertBucketName(op.bucket);
+  op.http.proceed?.();
+  await readSmallBody(op.http.body, 64 * 1024);
+  try {
+    await createProject(op.ctx.deps, op.gate, op.caller, { name: op.bucket, description: 'created through the S3 endpoint' });
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) {
+      const project = await op.ctx.deps.store.getProjectByName(op.bucket);
+      const mine = project !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project }).allowed;
+      throw new S3RequestError(mine ? 'your previous request to create the named bucket succeeded and you already own it' : 'the requested bucket name is not available', {
+        s3Code: mine ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists',
+      });
+    }
+    throw err;
+  }
+  return { status: 200, headers: { location: `/${op.bucket}` } };
+}
+
+/** HeadBucket: read-metadata on the project; answers the region. */
+export async function headBucket(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'read-metadata', names.project(op.bucket));
+  op.notFound = 'NoSuchBucket';
+  const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
+  await permit.finish('success', { details: details(op) });
+  return { status: 200, headers: { 'x-amz-bucket-region': op.ctx.region } };
+}
+
+/** GetBucketLocation: read-metadata on the project. */
+export async function getBucketLocation(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'read-metadata', names.project(op.bucket));
+  op.notFound = 'NoSuchBucket';
+  const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
+  await permit.finish('success', { details: details(op) });
+  // us-east-1 is reported as an empty constraint, as AWS does
+  const constraint = op.ctx.region === 'us-east-1' ? '' : escapeXml(op.ctx.region);
+  return { status: 200, headers: XML, body: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NS}">${constraint}</LocationConstraint>` };
+}
+
+/** GetBucketVersioning: Coffer keeps every version, so versioning is always Enabled. */
+export async function getBucketVersioning(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'read-metadata', names.project(op.bucket));
+  op.notFound = 'NoSuchBucket';
+  const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
+  await permit.finish('success', { details: details(op) });
+  return { status: 200, headers: XML, body: xmlDocument('VersioningConfiguration', { Status: 'Enabled' }) };
+}
+
+/**
+ * DeleteBucket: `delete` on the project; only a project without any artifact (not even
+ * hidden or deleted ones: versions are immutable) or upload can go (BucketNotEmpty).
+ */
+export async function deleteBucket(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'delete', names.project(op.bucket));
+  op.notFound = 'NoSuchBucket';
+  const permit = await op.gate.enter(op.caller, 'delete', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
+  let deleted: boolean;
+  try {
+    deleted = await op.ctx.store.deleteProjectIfEmpty(project.id);
+  } catch (err) {
+    await permit.finish('failure', { reason: (err as { code?: string }).code ?? 'error' });
+    throw err;
+  }
+  if (!deleted) {
+    await permit.finish('failure', { reason: 'BucketNotEmpty', details: details(op) });
+    throw new S3RequestError('the bucket you tried to delete is not empty: coffer keeps every version', { s3Code: 'BucketNotEmpty' });
+  }
+  await permit.finish('success', { details: details(op) });
+  return { status: 204, headers: {} };
+}

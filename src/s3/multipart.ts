@@ -1,0 +1,410 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { S3RequestError, isCofferError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Artifact, Project } from '../domain/types.js';
+import { names, notFoundMessage } from '../service/resources.js';
+import type { S3ChecksumName, S3Checksums, S3Upload, S3UploadPart } from '../store/s3-store.js';
+import { CHECKSUM_NAMES, DigestStream, checksumApiName, isChecksumValue, newDigest, parseChecksumName } from './checksums.js';
+import { once, resolveSource } from './object-source.js';
+import { bucketProject, checksumElements, checksumHeaders, commitVersion, ensureArtifact } from './object-write.js';
+import { readCheckedBody, requestBody } from './request-body.js';
+import { errorResponse, toS3Error } from './s3-errors.js';
+import type { S3HttpResponse } from './s3-http.js';
+import { assertObjectKey } from './s3-names.js';
+import { details, param, type S3Op } from './s3-op.js';
+import { isoDate, quoteEtag, unquoteEtag } from './s3-format.js';
+import { child, children, parseXml, xmlDocument, type XmlNode } from './xml.js';
+
+const XML = { 'content-type': 'application/xml' };
+/** Most parts of an upload (AWS's limit). */
+const MAX_PARTS = 10_000;
+/** How long Complete may take before the 200 headers go out and whitespace keeps the connection alive. */
+const KEEPALIVE_AFTER_MS = 1000;
+const KEEPALIVE_EVERY_MS = 2000;
+/** Uploads being completed by this process (a second Complete of the same upload waits its turn and finds it gone). */
+const completing = new Set<string>();
+
+const noSuchUpload = () => new S3RequestError('the specified upload does not exist: the upload id may be invalid, or the upload may have been aborted or completed', { s3Code: 'NoSuchUpload' });
+
+/** The upload a request names, in this bucket and key, or a recorded NoSuchUpload. */
+async function uploadOf(op: S3Op, project: Project, action: string): Promise<{ upload: S3Upload; artifact: Artifact }> {
+  const uploadId = param(op, 'uploadId') ?? '';
+  const resourceName = names.artifact(project.name, op.key!);
+  const upload = uploadId === '' ? null : await op.ctx.store.getUpload(uploadId);
+  const artifact = upload === null ? null : await op.ctx.deps.store.getArtifactByName(project.id, op.key!);
+  if (upload === null || upload.projectId !== project.id || upload.key !== op.key || artifact === null) {
+    return op.gate.refuse(op.caller, op.caller.meta, action, resourceName, noSuchUpload());
+  }
+  return { upload, artifact };
+}
+
+function partNumberOf(op: S3Op): number {
+  const text = param(op, 'partNumber') ?? '';
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_PARTS)) throw new S3RequestError('part number must be an integer between 1 and 10000, inclusive', { s3Code: 'InvalidArgument' });
+  return n;
+}
+
+/** CreateMultipartUpload: `upload` on the artifact (created now if it is new). */
+export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
+  const key = op.key!;
+  assertObjectKey(key);
+  const h = op.http.headers;
+  const algorithmText = h['x-amz-checksum-algorithm'];
+  const algorithm = algorithmText === undefined ? null : parseChecksumName(algorithmText);
+  if (algorithmText !== undefined && algorithm === null) throw new S3RequestError('checksum algorithm is not supported', { s3Code: 'InvalidRequest' });
+  const typeText = h['x-amz-checksum-type']?.toUpperCase();
+  if (typeText !== undefined && typeText !== 'FULL_OBJECT' && typeText !== 'COMPOSITE') throw new S3RequestError('checksum type must be FULL_OBJECT or COMPOSITE', { s3Code: 'InvalidRequest' });
+  // CRC64NVME exists only as a full-object checksum; the others default to composite
+  const checksumType = algorithm === null ? (typeText === 'FULL_OBJECT' ? 'FULL_OBJECT' : null) : ((typeText) ?? (algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE'));
+  if (checksumType === 'COMPOSITE' && algorithm === 'crc64nvme') throw new S3RequestError('CRC64NVME supports only the FULL_OBJECT checksum type', { s3Code: 'InvalidRequest' });
+  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
+  const artifact = await ensureArtifact(op, project, key);
+  const uploadId = newId('mpu');
+  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { uploadId }));
+  try {
+    await op.ctx.store.createUpload({
+      uploadId,
+      projectId: project.id,
+      key,
+      principalId: op.caller.subject.principal.id,
+      contentType: (h['content-type'] ?? 'binary/octet-stream').slice(0, 200),
+      checksumAlgorithm: algorithm,
+      checksumType,
+      createdAt: op.ctx.deps.clock(),
+    });
+  } catch (err) {
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
+    throw err;
+  }
+  await permit.finish('success', { details: details(op, { uploadId }) });
+  return {
+    status: 200,
+    headers: { ...XML, ...(algorithm ? { 'x-amz-checksum-algorithm': checksumApiName(algorithm) } : {}), ...(checksumType ? { 'x-amz-checksum-type': checksumType } : {}) },
+    body: xmlDocument('InitiateMultipartUploadResult', { Bucket: project.name, Key: key, UploadId: uploadId }),
+  };
+}
+
+/** Seals one part as its own object and records it, replacing (and removing) an earlier part of the same number. */
+async function storePart(op: S3Op, upload: S3Upload, partNumber: number, input: { plaintext: DigestStream; size: number; sha256?: string | undefined; failure: () => Error | null }): Promise<S3UploadPart> {
+  const objectId = newId('s3p');
+  let sealed;
+  try {
+    sealed = await op.ctx.deps.vault.seal(objectId, input.plaintext, { signal: op.http.signal, expectedSize: input.size, expectedSha256: input.sha256 });
+  } catch (err) {
+    throw input.failure() ?? err;
+  }
+  const part: S3UploadPart = {
+    uploadId: upload.uploadId,
+    partNumber,
+    objectId,
+    blobKey: sealed.blobKey,
+    wrappedKey: sealed.wrappedKey,
+    keyTerm: sealed.keyTerm,
+    size: sealed.size,
+    md5: input.plaintext.digest.md5,
+    checksums: input.plaintext.digest.checksums,
+    createdAt: op.ctx.deps.clock(),
+  };
+  let previous: S3UploadPart | null;
+  try {
+    if ((await op.ctx.store.getUpload(upload.uploadId)) === null) throw noSuchUpload();
+    previous = await op.ctx.store.putPart(part);
+  } catch (err) {
+    await op.ctx.deps.vault.remove(sealed.blobKey).catch(() => undefined);
+    // the upload was aborted or completed meanwhile (its row is gone)
+    if (!(err instanceof S3RequestError) && (await op.ctx.store.getUpload(upload.uploadId).catch(() => null)) === null) throw noSuchUpload();
+    throw err;
+  }
+  if (previous !== null) await op.ctx.deps.vault.remove(previous.blobKey).catch(() => undefined);
+  return part;
+}
+
+/** UploadPart: the part body streams into its own sealed object (`upload` on the artifact). */
+export async function uploadPart(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const partNumber = partNumberOf(op);
+  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const body = requestBody(op, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []);
+  const permit = once(await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, partNumber, declaredSize: body.size })));
+  try {
+    const part = await storePart(op, upload, partNumber, body);
+    await permit.finish('success', { bytes: part.size, details: details(op, { uploadId: upload.uploadId, partNumber, etag: part.md5 }) });
+    return { status: 200, headers: { etag: quoteEtag(part.md5), ...checksumHeaders({ checksums: part.checksums, checksumType: 'COMPOSITE' }, body.echo ?? upload.checksumAlgorithm) } };
+  } catch (err) {
+    await permit.finish('failure', { reason: err instanceof S3RequestError ? err.s3Code : isCofferError(err) ? err.code : 'error', details: details(op, { uploadId: upload.uploadId, partNumber }) });
+    throw err;
+  }
+}
+
+/** UploadPartCopy: a range of a source version (download) becomes a part (upload). */
+export async function uploadPartCopy(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const partNumber = partNumberOf(op);
+  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, op.http.headers['x-amz-copy-source-range'] ?? null);
+  const permit = once(await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, partNumber, copySource: source.resourceName })));
+  const digest = new DigestStream({}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []);
+  source.body.once('error', (err) => digest.destroy(err));
+  source.body.pipe(digest);
+  try {
+    const part = await storePart(op, upload, partNumber, { plaintext: digest, size: source.length, failure: () => digest.failure });
+    await permit.finish('success', { bytes: part.size, details: details(op, { uploadId: upload.uploadId, partNumber }) });
+    return { status: 200, headers: XML, body: xmlDocument('CopyPartResult', { LastModified: isoDate(part.createdAt), ETag: quoteEtag(part.md5), ...checksumElements(part) }) };
+  } catch (err) {
+    source.body.destroy();
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
+    throw err;
+  }
+}
+
+/** The parts Complete names, checked against the stored ones (order, ETags, checksums, sizes). */
+function selectParts(op: S3Op, doc: ReturnType<typeof parseXml>, stored: S3UploadPart[]): S3UploadPart[] {
+  const bad = (message: string, code = 'InvalidPart') => new S3RequestError(message, { s3Code: code });
+  if (doc.name !== 'CompleteMultipartUpload') throw bad('the XML you provided was not well-formed or did not validate against our published schema', 'MalformedXML');
+  const requested = children(doc, 'Part');
+  if (requested.length === 0) throw bad('you must specify at least one part', 'MalformedXML');
+  if (requested.length > MAX_PARTS) throw bad(`at most ${MAX_PARTS} parts`, 'MalformedXML');
+  const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+  const out: S3UploadPart[] = [];
+  let previous = 0;
+  for (const el of requested) {
+    const numberText = child(el, 'PartNumber')?.text.trim() ?? '';
+    const n = /^\d{1,5}$/.test(numberText) ? Number(numberText) : NaN;
+    if (!(n >= 1 && n <= MAX_PARTS)) throw bad('part number must be an integer between 1 and 10000', 'MalformedXML');
+    if (n <= previous) throw bad('the list of parts was not in ascending order: parts must be ordered by part number', 'InvalidPartOrder');
+    previous = n;
+    const part = byNumber.get(n);
+    const etag = child(el, 'ETag')?.text;
+    if (part === undefined || (etag !== undefined && unquoteEtag(etag) !== part.md5)) {
+      throw bad('one or more of the specified parts could not be found: the part may not have been uploaded, or the specified entity tag may not match the part entity tag');
+    }
+    for (const name of CHECKSUM_NAMES) {
+      const given = child(el, `Checksum${checksumApiName(name)}`)?.text.trim();
+      if (given !== undefined && given !== '' && given !== part.checksums[name]) throw bad(`the ${checksumApiName(name)} of part ${n} does not match the uploaded part`);
+    }
+    out.push(part);
+  }
+  for (const part of out.slice(0, -1)) {
+    if (part.size < op.ctx.minPartSize) throw bad(`your proposed upload is smaller than the minimum allowed size: part ${part.partNumber} is ${part.size} bytes, parts but the last must be at least ${op.ctx.minPartSize}`, 'EntityTooSmall');
+  }
+  return out;
+}
+
+/** The plaintext of the parts in order, opened one after the other through the vault (memory stays flat). */
+function concatParts(op: S3Op, parts: S3UploadPart[]): Readable {
+  const vault = op.ctx.deps.vault;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (const p of parts) {
+      const stream = await vault.open({ objectId: p.objectId, blobKey: p.blobKey, size: p.size, wrappedKey: p.wrappedKey, keyTerm: p.keyTerm }, { signal: op.http.signal });
+      for await (const chunk of stream) yield chunk as Buffer;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** `checksum(concat(part checksums))-N` for an algorithm every part carries, else undefined. */
+function composite(name: S3ChecksumName, parts: S3UploadPart[]): string | undefined {
+  if (!parts.every((p) => p.checksums[name] !== undefined)) return undefined;
+  const d = newDigest(name);
+  for (const p of parts) d.update(Buffer.from(p.checksums[name]!, 'base64'));
+  return `${d.digest().toString('base64')}-${parts.length}`;
+}
+
+/**
+ * CompleteMultipartUpload: checks the part list, then re-seals the parts, in order,
+ * as one new version (one data key, the ordinary encrypted object format, so REST and
+ * every reader see a normal version) and removes the parts. Memory stays flat (the
+ * parts stream through); when this takes longer than a second the 200 headers go out
+ * and whitespace keeps the connection alive, as S3 does, with the result (or an
+ * error document) at the end.
+ */
+export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const doc = parseXml(await readCheckedBody(op, 4 * 1024 * 1024));
+  const parts = selectParts(op, doc, await op.ctx.store.listParts(upload.uploadId));
+  if (completing.has(upload.uploadId)) throw new S3RequestError('the upload is being completed by another request', { s3Code: 'OperationAborted' });
+  completing.add(upload.uploadId);
+  let permit;
+  try {
+    permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, parts: parts.length }));
+  } catch (err) {
+    completing.delete(upload.uploadId);
+    throw err;
+  }
+  const h = op.http.headers;
+  const fullObject = upload.checksumType === 'FULL_OBJECT';
+  let expected: { name: S3ChecksumName; value: string } | undefined;
+  for (const name of CHECKSUM_NAMES) {
+    const value = h[`x-amz-checksum-${name}`];
+    if (value !== undefined && fullObject) {
+      if (!isChecksumValue(name, value)) {
+        completing.delete(upload.uploadId);
+        await permit.finish('failure', { reason: 'InvalidRequest' });
+        throw new S3RequestError(`value for x-amz-checksum-${name} header is invalid`, { s3Code: 'InvalidRequest' });
+      }
+      expected = { name, value };
+    }
+  }
+  const etag = `${createHash('md5')
+    .update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex'))))
+    .digest('hex')}-${parts.length}`;
+  const work = (async () => {
+    try {
+      const digest = new DigestStream(expected ? { checksum: expected } : {}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : [], { md5: false });
+      const source = concatParts(op, parts);
+      source.once('error', (err) => digest.destroy(err));
+      source.pipe(digest);
+      const { version, meta } = await commitVersion(op, artifact, permit, {
+        plaintext: digest,
+        size: parts.reduce((n, p) => n + p.size, 0),
+        mediaType: upload.contentType,
+        failure: () => digest.failure,
+        meta: () => {
+          let checksums: S3Checksums = digest.digest.checksums;
+          if (!fullObject) {
+            checksums = {};
+            for (const name of CHECKSUM_NAMES) {
+              const value = composite(name, parts);
+              if (value !== undefined) checksums[name] = value;
+            }
+          }
+          return { etag, checksums, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE', partSizes: parts.map((p) => p.size) };
+        },
+      });
+      const removed = await op.ctx.store.deleteUpload(upload.uploadId);
+      for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
+      const result = xmlDocument('CompleteMultipartUploadResult', {
+        Location: `/${project.name}/${op.key!}`,
+        Bucket: project.name,
+        Key: op.key!,
+        ETag: quoteEtag(etag),
+        ...checksumElements(meta),
+        ChecksumType: meta.checksumType,
+      });
+      return { result, headers: { 'x-amz-version-id': String(version.number), ...checksumHeaders(meta, upload.checksumAlgorithm) } };
+    } finally {
+      completing.delete(upload.uploadId);
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const early = await Promise.race([
+    work.then((r) => ({ done: true as const, r })),
+    new Promise<{ done: false }>((resolve) => (timer = setTimeout(() => resolve({ done: false }), KEEPALIVE_AFTER_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (early.done) return { status: 200, headers: { ...XML, ...early.r.headers }, body: early.r.result };
+  const out = new PassThrough();
+  out.write('<?xml version="1.0" encoding="UTF-8"?>\n');
+  const keepalive = setInterval(() => out.write(' '), KEEPALIVE_EVERY_MS);
+  work.then(
+    (r) => {
+      clearInterval(keepalive);
+      out.end(r.result.slice(r.result.indexOf('\n') + 1));
+    },
+    (err: unknown) => {
+      clearInterval(keepalive);
+      const info = toS3Error(err, 'NoSuchUpload');
+      const doc = errorResponse(info, `/${project.name}/${op.key!}`, op.http.meta.requestId, 'POST').body as string;
+      out.end(doc.slice(doc.indexOf('\n') + 1));
+    },
+  );
+  return { status: 200, headers: XML, body: out };
+}
+
+/** AbortMultipartUpload: removes the upload and its sealed parts (`upload` on the artifact). */
+export async function abortMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId }));
+  const removed = await op.ctx.store.deleteUpload(upload.uploadId);
+  for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
+  await permit.finish('success', { details: details(op, { uploadId: upload.uploadId, parts: removed.length }) });
+  return { status: 204, headers: {} };
+}
+
+/** ListParts: read-metadata on the artifact. */
+export async function listParts(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'read-metadata', names.artifact(op.bucket, op.key!));
+  const { upload, artifact } = await uploadOf(op, project, 'read-metadata');
+  op.notFound = 'NoSuchUpload';
+  const markerText = param(op, 'part-number-marker') ?? '0';
+  const maxText = param(op, 'max-parts') ?? '1000';
+  if (!/^\d{1,5}$/.test(markerText) || !/^\d{1,9}$/.test(maxText)) throw new S3RequestError('part-number-marker and max-parts must be integers', { s3Code: 'InvalidArgument' });
+  const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), { notFound: notFoundMessage.artifact(project.name, op.key!) }, details(op, { uploadId: upload.uploadId }));
+  const maxParts = Math.min(Number(maxText), 1000);
+  const rows = maxParts === 0 ? [] : await op.ctx.store.listParts(upload.uploadId, { afterPart: Number(markerText), limit: maxParts + 1 });
+  const page = rows.slice(0, maxParts);
+  const truncated = rows.length > maxParts;
+  await permit.finish('success', { details: details(op, { uploadId: upload.uploadId, returned: page.length }) });
+  const initiator = { ID: upload.principalId, DisplayName: upload.principalId };
+  return {
+    status: 200,
+    headers: XML,
+    body: xmlDocument('ListPartsResult', {
+      Bucket: project.name,
+      Key: upload.key,
+      UploadId: upload.uploadId,
+      PartNumberMarker: Number(markerText),
+      ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.partNumber } : {}),
+      MaxParts: maxParts,
+      IsTruncated: truncated,
+      Part: page.map((p) => ({ PartNumber: p.partNumber, LastModified: isoDate(p.createdAt), ETag: quoteEtag(p.md5), Size: p.size, ...checksumElements({ checksums: upload.checksumAlgorithm ? { [upload.checksumAlgorithm]: p.checksums[upload.checksumAlgorithm] } : {} }) })),
+      Initiator: initiator,
+      Owner: initiator,
+      StorageClass: 'STANDARD',
+      ...(upload.checksumAlgorithm ? { ChecksumAlgorithm: checksumApiName(upload.checksumAlgorithm) } : {}),
+      ...(upload.checksumType ? { ChecksumType: upload.checksumType } : {}),
+    }),
+  };
+}
+
+/** ListMultipartUploads: uploads in the bucket whose artifact the caller may see. */
+export async function listMultipartUploads(op: S3Op): Promise<S3HttpResponse> {
+  const project = await bucketProject(op, 'read-metadata', names.project(op.bucket));
+  op.notFound = 'NoSuchBucket';
+  const prefix = param(op, 'prefix') ?? '';
+  const keyMarker = param(op, 'key-marker') ?? null;
+  const uploadIdMarker = param(op, 'upload-id-marker') ?? null;
+  const maxText = param(op, 'max-uploads') ?? '1000';
+  if (!/^\d{1,9}$/.test(maxText)) throw new S3RequestError('max-uploads must be an integer', { s3Code: 'InvalidArgument' });
+  const maxUploads = Math.min(Number(maxText), 1000);
+  const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
+  const rows = maxUploads === 0 ? [] : await op.ctx.store.listUploads(project.id, { prefix, keyMarker, uploadIdMarker, limit: maxUploads + 1 });
+  const visible: S3Upload[] = [];
+  for (const u of rows.slice(0, maxUploads)) {
+    const artifact = await op.ctx.deps.store.getArtifactByName(project.id, u.key);
+    if (artifact !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed) visible.push(u);
+  }
+  const truncated = rows.length > maxUploads;
+  const last = rows.slice(0, maxUploads).at(-1);
+  await permit.finish('success', { details: details(op, { returned: visible.length }) });
+  const body: XmlNode = {
+    Bucket: project.name,
+    KeyMarker: keyMarker ?? '',
+    UploadIdMarker: uploadIdMarker ?? '',
+    ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
+    Prefix: prefix,
+    MaxUploads: maxUploads,
+    IsTruncated: truncated,
+    Upload: visible.map((u) => ({
+      Key: u.key,
+      UploadId: u.uploadId,
+      Initiator: { ID: u.principalId, DisplayName: u.principalId },
+      Owner: { ID: u.principalId, DisplayName: u.principalId },
+      StorageClass: 'STANDARD',
+      Initiated: isoDate(u.createdAt),
+      ...(u.checksumAlgorithm ? { ChecksumAlgorithm: checksumApiName(u.checksumAlgorithm) } : {}),
+    })),
+  };
+  return { status: 200, headers: XML, body: xmlDocument('ListMultipartUploadsResult', body) };
+}
+
+/** For the sweeper: removes an abandoned upload and its sealed parts (no caller: recorded by the caller of this). */
+export async function removeUpload(ctx: S3Op['ctx'], uploadId: string): Promise<number> {
+  const removed = await ctx.store.deleteUpload(uploadId);
+  for (const p of removed) await ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
+  return removed.length;
+}
+

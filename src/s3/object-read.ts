@@ -1,0 +1,162 @@
+import { S3RequestError } from '../domain/errors.js';
+import type { ByteRange } from '../store/blob-store.js';
+import { CHECKSUM_NAMES } from './checksums.js';
+import { authorizeVersion, etagMatches, openAuthorized, type AuthorizedVersion } from './object-source.js';
+import type { S3HttpResponse } from './s3-http.js';
+import { details, param, type S3Op } from './s3-op.js';
+import { httpDate, quoteEtag } from './s3-format.js';
+import { xmlDocument } from './xml.js';
+
+/** Response overrides a (presigned) GET may ask for. */
+const OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+  'response-content-language': 'content-language',
+  'response-cache-control': 'cache-control',
+  'response-expires': 'expires',
+};
+
+/** A single byte range (`bytes=a-b`, `a-`, `-n`); anything else is ignored as HTTP allows. */
+export function parseRangeHeader(header: string | undefined): { start?: number; end?: number; suffix?: number } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, a, b] = m as unknown as [string, string, string];
+  if (a === '' && b === '') return undefined;
+  if (a === '') return { suffix: Number(b) };
+  if (b === '') return { start: Number(a) };
+  return Number(b) < Number(a) ? undefined : { start: Number(a), end: Number(b) };
+}
+
+function resolveRange(r: { start?: number; end?: number; suffix?: number }, size: number): ByteRange | null {
+  let start: number;
+  let end: number;
+  if (r.suffix !== undefined) {
+    if (r.suffix === 0) return null;
+    start = Math.max(0, size - r.suffix);
+    end = size - 1;
+  } else {
+    start = r.start ?? 0;
+    end = Math.min(r.end ?? size - 1, size - 1);
+  }
+  return size === 0 || start > end || start >= size ? null : { start, end };
+}
+
+/** Evaluates If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since (RFC 9110 order): null = proceed. */
+function conditional(op: S3Op, found: AuthorizedVersion): 304 | 412 | null {
+  const h = op.http.headers;
+  const modifiedSeconds = Math.floor(found.version.createdAt / 1000);
+  const ifMatch = h['if-match'];
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, found.etag)) return 412;
+  } else if (h['if-unmodified-since'] !== undefined) {
+    const t = Date.parse(h['if-unmodified-since']);
+    if (!Number.isNaN(t) && modifiedSeconds > Math.floor(t / 1000)) return 412;
+  }
+  const ifNoneMatch = h['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch, found.etag)) return 304;
+  } else if (h['if-modified-since'] !== undefined) {
+    const t = Date.parse(h['if-modified-since']);
+    if (!Number.isNaN(t) && modifiedSeconds <= Math.floor(t / 1000)) return 304;
+  }
+  return null;
+}
+
+/** Headers describing an object version (ETag, Last-Modified, type, version id, parts count). */
+function objectHeaders(found: AuthorizedVersion): Record<string, string> {
+  const parts = found.meta?.partSizes?.length;
+  return {
+    etag: quoteEtag(found.etag),
+    'last-modified': httpDate(found.version.createdAt),
+    'content-type': found.version.mediaType,
+    'accept-ranges': 'bytes',
+    'x-amz-version-id': String(found.version.number),
+    ...(parts !== undefined ? { 'x-amz-mp-parts-count': String(parts) } : {}),
+  };
+}
+
+/** The range of part `n` (1-based) of a version, or InvalidPartNumber. */
+function partRange(found: AuthorizedVersion, n: number): ByteRange {
+  const sizes = found.meta?.partSizes ?? [found.version.size];
+  if (!Number.isInteger(n) || n < 1 || n > sizes.length) throw new S3RequestError('the requested partnumber is not satisfiable', { s3Code: 'InvalidPartNumber' });
+  let start = 0;
+  for (let i = 0; i < n - 1; i++) start += sizes[i]!;
+  return { start, end: start + sizes[n - 1]! - 1 };
+}
+
+/**
+ * GetObject / HeadObject: `download` (GET) or `read-metadata` (HEAD) on the version,
+ * then the conditions, then Range or partNumber, then the body through the vault.
+ */
+export async function getObject(op: S3Op, head: boolean): Promise<S3HttpResponse> {
+  const found = await authorizeVersion(op, op.bucket, op.key!, param(op, 'versionId'), head ? 'read-metadata' : 'download');
+  const { version, permit } = found;
+  try {
+    const verdict = conditional(op, found);
+    if (verdict === 304) {
+      await permit.finish('success', { bytes: 0, details: details(op, { notModified: true }) });
+      return { status: 304, headers: { etag: quoteEtag(found.etag), 'last-modified': httpDate(version.createdAt), 'x-amz-version-id': String(version.number) } };
+    }
+    if (verdict === 412) throw new S3RequestError('at least one of the pre-conditions you specified did not hold', { s3Code: 'PreconditionFailed' });
+    const partNumber = param(op, 'partNumber');
+    let range: ByteRange | null = null;
+    let partial = false;
+    if (partNumber !== undefined) {
+      if (!/^\d{1,5}$/.test(partNumber)) throw new S3RequestError('part number must be an integer between 1 and 10000', { s3Code: 'InvalidArgument' });
+      range = partRange(found, Number(partNumber));
+      partial = found.meta?.partSizes !== null && found.meta?.partSizes !== undefined;
+    } else {
+      // INVARIANT: the range is resolved only after authorization, so a 416 never reveals the size of a hidden version
+      const asked = parseRangeHeader(op.http.headers.range);
+      if (asked !== undefined) {
+        range = resolveRange(asked, version.size);
+        if (range === null) {
+          const err = new S3RequestError('the requested range is not satisfiable', { s3Code: 'InvalidRange' });
+          (err as unknown as { s3Headers: Record<string, string> }).s3Headers = { 'content-range': `bytes */${version.size}` };
+          throw err;
+        }
+        partial = true;
+      }
+    }
+    if (range !== null && range.start === 0 && range.end === version.size - 1 && partNumber !== undefined && !partial) range = null;
+    const length = range === null ? version.size : range.end - range.start + 1;
+    const headers: Record<string, string> = { ...objectHeaders(found), 'content-length': String(length) };
+    if (partial && range !== null) headers['content-range'] = `bytes ${range.start}-${range.end}/${version.size}`;
+    if (op.http.headers['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED' && range === null && partNumber === undefined && found.meta !== null) {
+      // only checksums of exactly the bytes served: never a wrong one
+      for (const name of CHECKSUM_NAMES) {
+        const value = found.meta.checksums[name];
+        if (value !== undefined) headers[`x-amz-checksum-${name}`] = value;
+      }
+      headers['x-amz-checksum-type'] = found.meta.checksumType;
+    }
+    if (!head) {
+      for (const [q, h] of Object.entries(OVERRIDES)) {
+        const v = param(op, q);
+        if (v !== undefined) headers[h] = v.replace(/[\r\n]/g, ' ').slice(0, 1024);
+      }
+    }
+    if (head) {
+      await permit.finish('success', { bytes: 0, details: details(op) });
+      return { status: partial ? 206 : 200, headers };
+    }
+    const body = await openAuthorized(op, found, range);
+    return { status: partial ? 206 : 200, headers, body };
+  } catch (err) {
+    await permit.finish('failure', { reason: err instanceof S3RequestError ? err.s3Code : ((err as { code?: string }).code ?? 'error'), details: details(op) });
+    throw err;
+  }
+}
+
+/** GetObjectTagging: Coffer keeps no object tags, so the set is empty (read-metadata on the version). */
+export async function getObjectTagging(op: S3Op): Promise<S3HttpResponse> {
+  const found = await authorizeVersion(op, op.bucket, op.key!, param(op, 'versionId'), 'read-metadata');
+  await found.permit.finish('success', { details: details(op) });
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/xml', 'x-amz-version-id': String(found.version.number) },
+    body: xmlDocument('Tagging', { TagSet: '' }),
+  };
+}

@@ -1,0 +1,217 @@
+import { Transform, type Readable } from 'node:stream';
+import { NotFoundError, S3RequestError, isCofferError } from '../domain/errors.js';
+import type { Artifact, ArtifactVersion, Project } from '../domain/types.js';
+import type { Permit } from '../service/gate.js';
+import { names, notFoundMessage } from '../service/resources.js';
+import type { ByteRange } from '../store/blob-store.js';
+import type { S3ObjectMeta } from '../store/s3-store.js';
+import { withHeaders } from './s3-errors.js';
+import { fallbackEtag } from './s3-format.js';
+import { assertObjectKey } from './s3-names.js';
+import { details, type S3Op } from './s3-op.js';
+import { percentDecode } from './uri-encode.js';
+
+/** A version found and authorized for an action, with its S3 facts. */
+export interface AuthorizedVersion {
+  project: Project;
+  artifact: Artifact;
+  version: ArtifactVersion;
+  meta: S3ObjectMeta | null;
+  /** ETag without quotes (MD5, multipart form, or derived from the SHA-256 for versions pushed through REST). */
+  etag: string;
+  resourceName: string;
+  permit: Permit;
+}
+
+/** The version id clients see for a delete marker that hides versions up to `n`. */
+export function markerVersionId(n: number): string {
+  return `delete-marker-${n}`;
+}
+
+/**
+ * Finds the version a key (and optional versionId: a number or a `ver_` id) names and
+ * authorizes `action` on it through the gate. Missing and hidden answer the same
+ * NotFound (NoSuchKey, also for a missing bucket: object operations never tell
+ * whether a bucket exists); a key
+ * hidden by a delete marker is NoSuchKey with `x-amz-delete-marker: true` for callers
+ * who may see it.
+ */
+export async function authorizeVersion(op: S3Op, bucket: string, key: string, versionId: string | undefined, action: 'download' | 'read-metadata'): Promise<AuthorizedVersion> {
+  assertObjectKey(key);
+  const { deps, store } = op.ctx;
+  const selector = versionId === undefined || versionId === 'null' ? 'latest' : versionId;
+  const resourceName = names.version(bucket, key, selector);
+  const notFound = notFoundMessage.version(bucket, key, selector);
+  const refuse = (): Promise<never> => op.gate.refuse(op.caller, op.caller.meta, action, resourceName, new NotFoundError(notFound));
+  const project = await deps.store.getProjectByName(bucket);
+  if (project === null) return refuse();
+  // an object the caller may not see is NoSuchKey, in a bucket it may see or not (the bucket's existence does not leak either)
+  op.notFound = 'NoSuchKey';
+  const artifact = await deps.store.getArtifactByName(project.id, key);
+  if (artifact === null) return refuse();
+  let version: ArtifactVersion | null = null;
+  if (selector === 'latest') {
+    const latest = await deps.store.latestVersionNumber(artifact.id);
+    version = latest < 1 ? null : await deps.store.getVersionByNumber(artifact.id, latest);
+  } else {
+    if (/^[1-9]\d{0,9}$/.test(selector)) version = await deps.store.getVersionByNumber(artifact.id, Number(selector));
+    else if (selector.startsWith('ver_')) {
+      const v = await deps.store.getVersion(selector);
+      version = v !== null && v.artifactId === artifact.id ? v : null;
+    } else if (!selector.startsWith('delete-marker-')) {
+      throw new S3RequestError('invalid version id specified', { s3Code: 'InvalidArgument' });
+    }
+  }
+  if (version === null) return refuse();
+  const ref = { kind: 'version', project, artifact, version } as const;
+  if (selector === 'latest') {
+    const marker = await store.getDeleteMarker(artifact.id);
+    if (marker !== null && marker.hidesThrough >= version.number) {
+      const visible = op.gate.decide(op.caller, 'read-metadata', ref).allowed;
+      const err = new NotFoundError(notFound);
+      return op.gate.refuse(op.caller, op.caller.meta, action, resourceName, visible ? withHeaders(err, { 'x-amz-delete-marker': 'true', 'x-amz-version-id': markerVersionId(marker.hidesThrough) }) : err);
+    }
+  }
+  const permit = once(await op.gate.enter(op.caller, action, ref, names.version(bucket, key, version.number), { notFound }, details(op)));
+  const meta = await store.getObjectMeta(version.id);
+  return { project, artifact, version, meta, etag: meta?.etag ?? fallbackEtag(version.sha256), resourceName: names.version(bucket, key, version.number), permit };
+}
+
+/** A permit whose outcome is recorded once, whichever path finishes it first. */
+export function once(permit: Permit): Permit {
+  let done = false;
+  return {
+    decision: permit.decision,
+    finish: async (outcome, extra) => {
+      if (done) return;
+      done = true;
+      await permit.finish(outcome, extra);
+    },
+  };
+}
+
+/**
+ * Opens the plaintext (or a range) of an authorized version through the vault. The
+ * permit is finished when the stream ends or fails, with the bytes that really left.
+ * The first segment is authenticated before this resolves, so a tampered object fails
+ * as one clean error before any header is sent.
+ */
+export async function openAuthorized(op: S3Op, found: AuthorizedVersion, range: ByteRange | null): Promise<Readable> {
+  const { version, permit } = found;
+  let body: Readable;
+  try {
+    body = await op.ctx.deps.vault.open(
+      { objectId: version.id, blobKey: version.blobKey, size: version.size, wrappedKey: version.wrappedKey, keyTerm: version.keyTerm },
+      { ...(range ? { range } : {}), signal: op.http.signal },
+    );
+  } catch (err) {
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error', details: details(op) });
+    throw err;
+  }
+  let finished = false;
+  let sent = 0;
+  const finish = (outcome: 'success' | 'failure', reason?: string) => {
+    if (finished) return;
+    finished = true;
+    void permit.finish(outcome, { bytes: sent, ...(reason ? { reason } : {}), details: details(op, range ? { range: `${range.start}-${range.end}` } : {}) });
+  };
+  // counts what really leaves, without putting the stream into flowing mode
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  body.once('error', (err) => meter.destroy(err));
+  body.pipe(meter);
+  meter.once('end', () => finish('success'));
+  meter.once('error', (err) => finish('failure', isCofferError(err) ? err.code : 'error'));
+  meter.once('close', () => finish('failure', 'client-disconnected'));
+  if (version.size > 0) {
+    try {
+      await firstReadable(meter);
+    } catch (err) {
+      meter.destroy();
+      throw err;
+    }
+  }
+  return meter;
+}
+
+/** Resolves once `stream` has data buffered or has ended; rejects with its error. Consumes nothing. */
+function firstReadable(stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = () => done();
+    const onError = (err: Error) => done(err);
+    stream.once('readable', onReadable);
+    stream.once('error', onError);
+  });
+}
+
+/** A copy source (`x-amz-copy-source`), authorized for download and opened. */
+export interface CopySource {
+  body: Readable;
+  /** Plaintext bytes the body will carry. */
+  length: number;
+  mediaType: string;
+  versionNumber: number;
+  etag: string;
+  resourceName: string;
+}
+
+/**
+ * Parses `x-amz-copy-source` (`/bucket/key?versionId=...`, URL-encoded), authorizes
+ * `download` on it and opens it (or `range` of it, UploadPartCopy).
+ */
+export async function resolveSource(op: S3Op, header: string, rangeHeader: string | null): Promise<CopySource> {
+  const [rawPath, rawQuery] = header.split('?', 2) as [string, string | undefined];
+  const path = percentDecode(rawPath.replace(/^\//, ''));
+  const slash = path === null ? -1 : path.indexOf('/');
+  if (path === null || slash <= 0 || slash === path.length - 1) throw new S3RequestError('copy source must be /bucket/key', { s3Code: 'InvalidArgument' });
+  let versionId: string | undefined;
+  for (const part of (rawQuery ?? '').split('&')) {
+    if (part.startsWith('versionId=')) versionId = percentDecode(part.slice('versionId='.length)) ?? undefined;
+  }
+  const saved = op.notFound;
+  const found = await authorizeVersion(op, path.slice(0, slash), path.slice(slash + 1), versionId, 'download');
+  op.notFound = saved;
+  const h = op.http.headers;
+  const ifMatch = h['x-amz-copy-source-if-match'];
+  const ifNoneMatch = h['x-amz-copy-source-if-none-match'];
+  if ((ifMatch !== undefined && !etagMatches(ifMatch, found.etag)) || (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, found.etag))) {
+    await found.permit.finish('failure', { reason: 'PreconditionFailed' });
+    throw new S3RequestError('at least one of the pre-conditions you specified did not hold', { s3Code: 'PreconditionFailed' });
+  }
+  let range: ByteRange | null = null;
+  if (rangeHeader !== null) {
+    const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(rangeHeader.trim());
+    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= found.version.size) {
+      await found.permit.finish('failure', { reason: 'InvalidRange' });
+      throw new S3RequestError('the x-amz-copy-source-range value is not valid for the source', { s3Code: 'InvalidArgument' });
+    }
+    range = { start: Number(m[1]), end: Number(m[2]) };
+  }
+  const body = await openAuthorized(op, found, range);
+  return {
+    body,
+    length: range ? range.end - range.start + 1 : found.version.size,
+    mediaType: found.version.mediaType,
+    versionNumber: found.version.number,
+    etag: found.etag,
+    resourceName: found.resourceName,
+  };
+}
+
+/** True if an If-Match / If-None-Match list names `etag` (or is `*`). */
+export function etagMatches(list: string, etag: string): boolean {
+  return list.split(',').some((item) => {
+    const t = item.trim();
+    return t === '*' || t.replace(/^W\//, '').replace(/^"(.*)"$/, '$1') === etag;
+  });
+}

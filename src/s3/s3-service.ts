@@ -1,0 +1,159 @@
+import { S3RequestError, isCofferError } from '../domain/errors.js';
+import type { Caller } from '../service/caller.js';
+import { authenticateS3 } from './authenticate-s3.js';
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './buckets.js';
+import { issueCredentials, listCredentials, revokeCredential, type IssuedS3Credentials, type S3CredentialView } from './credentials.js';
+import { deleteObject, deleteObjects } from './object-delete.js';
+import { getObject, getObjectTagging } from './object-read.js';
+import { copyObject, putObject } from './object-write.js';
+import { listObjectVersions, listObjects } from './listing.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  removeUpload,
+  uploadPart,
+  uploadPartCopy,
+} from './multipart.js';
+import type { S3Context } from './s3-context.js';
+import { errorResponse, hostId, toS3Error } from './s3-errors.js';
+import type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
+import { targetOf } from './s3-names.js';
+import { TrackedGate, type S3Op } from './s3-op.js';
+
+type Handler = (op: S3Op) => Promise<S3HttpResponse>;
+
+/** Subresources Coffer does not implement: answered NotImplemented rather than mistaken for another operation. */
+const UNSUPPORTED = [
+  'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'encryption', 'object-lock', 'website', 'logging', 'notification', 'replication',
+  'accelerate', 'requestPayment', 'ownershipControls', 'publicAccessBlock', 'intelligent-tiering', 'inventory', 'analytics', 'metrics',
+  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'session', 'metadataTable', 'renameObject',
+];
+
+/** Which operation a request is, by method, target and subresource (other query parameters are ignored). */
+function route(request: S3HttpRequest, has: (name: string) => boolean, bucket: string, key: string | null): { name: string; handler: Handler } | null {
+  const m = request.method;
+  const copy = request.headers['x-amz-copy-source'] !== undefined;
+  if (bucket === '') return m === 'GET' ? { name: 'ListBuckets', handler: listBuckets } : null;
+  if (UNSUPPORTED.some(has)) return null;
+  if (key === null) {
+    if (m === 'GET') {
+      if (has('location')) return { name: 'GetBucketLocation', handler: getBucketLocation };
+      if (has('versioning')) return { name: 'GetBucketVersioning', handler: getBucketVersioning };
+      if (has('uploads')) return { name: 'ListMultipartUploads', handler: listMultipartUploads };
+      if (has('versions')) return { name: 'ListObjectVersions', handler: listObjectVersions };
+      if (has('tagging')) return null;
+      if (request.rawQuery.split('&').includes('list-type=2')) return { name: 'ListObjectsV2', handler: (op) => listObjects(op, true) };
+      return { name: 'ListObjects', handler: (op) => listObjects(op, false) };
+    }
+    if (m === 'HEAD') return { name: 'HeadBucket', handler: headBucket };
+    if (m === 'PUT') return has('tagging') || has('versioning') ? null : { name: 'CreateBucket', handler: createBucket };
+    if (m === 'DELETE') return has('tagging') ? null : { name: 'DeleteBucket', handler: deleteBucket };
+    if (m === 'POST' && has('delete')) return { name: 'DeleteObjects', handler: deleteObjects };
+    return null;
+  }
+  switch (m) {
+    case 'GET':
+      if (has('uploadId')) return { name: 'ListParts', handler: listParts };
+      if (has('tagging')) return { name: 'GetObjectTagging', handler: getObjectTagging };
+      return { name: 'GetObject', handler: (op) => getObject(op, false) };
+    case 'HEAD':
+      return { name: 'HeadObject', handler: (op) => getObject(op, true) };
+    case 'PUT':
+      if (has('tagging')) return null;
+      if (has('partNumber') && has('uploadId')) return copy ? { name: 'UploadPartCopy', handler: uploadPartCopy } : { name: 'UploadPart', handler: uploadPart };
+      return copy ? { name: 'CopyObject', handler: copyObject } : { name: 'PutObject', handler: putObject };
+    case 'DELETE':
+      if (has('tagging')) return null;
+      return has('uploadId') ? { name: 'AbortMultipartUpload', handler: abortMultipartUpload } : { name: 'DeleteObject', handler: deleteObject };
+    case 'POST':
+      if (has('uploads')) return { name: 'CreateMultipartUpload', handler: createMultipartUpload };
+      if (has('uploadId')) return { name: 'CompleteMultipartUpload', handler: completeMultipartUpload };
+      return null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The S3 endpoint's use cases: every request is authenticated (SigV4/SigV2), mapped to
+ * an operation, authorized and recorded through the Gate, then served. Every request
+ * leaves an audit record, refusals included. Transports call {@link S3Service.handle}
+ * with a framework-free request and write the answer as is.
+ */
+export class S3Service {
+  constructor(readonly ctx: S3Context) {}
+
+  /** Serves one S3 request; never rejects (errors become S3 XML error answers). */
+  async handle(request: S3HttpRequest): Promise<S3HttpResponse> {
+    const gate = new TrackedGate(this.ctx.deps);
+    const resource = request.rawPath.slice(0, 1024);
+    const common = { 'x-amz-request-id': request.meta.requestId, 'x-amz-id-2': hostId() };
+    let op: S3Op | null = null;
+    let caller: Caller | null = null;
+    try {
+      const target = targetOf(request.rawPath);
+      const auth = await authenticateS3({ ...this.ctx, gate }, request, `s3:${resource}`);
+      caller = auth.caller;
+      const has = (name: string) => auth.query.some((p) => p.name === name);
+      const chosen = route(request, has, target.bucket, target.key);
+      op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: target.key, notFound: 'NoSuchKey' };
+      if (chosen === null) throw new S3RequestError(`the operation \`${request.method} ${resource.slice(0, 100)}\` is not implemented by coffer`, { s3Code: 'NotImplemented' });
+      const response = await chosen.handler(op);
+      return { ...response, headers: { ...common, ...response.headers } };
+    } catch (err) {
+      const info = toS3Error(err, op?.notFound ?? 'NoSuchKey');
+      if (info.status >= 500) {
+        // the detail goes to the log, never to the client
+        this.ctx.deps.warn('s3 request failed', { requestId: request.meta.requestId, code: isCofferError(err) ? err.code : 'unknown', detail: isCofferError(err) ? (err.detail ?? err.message) : String(err).slice(0, 500) });
+      }
+      if (!gate.recorded && caller !== null) {
+        // refused before reaching the gate (bad input, unsupported operation): still on the record
+        await gate.refuse(caller, request.meta, `s3:${op?.name ?? 'unknown'}`, `s3:${resource}`, isCofferError(err) ? err : new S3RequestError(info.message, { s3Code: info.code })).catch(() => undefined);
+      }
+      const response = errorResponse(info, resource, request.meta.requestId, request.method);
+      return { ...response, headers: { ...common, ...response.headers } };
+    }
+  }
+
+  /** Issues temporary S3 credentials to an authenticated REST caller. */
+  issueCredentials(caller: Caller, input: { ttlSeconds?: number; description?: string }): Promise<IssuedS3Credentials> {
+    return issueCredentials(this.ctx, caller, input);
+  }
+
+  listCredentials(caller: Caller): Promise<S3CredentialView[]> {
+    return listCredentials(this.ctx, caller);
+  }
+
+  revokeCredential(caller: Caller, accessKeyId: string): Promise<void> {
+    return revokeCredential(this.ctx, caller, accessKeyId);
+  }
+
+  /**
+   * Removes multipart uploads older than `maxAgeMs` (abandoned: their sealed parts are
+   * deleted) and expired credentials; returns how many uploads were removed. Recorded.
+   */
+  async sweep(maxAgeMs: number): Promise<number> {
+    const now = this.ctx.deps.clock();
+    let removed = 0;
+    for (const u of await this.ctx.store.listStaleUploads(now - maxAgeMs, 100)) {
+      await removeUpload({ ...this.ctx }, u.uploadId);
+      removed++;
+      await this.ctx.deps.audit.record({
+        time: now,
+        requestId: `s3-sweep-${u.uploadId}`,
+        actor: null,
+        action: 's3:abort-stale-upload',
+        resource: `s3-upload/${u.uploadId}`,
+        decision: 'allow',
+        policies: [],
+        outcome: 'success',
+        context: { key: u.key, createdAt: u.createdAt },
+      });
+    }
+    await this.ctx.store.purgeCredentials(now - 24 * 3600 * 1000);
+    return removed;
+  }
+}

@@ -1,0 +1,47 @@
+import { PromotionCheckRegistry } from '../../access/promotion-checks.js';
+import { freshAuthenticationCheck } from '../../access/step-up.js';
+import type { StepUpCheck } from '../../access/step-up.js';
+import { DisabledNotifier, WebhookNotifier } from '../../access/webhook.js';
+import type { Notifier } from '../../access/webhook.js';
+import type { Config } from '../../config/config.js';
+import type { AccessStore } from '../../store/access-store.js';
+import type { ServiceDeps } from '../deps.js';
+import type { Gate } from '../gate.js';
+import { AccessService } from './access-service.js';
+
+/** The access module as the composition root holds it. */
+export interface AccessModule {
+  service: AccessService;
+  /** Register promotion checks here (the DLP scan will). */
+  checks: PromotionCheckRegistry;
+  notifier: Notifier;
+  /** Stops the expiry sweeper and drains pending webhook deliveries. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the access module on the core deps and gate: the webhook notifier from the
+ * configuration (none without a URL), an empty promotion-check registry, the default
+ * step-up check, and the background expiry sweep. Wires `deps.versionEnvironment` so
+ * every use case (core ones included) sees a version in the environment it reached.
+ */
+export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['access'], options: { store: AccessStore; stepUp?: StepUpCheck; notifier?: Notifier; sweepIntervalMs?: number }): AccessModule {
+  const notifier =
+    options.notifier ??
+    (settings.webhookUrl !== null && settings.webhookSecret !== null
+      ? new WebhookNotifier({ url: settings.webhookUrl, secret: settings.webhookSecret, format: settings.webhookFormat, clock: deps.clock, warn: deps.warn })
+      : new DisabledNotifier());
+  const checks = new PromotionCheckRegistry();
+  const service = new AccessService({ deps, gate, store: options.store, settings, notifier, checks, stepUp: options.stepUp ?? freshAuthenticationCheck(settings.stepUpMaxAgeSeconds) });
+  deps.versionEnvironment = (version, artifact) => service.versionEnvironment(version, artifact);
+  const stopSweeper = service.startSweeper(options.sweepIntervalMs);
+  return {
+    service,
+    checks,
+    notifier,
+    close: async () => {
+      await stopSweeper();
+      await notifier.close();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { hashRecoveryCode, newRecoveryCodes } from '../../identity/recovery-codes.js';
+import { Sessions } from '../../identity/sessions.js';
+import { base32Encode, matchTotp, newTotpSecret, otpauthUri } from '../../identity/totp.js';
+import type { Caller } from '../caller.js';
+import type { RequestMeta, ServiceDeps } from '../deps.js';
+import type { Gate } from '../gate.js';
+import { SYSTEM, identityOf, recordEvent } from './audit.js';
+import { secondFactors } from './login.js';
+
+/** Factor changes need this much: a factor of strength 2+ (TOTP, WebAuthn) within 15 minutes, once any is set up. */
+const CHANGE_MAX_AGE_SECONDS = 900;
+
+/**
+ * Adding or removing a factor is as sensitive as the factor itself: once an account has
+ * a second factor, changes need a session that used one recently. API tokens cannot
+ * change factors (they never saw one).
+ */
+async function assertMayChangeFactors(deps: ServiceDeps, caller: Caller): Promise<void> {
+  if (caller.sessionId === undefined) throw new ForbiddenError('second factors are managed from a login session, not with an API token');
+  if ((await secondFactors(deps, caller.subject.principal)).length === 0) return;
+  const { methods, ageSeconds } = caller.context.mfa;
+  if (!(methods.includes('totp') || methods.includes('webauthn') || methods.includes('recovery-code')) || ageSeconds > CHANGE_MAX_AGE_SECONDS) {
+    throw new ForbiddenError('changing second factors needs a login with a second factor in the last 15 minutes');
+  }
+}
+
+async function selfPermit(gate: Gate, caller: Caller, op: string) {
+  return gate.enter(caller, 'read-metadata', SYSTEM, `principal/${caller.subject.principal.name}/factors`, null, { op });
+}
+
+/** Starts TOTP enrolment: a new secret (sealed at rest), shown once as base32 and otpauth URI. */
+export async function enrollTotp(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<{ secret: string; uri: string }> {
+  await assertMayChangeFactors(deps, caller);
+  const identity = identityOf(deps);
+  const permit = await selfPermit(gate, caller, 'totp-enroll');
+  const p = caller.subject.principal;
+  const secret = newTotpSecret();
+  try {
+    await identity.identityStore.putTotp(p.id, identity.box.seal(`totp:${p.id}`, secret), deps.clock());
+    await permit.finish('success');
+    return { secret: base32Encode(secret), uri: otpauthUri(secret, p.name, 'Coffer') };
+  } finally {
+    secret.fill(0);
+  }
+}
+
+/** Confirms TOTP with a first code; returns fresh recovery codes (shown once). */
+export async function confirmTotp(deps: ServiceDeps, gate: Gate, caller: Caller, code: string): Promise<{ recoveryCodes: string[] }> {
+  const identity = identityOf(deps);
+  const p = caller.subject.principal;
+  const totp = await identity.identityStore.getTotp(p.id);
+  if (totp === null) throw new NotFoundError('no TOTP enrolment is pending');
+  const permit = await selfPermit(gate, caller, 'totp-confirm');
+  const now = deps.clock();
+  const secret = identity.box.open(`totp:${p.id}`, totp.sealedSecret);
+  const step = matchTotp(secret, code.trim(), now);
+  secret.fill(0);
+  if (step === null || !(await identity.identityStore.advanceTotpStep(p.id, step))) {
+    await permit.finish('failure', { reason: 'COFFER_AUTH_INVALID_CREDENTIALS' });
+    throw new InvalidCredentialsError('code is not valid');
+  }
+  await identity.identityStore.confirmTotp(p.id);
+  const codes = newRecoveryCodes();
+  await identity.identityStore.replaceRecoveryCodes(p.id, codes.map(hashRecoveryCode));
+  if (caller.sessionId !== undefined) await identity.sessions.addMethod(caller.sessionId, 'totp', now);
+  await permit.finish('success');
+  return { recoveryCodes: codes };
+}
+
+/** Removes TOTP (and the recovery codes if no other factor is left). */
+export async function disableTotp(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<void> {
+  await assertMayChangeFactors(deps, caller);
+  const identity = identityOf(deps);
+  const permit = await selfPermit(gate, caller, 'totp-disable');
+  await identity.identityStore.deleteTotp(caller.subject.principal.id);
+  if ((await identity.identityStore.listWebAuthnCredentials(caller.subject.principal.id)).length === 0) await identity.identityStore.replaceRecoveryCodes(caller.subject.principal.id, []);
+  await permit.finish('success');
+}
+
+/** New recovery codes (the old ones stop working). */
+export async function regenerateRecoveryCodes(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<{ recoveryCodes: string[] }> {
+  await assertMayChangeFactors(deps, caller);
+  if ((await secondFactors(deps, caller.subject.principal)).length === 0) throw new ValidationError('recovery codes need a second factor first');
+  const permit = await selfPermit(gate, caller, 'recovery-codes');
+  const codes = newRecoveryCodes();
+  await identityOf(deps).identityStore.replaceRecoveryCodes(caller.subject.principal.id, codes.map(hashRecoveryCode));
+  await permit.finish('success');
+  return { recoveryCodes: codes };
+}
+
+/** Starts registering a security key. */
+export async function beginWebAuthnRegistration(deps: ServiceDeps, gate: Gate, caller: Caller) {
+  await assertMayChangeFactors(deps, caller);
+  const permit = await selfPermit(gate, caller, 'webauthn-register-begin');
+  const r = await identityOf(deps).webauthn.beginRegistration(caller.subject.principal, caller.sessionId ?? null, deps.clock());
+  await permit.finish('success');
+  return r;
+}
+
+/** Finishes registering a security key; the first key also brings recovery codes. */
+export async function finishWebAuthnRegistration(deps: ServiceDeps, gate: Gate, caller: Caller, input: { ceremonyId: string; response: unknown; name?: string }): Promise<{ id: string; name: string; recoveryCodes?: string[] }> {
+  const identity = identityOf(deps);
+  const p = caller.subject.principal;
+  const permit = await selfPermit(gate, caller, 'webauthn-register');
+  let record;
+  try {
+    record = await identity.webauthn.finishRegistration(p, input.ceremonyId, input.response, input.name ?? 'security key', deps.clock());
+  } catch (err) {
+    await permit.finish('failure', { reason: (err as { code?: string }).code ?? 'error' });
+    throw err;
+  }
+  let recoveryCodes: string[] | undefined;
+  if ((await identity.identityStore.countRecoveryCodes(p.id)) === 0) {
+    recoveryCodes = newRecoveryCodes();
+    await identity.identityStore.replaceRecoveryCodes(p.id, recoveryCodes.map(hashRecoveryCode));
+  }
+  await permit.finish('success', { details: { credential: record.id.slice(0, 16) } });
+  return { id: record.id, name: record.name, ...(recoveryCodes ? { recoveryCodes } : {}) };
+}
+
+/** The caller's security keys. */
+export async function listWebAuthn(deps: ServiceDeps, gate: Gate, caller: Caller) {
+  const permit = await selfPermit(gate, caller, 'webauthn-list');
+  const items = await identityOf(deps).identityStore.listWebAuthnCredentials(caller.subject.principal.id);
+  await permit.finish('success');
+  return items.map((c) => ({ id: c.id, name: c.name, createdAt: new Date(c.createdAt).toISOString(), lastUsedAt: c.lastUsedAt === null ? null : new Date(c.lastUsedAt).toISOString() }));
+}
+
+/** Removes one of the caller's security keys. */
+export async function deleteWebAuthn(deps: ServiceDeps, gate: Gate, caller: Caller, id: string): Promise<void> {
+  await assertMayChangeFactors(deps, caller);
+  const permit = await selfPermit(gate, caller, 'webauthn-delete');
+  if (!(await identityOf(deps).identityStore.deleteWebAuthnCredential(caller.subject.principal.id, id))) {
+    await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
+    throw new NotFoundError('security key not found');
+  }
+  await permit.finish('success');
+}
+
+/**
+ * Step-up: starts a WebAuthn assertion bound to the caller's session. The ceremony can
+ * be finished by a browser page (the CLI hands it the ceremony id); a valid assertion
+ * adds `webauthn` (now) to the session, so the caller's next request passes step-up.
+ */
+export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller) {
+  if (caller.sessionId === undefined) throw new ForbiddenError('step-up needs a login session, not an API token');
+  const identity = identityOf(deps);
+  const permit = await selfPermit(gate, caller, 'step-up-begin');
+  const r = await identity.webauthn.beginAuthentication(caller.subject.principal, caller.sessionId, 'step-up', deps.clock());
+  await permit.finish('success');
+  const url = identity.publicUrl === null ? null : `${identity.publicUrl}/login/#ceremony=${encodeURIComponent(r.ceremonyId)}`;
+  return { ...r, url };
+}
+
+/** Finishes a step-up ceremony (from the browser): records `webauthn` on the bound session. */
+export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: { ceremonyId: string; response: unknown }): Promise<{ sessionId: string; mfa: { methods: string[]; ageSeconds: number } }> {
+  const identity = identityOf(deps);
+  const now = deps.clock();
+  let done;
+  try {
+    done = await identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now);
+  } catch (err) {
+    await recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' });
+    throw err;
+  }
+  if (done.purpose !== 'step-up' || done.sessionId === null) throw new InvalidCredentialsError('security key verification failed');
+  const principal = await deps.store.getPrincipal(done.principalId);
+  await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${done.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn' } });
+  await identity.sessions.addMethod(done.sessionId, 'webauthn', now);
+  const session = await identity.identityStore.getSession(done.sessionId);
+  return { sessionId: done.sessionId, mfa: session === null ? { methods: [], ageSeconds: 0 } : Sessions.mfaOf(session, now) };
+}

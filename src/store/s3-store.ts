@@ -1,0 +1,166 @@
+import type { Artifact, ArtifactVersion } from '../domain/types.js';
+
+/** Checksum algorithms of the S3 protocol, by their lowercase header suffix (`x-amz-checksum-crc32`). */
+export type S3ChecksumName = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256';
+
+/** Base64 checksums of an object or part, by algorithm. */
+export type S3Checksums = Partial<Record<S3ChecksumName, string>>;
+
+/**
+ * Temporary S3 credentials (as AWS STS issues): an access key id, a secret and a
+ * session token, bound to a principal and to the API token they were issued from.
+ */
+export interface S3Credential {
+  /** Public identifier (`CKIA` + 16 base32 characters), the primary key. */
+  accessKeyId: string;
+  principalId: string;
+  /** The API token the credential was issued from: revoking it revokes the credential too. */
+  tokenId: string;
+  /**
+   * The 32-byte secret, wrapped by the keyring like a data key (object id
+   * `coffer:s3:<accessKeyId>`): SigV4 needs the secret itself, so it cannot be hashed.
+   */
+  wrappedSecret: Uint8Array;
+  keyTerm: number;
+  /** SHA-256 hex of the session token (the token itself is never stored). */
+  sessionHash: string;
+  description: string;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+/** A credential with the state of the API token it was issued from (null if that token is gone). */
+export interface S3CredentialRecord {
+  credential: S3Credential;
+  parent: { revokedAt: number | null; expiresAt: number | null } | null;
+}
+
+/** What the S3 layer knows of an artifact version beyond the core catalog. */
+export interface S3ObjectMeta {
+  versionId: string;
+  /** ETag without quotes: MD5 hex of the plaintext, or `md5(part md5s)-N` for multipart. */
+  etag: string;
+  checksums: S3Checksums;
+  /** `FULL_OBJECT` (checksums of the whole plaintext) or `COMPOSITE` (checksums of part checksums, `-N`). */
+  checksumType: 'FULL_OBJECT' | 'COMPOSITE';
+  /** Plaintext size of each part of a multipart object, in order; null for a single PUT. */
+  partSizes: number[] | null;
+}
+
+/** The S3 view of an artifact hidden by DeleteObject: versions up to `hidesThrough` are not listed nor served. */
+export interface S3DeleteMarker {
+  artifactId: string;
+  hidesThrough: number;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** An object as ListObjects sees it: the artifact, its latest version, the S3 facts when known. */
+export interface S3ListedObject {
+  artifact: Artifact;
+  version: ArtifactVersion;
+  meta: S3ObjectMeta | null;
+}
+
+/** An in-progress multipart upload. */
+export interface S3Upload {
+  uploadId: string;
+  projectId: string;
+  /** The object key (artifact name). */
+  key: string;
+  principalId: string;
+  contentType: string;
+  /** Checksum algorithm declared at creation (parts must carry it), or null. */
+  checksumAlgorithm: S3ChecksumName | null;
+  checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
+  createdAt: number;
+}
+
+/** One uploaded part: a separately sealed object in the blob store. */
+export interface S3UploadPart {
+  uploadId: string;
+  partNumber: number;
+  /** The vault object id the part was sealed under. */
+  objectId: string;
+  blobKey: string;
+  wrappedKey: Uint8Array;
+  keyTerm: number;
+  size: number;
+  /** MD5 hex of the part's plaintext (its ETag). */
+  md5: string;
+  checksums: S3Checksums;
+  createdAt: number;
+}
+
+/** Key-ordered listing bounds: names with `prefix`, strictly after `after`, at or after `from`. */
+export interface S3KeyRange {
+  prefix: string;
+  after?: string | null;
+  from?: string | null;
+  limit: number;
+}
+
+/**
+ * S3Store holds what the S3 endpoint adds to the catalog: temporary credentials, the
+ * ETag and checksums of versions, delete markers, multipart uploads and their parts.
+ *
+ * TRUST: like MetadataStore, trusted for the integrity of metadata, but it never
+ * holds a usable secret: credential secrets and part data keys are stored wrapped by
+ * the keyring, session tokens as SHA-256 hashes. Part bytes live in the BlobStore as
+ * ciphertext sealed by the vault.
+ *
+ * Every method rejects with a catalog error: AlreadyExistsError on a uniqueness
+ * violation, StorageError otherwise.
+ */
+export interface S3Store {
+  // ---- credentials ----
+  createCredential(c: S3Credential): Promise<void>;
+  getCredential(accessKeyId: string): Promise<S3CredentialRecord | null>;
+  /** Credentials of a principal, newest first (expired ones included until `purge`). */
+  listCredentials(principalId: string): Promise<S3Credential[]>;
+  /** Marks a credential revoked (keeps its first revocation time); false if there is none. */
+  revokeCredential(accessKeyId: string, at: number): Promise<boolean>;
+  /** Deletes credentials that expired before `before`; returns how many. */
+  purgeCredentials(before: number): Promise<number>;
+
+  // ---- object facts ----
+  /** Stores the S3 facts of a version (before the version becomes visible). Replaces any. */
+  putObjectMeta(m: S3ObjectMeta): Promise<void>;
+  getObjectMeta(versionId: string): Promise<S3ObjectMeta | null>;
+  deleteObjectMeta(versionId: string): Promise<void>;
+
+  // ---- delete markers ----
+  /** Hides the artifact's versions up to `hidesThrough` (replaces an older marker). */
+  putDeleteMarker(m: S3DeleteMarker): Promise<void>;
+  getDeleteMarker(artifactId: string): Promise<S3DeleteMarker | null>;
+  removeDeleteMarker(artifactId: string): Promise<void>;
+
+  // ---- listing ----
+  /**
+   * Artifacts of a project in `range`, by name (bytewise), each with its latest version,
+   * skipping artifacts without versions and those a delete marker hides.
+   */
+  listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]>;
+  /** Artifacts of a project in `range`, by name, with their delete marker if any. */
+  listArtifacts(projectId: string, range: S3KeyRange): Promise<Array<{ artifact: Artifact; marker: S3DeleteMarker | null }>>;
+  /**
+   * Deletes a project with no artifact and no multipart upload (and the grants on it);
+   * false if it is not empty.
+   */
+  deleteProjectIfEmpty(projectId: string): Promise<boolean>;
+
+  // ---- multipart uploads ----
+  createUpload(u: S3Upload): Promise<void>;
+  getUpload(uploadId: string): Promise<S3Upload | null>;
+  /** Uploads of a project by key then upload id, after (`keyMarker`, `uploadIdMarker`). */
+  listUploads(projectId: string, options: { prefix: string; keyMarker?: string | null; uploadIdMarker?: string | null; limit: number }): Promise<S3Upload[]>;
+  /** Stores a part, replacing one with the same number; returns the replaced part (its blob is the caller's to remove). */
+  putPart(p: S3UploadPart): Promise<S3UploadPart | null>;
+  /** Parts by number, after `afterPart`, at most `limit`. */
+  listParts(uploadId: string, options?: { afterPart?: number; limit?: number }): Promise<S3UploadPart[]>;
+  /** Removes an upload and its part rows; returns the parts (their blobs are the caller's to remove). */
+  deleteUpload(uploadId: string): Promise<S3UploadPart[]>;
+  /** Uploads created before `before` (abandoned), oldest first, at most `limit`. */
+  listStaleUploads(before: number, limit: number): Promise<S3Upload[]>;
+}

@@ -1,0 +1,157 @@
+/**
+ * Contract of the S3Store port (src/store/s3-store.ts), run on SQLite and on PostgreSQL
+ * (COFFER_TEST_PG_URL; a database created for the run and dropped after it).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { ID_PREFIX, newId } from '../../src/domain/ids.js';
+import type { Artifact, ArtifactVersion, Project } from '../../src/domain/types.js';
+import { openPostgresStore, openSqliteStore, type SqlMetadataStore } from '../../src/store/index.js';
+import type { S3Credential } from '../../src/store/s3-store.js';
+import { SqlS3Store, prefixUpperBound } from '../../src/store/sql/s3-sql-store.js';
+
+async function freshPg(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `coffer_s3_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create database ${name}`).finally(() => admin.end());
+  const fresh = new URL(url);
+  fresh.pathname = `/${name}`;
+  return {
+    url: fresh.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`).finally(() => c.end());
+    },
+  };
+}
+
+function contract(name: string, open: () => Promise<{ core: SqlMetadataStore; cleanup: () => Promise<void> }>): void {
+  void describe(`S3Store on ${name}`, () => {
+    void test('credentials, object facts, delete markers, listings, uploads and parts', async () => {
+      const { core, cleanup } = await open();
+      try {
+        const s3 = new SqlS3Store(core.kysely, core.dialect);
+        const now = Date.now();
+        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
+        await core.createPrincipal(principal);
+        const token = { id: newId(ID_PREFIX.token), principalId: principal.id, hash: randomBytes(32).toString('hex'), hint: 'h', description: '', createdAt: now, expiresAt: now + 3600_000, revokedAt: null, lastUsedAt: null };
+        await core.createToken(token);
+
+        const cred: S3Credential = { accessKeyId: 'CKIATESTTESTTESTTEST', principalId: principal.id, tokenId: token.id, wrappedSecret: randomBytes(80), keyTerm: 1, sessionHash: 'ab'.repeat(32), description: 'd', createdAt: now, expiresAt: now + 900_000, revokedAt: null };
+        await s3.createCredential(cred);
+        await assert.rejects(s3.createCredential(cred), { code: 'COFFER_ALREADY_EXISTS' });
+        const got = await s3.getCredential(cred.accessKeyId);
+        assert.deepEqual({ ...got!.credential, wrappedSecret: Buffer.from(got!.credential.wrappedSecret) }, { ...cred, wrappedSecret: Buffer.from(cred.wrappedSecret) });
+        assert.deepEqual(got!.parent, { revokedAt: null, expiresAt: token.expiresAt });
+        await core.revokeToken(token.id, now + 5);
+        assert.equal((await s3.getCredential(cred.accessKeyId))!.parent!.revokedAt, now + 5);
+        assert.equal(await s3.revokeCredential(cred.accessKeyId, now + 10), true);
+        assert.equal(await s3.revokeCredential(cred.accessKeyId, now + 20), true);
+        assert.equal((await s3.getCredential(cred.accessKeyId))!.credential.revokedAt, now + 10, 'the first revocation time is kept');
+        assert.equal(await s3.revokeCredential('CKIANOPE', now), false);
+        assert.equal((await s3.listCredentials(principal.id)).length, 1);
+        assert.equal(await s3.purgeCredentials(now + 900_001), 1);
+        assert.equal(await s3.getCredential(cred.accessKeyId), null);
+
+        const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
+        await core.createProject(project);
+        const mk = async (name: string, versions: number): Promise<{ artifact: Artifact; last: ArtifactVersion | null }> => {
+          const artifact: Artifact = { id: newId(ID_PREFIX.artifact), projectId: project.id, name, kind: 'other', tier: 'internal', environment: 'dev', ownerId: principal.id, labels: {}, createdAt: now };
+          await core.createArtifact(artifact);
+          let last: ArtifactVersion | null = null;
+          for (let n = 1; n <= versions; n++) {
+            last = { id: newId(ID_PREFIX.version), artifactId: artifact.id, number: n, sha256: '0'.repeat(64), size: n, mediaType: 'x', createdBy: principal.id, createdAt: now + n, blobKey: `k/${n}`, wrappedKey: randomBytes(60), keyTerm: 1 };
+            await core.createVersion(last);
+          }
+          return { artifact, last };
+        };
+        const a = await mk('a/1', 2);
+        const b = await mk('a/2', 1);
+        await mk('a/empty', 0);
+        const c = await mk('a0', 1);
+        const z = await mk('b/x y', 1);
+        await s3.putObjectMeta({ versionId: a.last!.id, etag: 'e'.repeat(32), checksums: { crc32: 'AAAAAA==' }, checksumType: 'FULL_OBJECT', partSizes: null });
+        await s3.putObjectMeta({ versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1] });
+        assert.deepEqual(await s3.getObjectMeta(b.last!.id), { versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1] });
+
+        const names = async (range: Parameters<SqlS3Store['listLatest']>[1]) => (await s3.listLatest(project.id, range)).map((r) => `${r.artifact.name}@${r.version.number}`);
+        assert.deepEqual(await names({ prefix: '', limit: 100 }), ['a/1@2', 'a/2@1', 'a0@1', 'b/x y@1'], 'artifacts without versions are not objects');
+        assert.deepEqual(await names({ prefix: 'a/', limit: 100 }), ['a/1@2', 'a/2@1']);
+        assert.deepEqual(await names({ prefix: '', after: 'a/1', limit: 2 }), ['a/2@1', 'a0@1']);
+        assert.deepEqual(await names({ prefix: '', from: prefixUpperBound('a/'), limit: 100 }), ['a0@1', 'b/x y@1']);
+        assert.equal((await s3.listLatest(project.id, { prefix: 'a/1', limit: 1 }))[0]!.meta?.etag, 'e'.repeat(32));
+
+        await s3.putDeleteMarker({ artifactId: a.artifact.id, hidesThrough: 2, createdBy: principal.id, createdAt: now });
+        assert.deepEqual(await names({ prefix: 'a/', limit: 100 }), ['a/2@1']);
+        await core.createVersion({ ...a.last!, id: newId(ID_PREFIX.version), number: 3 });
+        assert.deepEqual(await names({ prefix: 'a/', limit: 100 }), ['a/1@3', 'a/2@1'], 'a newer version shows the key again');
+        assert.equal((await s3.getDeleteMarker(a.artifact.id))!.hidesThrough, 2);
+        assert.deepEqual((await s3.listArtifacts(project.id, { prefix: 'a/', limit: 10 })).map((r) => [r.artifact.name, r.marker?.hidesThrough ?? null]), [['a/1', 2], ['a/2', null], ['a/empty', null]]);
+        await s3.removeDeleteMarker(a.artifact.id);
+        assert.equal(await s3.getDeleteMarker(a.artifact.id), null);
+        void c;
+        void z;
+
+        await s3.createUpload({ uploadId: 'mpu_1', projectId: project.id, key: 'a/1', principalId: principal.id, contentType: 'x', checksumAlgorithm: 'crc32', checksumType: 'COMPOSITE', createdAt: now });
+        await s3.createUpload({ uploadId: 'mpu_2', projectId: project.id, key: 'b/2', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now - 1000 });
+        assert.deepEqual((await s3.listUploads(project.id, { prefix: '', limit: 10 })).map((u) => u.uploadId), ['mpu_1', 'mpu_2']);
+        assert.deepEqual((await s3.listUploads(project.id, { prefix: '', keyMarker: 'a/1', limit: 10 })).map((u) => u.uploadId), ['mpu_2']);
+        assert.deepEqual((await s3.listStaleUploads(now - 500, 10)).map((u) => u.uploadId), ['mpu_2']);
+        const part = { uploadId: 'mpu_1', partNumber: 2, objectId: 's3p_a', blobKey: 'b/a', wrappedKey: randomBytes(60), keyTerm: 1, size: 10, md5: 'a'.repeat(32), checksums: { crc32: 'AAAAAA==' }, createdAt: now };
+        assert.equal(await s3.putPart(part), null);
+        const replaced = await s3.putPart({ ...part, objectId: 's3p_b', blobKey: 'b/b' });
+        assert.equal(replaced?.blobKey, 'b/a', 'the replaced part is handed back for removal');
+        await s3.putPart({ ...part, partNumber: 1, objectId: 's3p_c', blobKey: 'b/c' });
+        assert.deepEqual((await s3.listParts('mpu_1')).map((p) => [p.partNumber, p.blobKey]), [[1, 'b/c'], [2, 'b/b']]);
+        assert.deepEqual((await s3.listParts('mpu_1', { afterPart: 1, limit: 5 })).map((p) => p.partNumber), [2]);
+        assert.equal(await s3.deleteProjectIfEmpty(project.id), false);
+        assert.deepEqual((await s3.deleteUpload('mpu_1')).map((p) => p.blobKey), ['b/c', 'b/b']);
+        assert.equal(await s3.getUpload('mpu_1'), null);
+        assert.deepEqual(await s3.listParts('mpu_1'), []);
+
+        const empty: Project = { id: newId(ID_PREFIX.project), name: 'empty', description: '', createdBy: principal.id, createdAt: now };
+        await core.createProject(empty);
+        assert.equal(await s3.deleteProjectIfEmpty(empty.id), true);
+        assert.equal(await core.getProjectByName('empty'), null);
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+}
+
+contract('SQLite', async () => {
+  const core = openSqliteStore(':memory:');
+  await core.migrate();
+  return { core, cleanup: () => core.close() };
+});
+
+const pgUrl = process.env.COFFER_TEST_PG_URL;
+if (pgUrl !== undefined && pgUrl !== '') {
+  contract('PostgreSQL', async () => {
+    const db = await freshPg(pgUrl);
+    const core = openPostgresStore(db.url);
+    await core.migrate();
+    return {
+      core,
+      cleanup: async () => {
+        await core.close();
+        await db.drop();
+      },
+    };
+  });
+} else {
+  void test('S3Store on PostgreSQL', { skip: process.env.CI ? false : 'COFFER_TEST_PG_URL is not set' }, () => {
+    assert.fail('COFFER_TEST_PG_URL is not set: CI must run the PostgreSQL contract');
+  });
+}
+
+test('prefixUpperBound', () => {
+  assert.equal(prefixUpperBound('a/'), 'a0');
+  assert.equal(prefixUpperBound('data/shard-0'), 'data/shard-1');
+  assert.equal(prefixUpperBound(''), null);
+});
