@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'web/dist/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'web/dist/**', 'web/login/**', 'scripts/**', 'eslint.config.js', 'test/fixtures/**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -8,7 +8,7 @@ import { MONITOR_ACTOR } from './monitor-event.js';
 
 /** What the locker needs. */
 export interface LockerDeps {
-  store: Pick<MetadataStore, 'getPrincipal' | 'setPrincipalDisabled' | 'listTokens' | 'revokeToken'>;
+  store: Pick<MetadataStore, 'getPrincipal' | 'getPrincipalByName' | 'listMembers' | 'setPrincipalDisabled' | 'listTokens' | 'revokeToken'>;
   monitorStore: Pick<MonitorStore, 'insertLock' | 'listOpenLocks'>;
   inflight: InflightDownloads;
   audit: Pick<AuditLog, 'record'>;
@@ -27,12 +27,20 @@ export interface LockerDeps {
 export class AccountLocker {
   constructor(private readonly deps: LockerDeps) {}
 
-  /** Locks the principal of `alert`; null if it is not a user or service account. */
+  /**
+   * Locks the principal of `alert`; null if it is not a user or service account, or if
+   * it is the last enabled administrator (locking it would leave nobody to unlock: the
+   * alert still goes out, marked as not locked).
+   */
   async lock(alert: AlertRecord): Promise<LockRecord | null> {
     const d = this.deps;
     if (alert.principalId === null) return null;
     const p = await d.store.getPrincipal(alert.principalId);
     if (p === null || p.kind === 'group') return null;
+    if (await this.#lastAdmin(p.id)) {
+      d.warn('monitor did not lock the last enabled administrator', { principal: p.id, alert: alert.id });
+      return null;
+    }
     const now = d.clock();
     // protective action first: a lock is never held back by a slow audit write or a notification
     await d.store.setPrincipalDisabled(p.id, true);
@@ -75,5 +83,18 @@ export class AccountLocker {
       d.warn('monitor lock could not be recorded in the audit log', { principal: p.id, code: isCofferError(err) ? err.code : 'unknown' });
     }
     return lock;
+  }
+
+  async #lastAdmin(principalId: string): Promise<boolean> {
+    const admins = await this.deps.store.getPrincipalByName('admins');
+    if (admins === null || admins.kind !== 'group') return false;
+    const members = await this.deps.store.listMembers(admins.id);
+    if (!members.includes(principalId)) return false;
+    for (const id of members) {
+      if (id === principalId) continue;
+      const m = await this.deps.store.getPrincipal(id);
+      if (m !== null && !m.disabled && m.kind === 'user') return false;
+    }
+    return true;
   }
 }

@@ -60,11 +60,13 @@ export class AlertRaiser {
     } catch (err) {
       d.warn('monitor alert could not be recorded in the audit log', { alert: alert.id, code: isCofferError(err) ? err.code : 'unknown' });
     }
+    const notLocked = alert.action === 'lock' && lock === null;
     d.dispatcher.notify({
       type: 'coffer.alert',
       version: 1,
       alert: alertView(alert),
       lock: lock && { principal: lock.principalName, tokensRevoked: lock.tokensRevoked, downloadsAborted: lock.downloadsAborted, lockedAt: new Date(lock.lockedAt).toISOString() },
+      ...(notLocked ? { notLocked: 'the rule locks, but this principal could not be locked (last administrator, or gone)' } : {}),
     });
   }
 }

@@ -23,7 +23,9 @@ const arbStream = fc.array(
   { maxLength: 120 },
 );
 
-function toEvents(specs: fc.RecordValue<typeof arbStream>[number][]): MonitorEvent[] {
+type Spec = typeof arbStream extends fc.Arbitrary<Array<infer S>> ? S : never;
+
+function toEvents(specs: Spec[]): MonitorEvent[] {
   let t = T0;
   return specs.map((s, i) => {
     t += s.dt;

@@ -5,7 +5,7 @@
  * machine.
  */
 export function csvField(value: unknown): string {
-  let s = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(' ') : String(value);
+  let s = textOf(value);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -15,4 +15,12 @@ export function toCsv<T extends object>(rows: readonly T[], columns: readonly (k
   const lines = [columns.map(csvField).join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvField(r[c])).join(','));
   return lines.join('\r\n') + '\r\n';
+}
+
+function textOf(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map(textOf).join(' ');
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value) ?? '';
 }

@@ -28,7 +28,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * before a byte is read. The source is piped, never buffered; on a failure it is
  * drained (not destroyed) so the client still receives the S3 error.
  */
-export function requestBody(op: S3Op, extra: S3ChecksumName[] = []): RequestBody {
+export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { checksumHeaders?: boolean } = {}): RequestBody {
   const h = op.http.headers;
   const payload = op.auth.payloadHash;
   const chunked = payload !== null && (payload === STREAMING_PAYLOADS.signed || payload === STREAMING_PAYLOADS.signedTrailer || payload === STREAMING_PAYLOADS.unsignedTrailer);
@@ -53,7 +53,8 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = []): RequestBody
     expectations.contentMd5 = md5;
   }
   let echo: S3ChecksumName | null = null;
-  for (const name of CHECKSUM_NAMES) {
+  // CompleteMultipartUpload's x-amz-checksum-* headers describe the object, not the XML body
+  for (const name of options.checksumHeaders === false ? [] : CHECKSUM_NAMES) {
     const value = h[`x-amz-checksum-${name}`];
     if (value === undefined) continue;
     if (expectations.checksum !== undefined) throw new S3RequestError('expecting a single x-amz-checksum- header: multiple checksum types are not allowed', { s3Code: 'InvalidRequest' });
@@ -112,8 +113,8 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = []): RequestBody
  * same checks as an object body (aws-chunked, Content-MD5, checksums, signed SHA-256),
  * up to `limit` bytes.
  */
-export async function readCheckedBody(op: S3Op, limit: number): Promise<string> {
-  const body = requestBody(op, ['sha256']);
+export async function readCheckedBody(op: S3Op, limit: number, options: { checksumHeaders?: boolean } = {}): Promise<string> {
+  const body = requestBody(op, ['sha256'], options);
   if (body.size > limit) throw new S3RequestError(`the XML body is larger than ${limit} bytes`, { s3Code: 'MalformedXML' });
   const chunks: Buffer[] = [];
   let total = 0;

@@ -131,7 +131,7 @@ export function metaOf(request: FastifyRequest): RequestMeta {
 
 /** A managed-device proof from the `x-coffer-device-*` headers, if all three are present. */
 function deviceProofOf(request: FastifyRequest): RequestMeta['device'] {
-  const h = (name: string) => (typeof request.headers[name] === 'string' ? (request.headers[name] as string).slice(0, 256) : undefined);
+  const h = (name: string) => (typeof request.headers[name] === 'string' ? request.headers[name].slice(0, 256) : undefined);
   const id = h('x-coffer-device-id');
   const time = h('x-coffer-device-time');
   const signature = h('x-coffer-device-signature');

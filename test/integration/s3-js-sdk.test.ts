@@ -34,6 +34,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3CredentialsClient } from '../../src/client/s3-client.js';
+import { checksumOf } from '../../src/s3/checksums.js';
 import { openRaw, requestHead } from '../support/index.js';
 import { s3Error, sdkClient } from './s3-client-helpers.js';
 import { startS3Harness, type S3Harness } from './s3-harness.js';
@@ -171,6 +172,32 @@ void describe('S3 endpoint with @aws-sdk/client-s3', () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: 'ml', Key: 'mp/small.bin', UploadId: small.UploadId }));
     assert.equal((await s3Error(s3.send(new UploadPartCommand({ Bucket: 'ml', Key: 'mp/small.bin', UploadId: small.UploadId, PartNumber: 3, Body: 'x' })))).code, 'NoSuchUpload');
     assert.equal((await s3Error(s3.send(new HeadObjectCommand({ Bucket: 'ml', Key: 'mp/small.bin' })))).status, 404);
+  });
+
+  void test('multipart checksums: composite CRC32 (lib-storage) and full-object CRC64NVME checked at Complete', async () => {
+    const data = randomBytes(6 * MIB + 100);
+    const composite = await new Upload({ client: s3, params: { Bucket: 'ml', Key: 'mp/crc32', Body: data, ChecksumAlgorithm: 'CRC32' }, partSize: 5 * MIB }).done();
+    assert.match(composite.ChecksumCRC32 ?? '', /^[A-Za-z0-9+/]{6}==-2$/);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'ml', Key: 'mp/crc32', ChecksumMode: 'ENABLED' }));
+    assert.equal(got.ChecksumCRC32, composite.ChecksumCRC32);
+    assert.equal(got.ChecksumType, 'COMPOSITE');
+    assert.deepEqual(await bytesOf(got.Body), data);
+
+    const whole = checksumOf('crc64nvme', data);
+    const complete = async (value: string) => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'ml', Key: 'mp/crc64', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' }));
+      const parts = [];
+      for (const [i, part] of [data.subarray(0, 5 * MIB), data.subarray(5 * MIB)].entries()) {
+        const r = await s3.send(new UploadPartCommand({ Bucket: 'ml', Key: 'mp/crc64', UploadId, PartNumber: i + 1, Body: part, ChecksumAlgorithm: 'CRC64NVME' }));
+        parts.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumCRC64NVME: r.ChecksumCRC64NVME });
+      }
+      return s3.send(new CompleteMultipartUploadCommand({ Bucket: 'ml', Key: 'mp/crc64', UploadId, ChecksumType: 'FULL_OBJECT', ChecksumCRC64NVME: value, MultipartUpload: { Parts: parts } }));
+    };
+    assert.equal((await s3Error(complete('AAAAAAAAAAA='))).code, 'BadDigest');
+    assert.equal((await complete(whole)).ChecksumCRC64NVME, whole);
+    const full = await s3.send(new GetObjectCommand({ Bucket: 'ml', Key: 'mp/crc64', ChecksumMode: 'ENABLED' }));
+    assert.equal(full.ChecksumCRC64NVME, whole);
+    assert.deepEqual(await bytesOf(full.Body), data);
   });
 
   void test('CopyObject, DeleteObject (delete marker), ListObjectVersions, undelete, DeleteObjects, GetObjectTagging', async () => {

@@ -31,10 +31,10 @@ export async function openAppHarness(flags: Record<string, unknown> = {}, option
   const logStream = new PassThrough();
   let logText = '';
   logStream.on('data', (c: Buffer) => (logText += c.toString('utf8')));
-  const app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'info', maxJsonBytes: config.maxJsonBytes, logStream, extensions: runtime.routes });
+  const app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'info', maxJsonBytes: config.maxJsonBytes, logStream, extensions: runtime.routes, publicRoutes: runtime.publicRoutes });
   const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin' } });
   if (boot.statusCode !== 201) throw new Error(`bootstrap failed: ${boot.body}`);
-  const adminToken = (boot.json() as { token: string }).token;
+  const adminToken = boot.json<{ token: string }>().token;
   return {
     app,
     runtime,
@@ -48,7 +48,7 @@ export async function openAppHarness(flags: Record<string, unknown> = {}, option
       if (created.statusCode !== 201) throw new Error(`user create failed: ${created.body}`);
       const token = await app.inject({ method: 'POST', url: '/v1/tokens', headers: auth, payload: { principal: name } });
       if (token.statusCode !== 201) throw new Error(`token create failed: ${token.body}`);
-      return (token.json() as { token: string }).token;
+      return token.json<{ token: string }>().token;
     },
     async close() {
       await app.close();

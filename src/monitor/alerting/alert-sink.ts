@@ -6,6 +6,8 @@ export interface AlertNotice {
   version: 1;
   alert: AlertView;
   lock: { principal: string; tokensRevoked: number; downloadsAborted: number; lockedAt: string } | null;
+  /** Set when the rule locks but the principal was not locked (the last administrator). */
+  notLocked?: string;
 }
 
 /**

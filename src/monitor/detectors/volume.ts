@@ -5,7 +5,6 @@ import type { Ewma } from '../ewma.js';
 import { evidenceOf } from '../finding.js';
 import type { Finding } from '../finding.js';
 import { artifactKey } from '../monitor-event.js';
-import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
 import { HOUR, MINUTE, formatBytes } from './detector.js';
 import type { Detector, StepResult } from './detector.js';

@@ -30,6 +30,11 @@ export interface CompiledPolicy {
   readonly slots: { principal: boolean; resource: boolean };
   /** The scope test (never errors). */
   readonly scope: (env: Env) => boolean;
+  /**
+   * True when being collected by the policy index already proves the scope matches
+   * (constraints `All`, `in`, `is T`; not `==`, `is T in`), so the test can be skipped.
+   */
+  readonly indexImpliesScope: boolean;
   /** The conditions (throws CedarEvalError); null when there are none. */
   readonly condition: ((env: Env) => boolean) | null;
 }
@@ -158,6 +163,8 @@ export function compilePolicy(id: string, json: unknown): CompiledPolicy {
       return true;
     };
   }
+  // the index selects buckets by the request's keys and their ancestors (`in`), types (`is T`) and `*`
+  const implied = (c: ScopeConstraint) => c.op === 'All' || c.op === 'in' || (c.op === 'is' && c.in === undefined);
   return {
     id,
     effect: p.effect,
@@ -166,6 +173,7 @@ export function compilePolicy(id: string, json: unknown): CompiledPolicy {
     resource,
     slots: { principal: usesSlot(principal), resource: usesSlot(resource) },
     scope,
+    indexImpliesScope: implied(principal) && implied(resource) && (action.op === 'All' || action.op === 'in'),
     condition,
   };
 }

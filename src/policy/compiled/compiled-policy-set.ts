@@ -46,7 +46,7 @@ export class CompiledPolicySet {
       if (this.templates.has(e.id) || this.instances.has(e.id)) throw new CompileError(`policy id \`${e.id}\` is used twice`);
       const compiled = compilePolicy(e.id, e.json);
       if (e.kind === 'template') this.templates.set(e.id, compiled);
-      else this.add({ id: e.id, policy: compiled, slotPrincipal: undefined, slotResource: undefined, mark: 0 });
+      else this.add({ id: e.id, policy: compiled, slotPrincipal: undefined, slotResource: undefined });
     }
   }
 
@@ -77,7 +77,7 @@ export class CompiledPolicySet {
     if (t.slots.principal !== (slots.principal !== undefined) || t.slots.resource !== (slots.resource !== undefined)) {
       throw new CompileError(`link \`${linkId}\` does not fill exactly the slots of template \`${templateId}\``);
     }
-    return { id: linkId, policy: t, slotPrincipal: slots.principal, slotResource: slots.resource, mark: 0 };
+    return { id: linkId, policy: t, slotPrincipal: slots.principal, slotResource: slots.resource };
   }
 
   /** Links a template persistently (indexed). Throws CompileError if the id is taken. */
@@ -102,6 +102,8 @@ export class CompiledPolicySet {
   authorize(env: Env, extra: readonly PolicyInstance[] = []): AuthorizationResult {
     const candidates = this.scratch.length === 0 ? this.scratch : [];
     this.index.collect(env, env.entities, candidates);
+    // INVARIANT: only instances the index collected may skip their scope test
+    const indexed = candidates.length;
     for (const instance of extra) candidates.push(instance);
     let permits: string[] | undefined;
     let forbids: string[] | undefined;
@@ -111,7 +113,7 @@ export class CompiledPolicySet {
       const policy = instance.policy;
       env.slotPrincipal = instance.slotPrincipal;
       env.slotResource = instance.slotResource;
-      if (!policy.scope(env)) continue;
+      if ((i >= indexed || !policy.indexImpliesScope) && !policy.scope(env)) continue;
       if (policy.condition !== null) {
         try {
           if (!policy.condition(env)) continue;

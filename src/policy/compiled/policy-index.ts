@@ -1,7 +1,9 @@
 /**
  * Policies indexed by action, principal and resource scope, so a decision only looks at
- * policies whose scope can match: the request's action, principal and resource, each
- * with its ancestors, select the buckets. Policies without a constraint sit in `*`.
+ * policies whose scope can match: the request's principal and resource, each with its
+ * ancestors, select the buckets; policies without a constraint sit in `*`. Within a
+ * bucket, the policies of the request's action (with its action groups and `*`) are
+ * merged once per action and cached, so a request costs one lookup per bucket.
  */
 import type { Env } from './compile-expr.js';
 import type { CompiledPolicy, ScopeConstraint } from './compile-policy.js';
@@ -15,11 +17,61 @@ export interface PolicyInstance {
   readonly policy: CompiledPolicy;
   readonly slotPrincipal: EntityUid | undefined;
   readonly slotResource: EntityUid | undefined;
-  /** Round in which the instance was last collected (dedup within one lookup). */
-  mark: number;
 }
 
-type Bucket = Map<string, Map<string, PolicyInstance[]>>;
+/** The policies merged for one action: valid while `ancestors` is the action's ancestor list. */
+interface Merged {
+  ancestors: readonly string[];
+  list: readonly PolicyInstance[];
+}
+
+/** The policies of one (principal key, resource key), by action key, with merged lists per request action. */
+class Bucket {
+  readonly byAction = new Map<string, PolicyInstance[]>();
+  private merged = new Map<string, Merged>();
+
+  add(action: string, instance: PolicyInstance): void {
+    const list = this.byAction.get(action);
+    if (list === undefined) this.byAction.set(action, [instance]);
+    else if (!list.includes(instance)) list.push(instance);
+    this.merged = new Map();
+  }
+
+  remove(instance: PolicyInstance): void {
+    for (const [a, list] of this.byAction) {
+      const i = list.indexOf(instance);
+      if (i < 0) continue;
+      list.splice(i, 1);
+      if (list.length === 0) this.byAction.delete(a);
+    }
+    this.merged = new Map();
+  }
+
+  /**
+   * The policies of `action` (key), its ancestors and `*`, each once.
+   * INVARIANT: a cached merge is used only for the very ancestor list it was built from
+   * (the entity store keeps one list per action), else it is rebuilt.
+   */
+  forAction(action: string, ancestors: readonly string[]): readonly PolicyInstance[] {
+    const hit = this.merged.get(action);
+    if (hit !== undefined && (hit.ancestors === ancestors || sameList(hit.ancestors, ancestors))) return hit.list;
+    const out: PolicyInstance[] = [];
+    const take = (list: PolicyInstance[] | undefined) => {
+      if (list !== undefined) for (const x of list) if (!out.includes(x)) out.push(x);
+    };
+    take(this.byAction.get(action));
+    for (const a of ancestors) take(this.byAction.get(a));
+    take(this.byAction.get(ANY));
+    this.merged.set(action, { ancestors, list: out });
+    return out;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 const ANY = '*';
 
@@ -36,38 +88,31 @@ function scopeKey(c: ScopeConstraint, slot: EntityUid | undefined): string {
   }
 }
 
-function collectR(byR: Bucket, resource: EntityUid, rAnc: readonly string[], action: EntityUid, aAnc: readonly string[], round: number, out: PolicyInstance[]): void {
-  let byA = byR.get(resource.key);
-  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
-  for (let i = 0; i < rAnc.length; i++) {
-    byA = byR.get(rAnc[i]!);
-    if (byA !== undefined) collectA(byA, action, aAnc, round, out);
-  }
-  byA = byR.get(resource.isKey);
-  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
-  byA = byR.get(ANY);
-  if (byA !== undefined) collectA(byA, action, aAnc, round, out);
+function push(list: readonly PolicyInstance[], out: PolicyInstance[]): void {
+  for (let i = 0; i < list.length; i++) out.push(list[i]!);
 }
 
-function collectA(byA: Map<string, PolicyInstance[]>, action: EntityUid, aAnc: readonly string[], round: number, out: PolicyInstance[]): void {
-  push(byA.get(action.key), round, out);
-  for (let i = 0; i < aAnc.length; i++) push(byA.get(aAnc[i]!), round, out);
-  push(byA.get(ANY), round, out);
+/** The buckets a principal reaches (its own, its ancestors', its type's, `*`), by resource key. */
+interface PrincipalView {
+  gen: number;
+  ancestors: readonly string[];
+  byResource: Map<string, Bucket[]>;
 }
 
-function push(list: PolicyInstance[] | undefined, round: number, out: PolicyInstance[]): void {
-  if (list === undefined) return;
-  for (const instance of list) {
-    if (instance.mark === round) continue;
-    instance.mark = round;
-    out.push(instance);
-  }
-}
+/** Principal views kept at most (then the cache starts over). */
+const MAX_VIEWS = 65536;
 
-/** The policy index: principal key -> resource key -> action key -> instances. */
+/**
+ * The policy index: principal key -> resource key -> bucket (by action). A request's
+ * principal, ancestors and type always select the same buckets, so they are merged
+ * once per principal into a view (by resource key) and cached until the index or the
+ * principal's ancestors change: a request then costs one view lookup and one lookup per
+ * resource key, whatever the number of groups.
+ */
 export class PolicyIndex {
-  private readonly byPrincipal = new Map<string, Bucket>();
-  private round = 0;
+  private readonly byPrincipal = new Map<string, Map<string, Bucket>>();
+  private readonly views = new Map<string, PrincipalView>();
+  private gen = 0;
   private count = 0;
 
   get size(): number {
@@ -76,73 +121,85 @@ export class PolicyIndex {
 
   /** Adds an instance. */
   add(instance: PolicyInstance): void {
-    for (const [p, r, a] of this.keysOf(instance)) {
-      let byR = this.byPrincipal.get(p);
-      if (byR === undefined) this.byPrincipal.set(p, (byR = new Map<string, Map<string, PolicyInstance[]>>()));
-      let byA = byR.get(r);
-      if (byA === undefined) byR.set(r, (byA = new Map<string, PolicyInstance[]>()));
-      const list = byA.get(a);
-      if (list === undefined) byA.set(a, [instance]);
-      else list.push(instance);
-    }
+    const [p, r, actions] = this.keysOf(instance);
+    let byR = this.byPrincipal.get(p);
+    if (byR === undefined) this.byPrincipal.set(p, (byR = new Map<string, Bucket>()));
+    let bucket = byR.get(r);
+    if (bucket === undefined) byR.set(r, (bucket = new Bucket()));
+    for (const a of actions) bucket.add(a, instance);
     this.count++;
+    this.gen++;
   }
 
   /** Removes an instance (by identity). */
   remove(instance: PolicyInstance): void {
-    let removed = false;
-    for (const [p, r, a] of this.keysOf(instance)) {
-      const byR = this.byPrincipal.get(p);
-      const byA = byR?.get(r);
-      const list = byA?.get(a);
-      if (list === undefined) continue;
-      const i = list.indexOf(instance);
-      if (i >= 0) {
-        list.splice(i, 1);
-        removed = true;
-      }
-      if (list.length === 0) {
-        byA!.delete(a);
-        if (byA!.size === 0) {
-          byR!.delete(r);
-          if (byR!.size === 0) this.byPrincipal.delete(p);
-        }
-      }
+    const [p, r] = this.keysOf(instance);
+    const byR = this.byPrincipal.get(p);
+    const bucket = byR?.get(r);
+    if (bucket === undefined) return;
+    const had = [...bucket.byAction.values()].some((l) => l.includes(instance));
+    bucket.remove(instance);
+    if (had) this.count--;
+    if (bucket.byAction.size === 0) {
+      byR!.delete(r);
+      if (byR!.size === 0) this.byPrincipal.delete(p);
     }
-    if (removed) this.count--;
+    this.gen++;
   }
 
   /**
    * Appends to `out` every instance whose scope could match the request of `env`, once:
-   * the buckets of the principal, each of its ancestors, its type and `*`, then the
-   * same for the resource and the action.
-   * INVARIANT: every instance whose scope matches is collected (the index only prunes).
+   * the buckets of the principal, each of its ancestors, its type and `*`, crossed
+   * with those of the resource, each of its ancestors, its type and `*`; in each, the
+   * policies of the action (merged, cached).
+   * INVARIANT: every instance whose scope matches is collected (the index only prunes);
+   * an instance sits in one bucket, and the principal and resource keys of a request are
+   * distinct, so none is collected twice.
    */
   collect(env: Env, entities: EntityLookup, out: PolicyInstance[]): void {
-    const round = ++this.round;
     const { principal, resource, action } = env;
-    const byPrincipal = this.byPrincipal;
-    // Ancestor lists are looked up once per request (the store is large: lookups miss the cache).
+    const pAnc = entities.ancestorList(principal.key);
+    let view = this.views.get(principal.key);
+    if (view === undefined || view.gen !== this.gen || (view.ancestors !== pAnc && !sameList(view.ancestors, pAnc))) view = this.viewOf(principal, pAnc);
+    const byResource = view.byResource;
+    if (byResource.size === 0) return;
     const rAnc = entities.ancestorList(resource.key);
     const aAnc = entities.ancestorList(action.key);
-    let byR = byPrincipal.get(principal.key);
-    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
-    const pAnc = entities.ancestorList(principal.key);
-    for (let i = 0; i < pAnc.length; i++) {
-      byR = byPrincipal.get(pAnc[i]!);
-      if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
+    const aKey = action.key;
+    let bs = byResource.get(resource.key);
+    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
+    for (let i = 0; i < rAnc.length; i++) {
+      bs = byResource.get(rAnc[i]!);
+      if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
     }
-    byR = byPrincipal.get(principal.isKey);
-    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
-    byR = byPrincipal.get(ANY);
-    if (byR !== undefined) collectR(byR, resource, rAnc, action, aAnc, round, out);
+    bs = byResource.get(resource.isKey);
+    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
+    bs = byResource.get(ANY);
+    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
   }
 
-  private keysOf(instance: PolicyInstance): [string, string, string][] {
+  private viewOf(principal: EntityUid, ancestors: readonly string[]): PrincipalView {
+    const byResource = new Map<string, Bucket[]>();
+    for (const p of [principal.key, ...ancestors, principal.isKey, ANY]) {
+      const byR = this.byPrincipal.get(p);
+      if (byR === undefined) continue;
+      for (const [r, bucket] of byR) {
+        const list = byResource.get(r);
+        if (list === undefined) byResource.set(r, [bucket]);
+        else list.push(bucket);
+      }
+    }
+    if (this.views.size >= MAX_VIEWS) this.views.clear();
+    const view = { gen: this.gen, ancestors, byResource };
+    this.views.set(principal.key, view);
+    return view;
+  }
+
+  private keysOf(instance: PolicyInstance): [string, string, string[]] {
     const { policy } = instance;
     const p = scopeKey(policy.principal, instance.slotPrincipal);
     const r = scopeKey(policy.resource, instance.slotResource);
     const actions = policy.action.op === 'All' ? [ANY] : policy.action.op === '==' ? [policy.action.entity.key] : [...new Set(policy.action.entities.map((e) => e.key))];
-    return actions.map((a) => [p, r, a]);
+    return [p, r, actions];
   }
 }

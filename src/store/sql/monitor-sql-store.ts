@@ -253,7 +253,7 @@ export class MonitorSqlStore implements MonitorStore {
   countOpenAlerts(): Promise<number> {
     return this.#run('count alerts', async () => {
       const row = await this.#db.selectFrom('monitor_alerts').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'open').executeTakeFirstOrThrow();
-      return toNumber(row.n as number | string);
+      return toNumber(row.n);
     });
   }
 
