@@ -93,7 +93,7 @@ export async function runS3Bench(): Promise<S3BenchRow[]> {
   const body = payload(size);
   const expected = await drain(body());
   const dir = await mkdtemp(join(tmpdir(), 'coffer-s3-bench-'));
-  const server = await startServer(loadConfig({ flags: { dataDir: join(dir, 'coffer'), listen: '127.0.0.1:0', logLevel: 'warn' } }), { printSetupToken: () => undefined });
+  const server = await startServer(loadConfig({ flags: { dataDir: join(dir, 'coffer'), listen: '127.0.0.1:0', logLevel: 'warn', monitorEnabled: 0 } }), { printSetupToken: () => undefined });
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3rver'), configureBuckets: [{ name: 'bench', configs: [] }] });
   try {
     const setup = server.runtime.setupToken!;

@@ -45,7 +45,8 @@ async function profiler(): Promise<Record<string, (arg: unknown) => Promise<unkn
 try {
   const input = childInput<CofferServerInput>();
   // flags only (no environment), so the bench's own COFFER_BENCH_* variables never reach the config
-  const config = loadConfig({ flags: { dataDir: input.dataDir, listen: '127.0.0.1:0', logLevel: 'silent' } });
+  // the monitor would (rightly) lock a user pulling tens of GiB an hour: off for the bench
+  const config = loadConfig({ flags: { dataDir: input.dataDir, listen: '127.0.0.1:0', logLevel: 'silent', monitorEnabled: 0 } });
   const server = await startServer(config, { printSetupToken: () => undefined });
   await reportReady({ url: server.url, setupToken: server.runtime.setupToken } satisfies CofferServerReady, {
     stop: () => server.close(),

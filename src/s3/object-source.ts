@@ -1,8 +1,9 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { NotFoundError, S3RequestError, isCofferError } from '../domain/errors.js';
 import type { Artifact, ArtifactVersion, Project } from '../domain/types.js';
 import type { Permit } from '../service/gate.js';
 import { names, notFoundMessage } from '../service/resources.js';
+import { meterPlaintext } from '../service/metered-plaintext.js';
 import type { ByteRange } from '../store/blob-store.js';
 import type { S3ObjectMeta } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
@@ -108,51 +109,17 @@ export async function openAuthorized(op: S3Op, found: AuthorizedVersion, range: 
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error', details: details(op) });
     throw err;
   }
-  let finished = false;
-  let sent = 0;
-  const finish = (outcome: 'success' | 'failure', reason?: string) => {
-    if (finished) return;
-    finished = true;
-    void permit.finish(outcome, { bytes: sent, ...(reason ? { reason } : {}), details: details(op, range ? { range: `${range.start}-${range.end}` } : {}) });
-  };
-  // counts what really leaves, without putting the stream into flowing mode
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  body.once('error', (err) => meter.destroy(err));
-  body.pipe(meter);
-  meter.once('end', () => finish('success'));
-  meter.once('error', (err) => finish('failure', isCofferError(err) ? err.code : 'error'));
-  meter.once('close', () => finish('failure', 'client-disconnected'));
-  if (version.size > 0) {
-    try {
-      await firstReadable(meter);
-    } catch (err) {
-      meter.destroy();
-      throw err;
-    }
-  }
-  return meter;
+  const rangeDetail = range ? { range: `${range.start}-${range.end}` } : {};
+  const metered = await meterPlaintext(
+    body,
+    (r) => void permit.finish(r.outcome, { bytes: r.bytes, ...(r.outcome === 'failure' ? { reason: r.reason } : {}), details: details(op, rangeDetail) }),
+    { expectBytes: version.size > 0 },
+  );
+  // a lock (monitor) can cut this download while it runs
+  op.ctx.deps.inflight?.register(op.caller.subject.principal.id, metered);
+  return metered;
 }
 
-/** Resolves once `stream` has data buffered or has ended; rejects with its error. Consumes nothing. */
-function firstReadable(stream: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      stream.off('readable', onReadable);
-      stream.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReadable = () => done();
-    const onError = (err: Error) => done(err);
-    stream.once('readable', onReadable);
-    stream.once('error', onError);
-  });
-}
 
 /** A copy source (`x-amz-copy-source`), authorized for download and opened. */
 export interface CopySource {

@@ -1,6 +1,7 @@
-import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { ConflictError, NotFoundError, PayloadTooLargeError, RangeNotSatisfiableError, ValidationError, isCofferError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, isCofferError } from '../domain/errors.js';
+import { meterPlaintext, resolveRange } from './metered-plaintext.js';
+export { RangeNotSatisfiable } from './metered-plaintext.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import type { ArtifactVersion } from '../domain/types.js';
 import type { ByteRange } from '../store/blob-store.js';
@@ -128,74 +129,11 @@ export async function pullVersion(
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
-  let finished = false;
-  const finish = (outcome: 'success' | 'failure', bytes: number, reason?: string) => {
-    if (finished) return;
-    finished = true;
-    void permit.finish(outcome, { bytes, ...(reason ? { reason } : {}), ...(range ? { details: { range: `${range.start}-${range.end}` } } : {}) });
-  };
-  // counts what really leaves, without putting the stream into flowing mode
-  let sent = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length;
-      callback(null, chunk);
-    },
+  const rangeDetail = range ? { details: { range: `${range.start}-${range.end}` } } : {};
+  const metered = await meterPlaintext(body, (r) => {
+    void permit.finish(r.outcome, { bytes: r.bytes, ...(r.outcome === 'failure' ? { reason: r.reason } : {}), ...rangeDetail });
   });
-  body.once('error', (err) => meter.destroy(err));
-  body.pipe(meter);
-  // a lock of the caller (monitor) cuts this download where it stands
-  deps.inflight?.register(caller.subject.principal.id, meter);
-  meter.once('end', () => finish('success', sent));
-  meter.once('error', (err) => finish('failure', sent, isCofferError(err) ? err.code : 'error'));
-  meter.once('close', () => finish('failure', sent, 'client-disconnected'));
-  try {
-    // the first segment is authenticated before any status line is sent, so a tampered
-    // or missing object fails as one clean error and serves nothing
-    await firstReadable(meter);
-  } catch (err) {
-    meter.destroy();
-    throw err;
-  }
-  return { version: versionView(version, input.project, input.artifact), body: meter, range };
-}
-
-/** Resolves once `stream` has data buffered or has ended; rejects with its error. Consumes nothing. */
-function firstReadable(stream: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      stream.off('readable', onReadable);
-      stream.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReadable = () => done();
-    const onError = (err: Error) => done(err);
-    stream.once('readable', onReadable);
-    stream.once('error', onError);
-  });
-}
-
-/** Resolves an HTTP-style range (start-end, start-, -suffix) against a size. */
-function resolveRange(r: { start?: number; end?: number; suffix?: number }, size: number): ByteRange {
-  let start: number;
-  let end: number;
-  if (r.suffix !== undefined) {
-    start = Math.max(0, size - r.suffix);
-    end = size - 1;
-  } else {
-    start = r.start ?? 0;
-    end = Math.min(r.end ?? size - 1, size - 1);
-  }
-  if (size === 0 || start > end || start >= size) {
-    throw new RangeNotSatisfiable(size);
-  }
-  return { start, end };
-}
-
-/** A RangeNotSatisfiableError that carries the object size for Content-Range. */
-export class RangeNotSatisfiable extends RangeNotSatisfiableError {
-  constructor(readonly objectSize: number) {
-    super();
-  }
+  // a lock (monitor) can cut this download while it runs
+  deps.inflight?.register(caller.subject.principal.id, metered);
+  return { version: versionView(version, input.project, input.artifact), body: metered, range };
 }

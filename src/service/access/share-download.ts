@@ -1,4 +1,3 @@
-import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { ShareLink } from '../../access/access-types.js';
 import { ipAllowed } from '../../access/cidr.js';
@@ -12,7 +11,7 @@ import type { ByteRange } from '../../store/blob-store.js';
 import type { Caller } from '../caller.js';
 import { auditContext } from '../caller.js';
 import type { RequestMeta } from '../deps.js';
-import { RangeNotSatisfiable } from '../transfer.js';
+import { meterPlaintext, resolveRange } from '../metered-plaintext.js';
 import type { AccessContext } from './access-context.js';
 import { ScopeResolver } from './scope.js';
 import type { Scope } from './scope.js';
@@ -84,26 +83,8 @@ export async function downloadShared(ctx: AccessContext, token: string, meta: Re
     finish('failure', 0, isCofferError(err) ? err.code : 'error');
     throw err;
   }
-  let sent = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  body.once('error', (err) => meter.destroy(err));
-  body.pipe(meter);
-  meter.once('end', () => finish('success', sent));
-  meter.once('error', (err) => finish('failure', sent, isCofferError(err) ? err.code : 'error'));
-  meter.once('close', () => finish('failure', sent, 'client-disconnected'));
-  try {
-    // the first segment is authenticated before the status line goes out
-    await firstReadable(meter);
-  } catch (err) {
-    meter.destroy();
-    throw err;
-  }
-  return { version: { number: version.number, sha256: version.sha256, size: version.size, mediaType: version.mediaType }, body: meter, range };
+  const metered = await meterPlaintext(body, (r) => finish(r.outcome, r.bytes, r.outcome === 'failure' ? r.reason : undefined));
+  return { version: { number: version.number, sha256: version.sha256, size: version.size, mediaType: version.mediaType }, body: metered, range };
 }
 
 function whyUnusable(link: ShareLink, now: number): CofferError | null {
@@ -158,33 +139,4 @@ async function write(ctx: AccessContext, event: AuditEvent): Promise<void> {
     if (err instanceof AuditUnavailableError) throw err;
     throw new AuditUnavailableError(undefined, { cause: err, detail: (err as Error).message });
   }
-}
-
-function resolveRange(r: { start?: number; end?: number; suffix?: number }, size: number): ByteRange {
-  let start: number;
-  let end: number;
-  if (r.suffix !== undefined) {
-    start = Math.max(0, size - r.suffix);
-    end = size - 1;
-  } else {
-    start = r.start ?? 0;
-    end = Math.min(r.end ?? size - 1, size - 1);
-  }
-  if (size === 0 || start > end || start >= size) throw new RangeNotSatisfiable(size);
-  return { start, end };
-}
-
-function firstReadable(stream: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      stream.off('readable', onReadable);
-      stream.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReadable = () => done();
-    const onError = (err: Error) => done(err);
-    stream.once('readable', onReadable);
-    stream.once('error', onError);
-  });
 }
