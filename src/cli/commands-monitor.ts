@@ -171,7 +171,7 @@ export const monitorCommands: CommandRegistrar = (program: Command, ctx: CliCont
     .action(async (principal: string | undefined, opts: { days?: number; apply?: boolean; serviceAccounts?: boolean; json?: boolean }) => {
       if (opts.serviceAccounts === true) {
         const { items } = await client().overPrivileged(opts.days);
-        ctx.print(opts.json, items, () => (items.length === 0 ? '(no over-privileged service account)\n' : items.map((i) => `${i.principal}: ${i.grantsNow} grants, ${i.grantsAfter} needed\n${i.findings.map((f) => `  - ${f}\n`).join('')}`).join('')));
+        ctx.print(opts.json, items, () => (items.length === 0 ? '(no over-privileged service account)\n' : items.map((i) => `${i.principal}: ${i.grantsNow} grant${i.grantsNow === 1 ? '' : 's'} held, ${i.grantsAfter} needed\n${i.findings.map((f) => `  - ${f}\n`).join('')}`).join('')));
         return;
       }
       if (principal === undefined) throw new Error('name a principal, or use --service-accounts');

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { AuditLog } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { MonitorConfig } from '../config/config.js';
-import type { CofferError } from '../domain/errors.js';
+import { InternalError, type CofferError } from '../domain/errors.js';
 import type { ServiceDeps } from '../service/deps.js';
 import type { Gate } from '../service/gate.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -115,7 +115,7 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
     registry: metrics.registry,
     metrics,
     attach(a) {
-      if (attached) throw new Error('monitor attached twice');
+      if (attached) throw new InternalError('monitor attached twice');
       attached = true;
       const locker = new AccountLocker({ store: core.store, monitorStore: core.monitorStore, inflight, audit: a.audit, clock: core.clock, warn: core.warn, ...(a.revokeSessions ? { revokeSessions: a.revokeSessions } : {}) });
       raiser = new AlertRaiser({ rules, monitorStore: core.monitorStore, locker, dispatcher, audit: a.audit, metrics, clock: core.clock, warn: core.warn });

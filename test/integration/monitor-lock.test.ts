@@ -139,7 +139,7 @@ void describe('monitor: bulk download by a data scientist ends in a lock with ev
     assert.ok((big.body.bytes ?? 0) < 16 * MiB);
   });
 
-  void test('the alert carries the evidence: the audit records that crossed the threshold', async () => {
+  void test('the alert carries the evidence: the audit records that crossed the threshold', async (t) => {
     const [alert] = (await monitor.listAlerts()).items;
     const shown = await monitor.showAlert(alert!.id);
     const records = parseAuditExport(await readText(await admin.exportAudit(1)));
@@ -159,6 +159,10 @@ void describe('monitor: bulk download by a data scientist ends in a lock with ev
     const lockRecord = records.find((r) => r.body.action === 'monitor-lock');
     assert.equal(lockRecord?.body.resource, 'principal/dana');
     assert.equal(lockRecord?.body.context.downloadsAborted, 1);
+    // the lock falls right after the record that crossed the threshold is stored
+    const latency = lockRecord.body.time - bySeq.get(shown.triggerSeq)!.body.time;
+    t.diagnostic(`lock ${latency} ms after the crossing record`);
+    assert.ok(latency >= 0 && latency < 1000, `lock latency ${latency} ms`);
 
     const locks = (await monitor.listLocks()).items;
     assert.equal(locks.length, 1);

@@ -37,31 +37,41 @@ function workdays(seq: number, startDay: number, days: number, perDay: number, p
 }
 
 void test('many small downloads under every hourly threshold still add up within the day', () => {
-  const learn = runAll(workdays(1, 0, 10, 2 * GiB, 4, 4));
+  const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 4));
   assert.equal(learn.findings.length, 0, JSON.stringify(learn.findings));
   assert.ok(learn.state.slowAndLow.daily.n >= DEFAULT_RULES.slowAndLow.baselineMinDays);
 
-  // day 10: 16 GiB (8x usual) in 32 pieces of 0.5 GiB, i.e. 2 GiB an hour: never a bulk hour
-  const attack = runAll(workdays(10_000, 10, 1, 16 * GiB, 32, 4), learn.state);
+  // day 14: 16 GiB (8x usual) in 32 pieces of 0.5 GiB, i.e. 2 GiB an hour: never a bulk hour
+  const attack = runAll(workdays(10_000, 14, 1, 16 * GiB, 32, 4), learn.state);
   assert.deepEqual(attack.findings.map((f) => f.rule), ['slow-and-low']);
   const f = attack.findings[0]!;
-  assert.ok(f.time - (T0 + 10 * DAY) < 8 * HOUR, 'found on the same working day');
+  assert.ok(f.time - (T0 + 14 * DAY) < 8 * HOUR, 'found on the same working day');
   assert.match(f.summary, /daily budget/);
   assert.ok(f.evidence.length > 10);
   assert.ok(f.evidence.includes(f.triggerSeq));
 });
 
 void test('a normal day after learning is quiet, and a busier but plausible one too', () => {
-  const learn = runAll(workdays(1, 0, 10, 2 * GiB, 4, 4));
-  assert.equal(runAll(workdays(10_000, 10, 1, 2.5 * GiB, 5, 4), learn.state).findings.length, 0);
-  assert.equal(runAll(workdays(20_000, 10, 1, 4 * GiB, 6, 4), learn.state).findings.length, 0);
+  const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 4));
+  assert.equal(runAll(workdays(10_000, 14, 1, 2.5 * GiB, 5, 4), learn.state).findings.length, 0);
+  assert.equal(runAll(workdays(20_000, 14, 1, 4 * GiB, 6, 4), learn.state).findings.length, 0);
 });
 
-void test('distinct artifacts over the day are a budget too', () => {
-  const learn = runAll(workdays(1, 0, 10, 2 * GiB, 4, 3));
+void test('breadth: artifacts new to the principal are a daily budget, from the sixth one', () => {
+  const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 3));
   const attack: MonitorEvent[] = [];
-  for (let i = 0; i < 30; i++) attack.push(...download(10_000 + 2 * i, T0 + 10 * DAY + i * 15 * MINUTE, `tables/t${i}`, 10 * 1024 ** 2));
+  for (let i = 0; i < 30; i++) attack.push(...download(10_000 + 2 * i, T0 + 14 * DAY + i * 15 * MINUTE, `tables/t${i}`, 10 * 1024 ** 2));
   const found = runAll(attack, learn.state);
+  assert.equal(found.findings.length, 1);
+  assert.match(found.findings[0]!.summary, /6 artifacts new to this principal in 24 h/);
+});
+
+void test('breadth: distinct artifacts over the day are a budget too', () => {
+  const rules = mergeRules(DEFAULT_RULES, { slowAndLow: { novelMinArtifacts: 1000 } });
+  const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 3), initialPrincipalState(), rules);
+  const attack: MonitorEvent[] = [];
+  for (let i = 0; i < 30; i++) attack.push(...download(10_000 + 2 * i, T0 + 14 * DAY + i * 15 * MINUTE, `tables/t${i}`, 10 * 1024 ** 2));
+  const found = runAll(attack, learn.state, rules);
   assert.equal(found.findings.length, 1);
   assert.match(found.findings[0]!.summary, /distinct artifacts in 24 h/);
 });

@@ -52,10 +52,10 @@ void test('too many distinct artifacts in the window is bulk even when small', (
   assert.match(findings[0]!.summary, /distinct artifacts/);
 });
 
-void test('against its own baseline: a principal pulling ~1 GiB an hour is flagged at 20 GiB, not at 1.5 GiB', () => {
+void test('against its own baseline: a principal pulling ~1 GiB an hour is flagged at 20 GiB over many artifacts, not at 1.5 GiB', () => {
   let seq = 1;
   const learn: MonitorEvent[] = [];
-  for (let h = 0; h < 12; h++) {
+  for (let h = 0; h < 30; h++) {
     learn.push(...download(seq, T0 + h * HOUR, `datasets/d${h % 3}`, (0.8 + (h % 3) * 0.2) * GiB));
     seq += 2;
   }
@@ -63,11 +63,11 @@ void test('against its own baseline: a principal pulling ~1 GiB an hour is flagg
   assert.equal(learned.findings.length, 0);
   assert.ok(learned.state.bytes.n >= DEFAULT_RULES.volume.baselineMinSamples);
 
-  const quiet = run(download(seq, T0 + 13 * HOUR, 'datasets/d1', 1.5 * GiB), DEFAULT_RULES, learned.state);
+  const quiet = run(download(seq, T0 + 31 * HOUR, 'datasets/d1', 1.5 * GiB), DEFAULT_RULES, learned.state);
   assert.equal(quiet.findings.length, 0);
 
   const bulk: MonitorEvent[] = [];
-  for (let i = 0; i < 10; i++) bulk.push(...download(seq + 2 * i, T0 + 14 * HOUR + i * 2 * MINUTE, `datasets/x${i}`, 2 * GiB));
+  for (let i = 0; i < 10; i++) bulk.push(...download(seq + 2 * i, T0 + 32 * HOUR + i * 2 * MINUTE, `datasets/x${i}`, 2 * GiB));
   const found = run(bulk, DEFAULT_RULES, learned.state);
   assert.equal(found.findings.length, 1);
   assert.equal(found.findings[0]!.severity, 'high');

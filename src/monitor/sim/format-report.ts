@@ -22,7 +22,7 @@ export function formatReport(r: SimulationReport): string {
     lines.push('bulk exfiltration: seconds from crossing the threshold (absolute caps, or the principal\'s own baseline as learned before the attack) to the lock');
     for (const a of bulk) {
       const taken = Number(a.attack.detail.bytes) / GB;
-      lines.push(`  ${a.attack.id.padEnd(8)} ${a.attack.principalName.padEnd(10)} ${String(a.attack.detail.artifacts).padStart(3)} artifacts ${taken.toFixed(0).padStart(4)} GiB planned; lock ${a.lockLagSeconds === null ? 'none' : `${a.lockLagSeconds.toFixed(0)} s`} (${a.firstFinding?.rule ?? '-'})`);
+      lines.push(`  ${a.attack.id.padEnd(8)} ${a.attack.principalName.padEnd(10)} ${String(a.attack.detail.artifacts).padStart(3)} artifacts ${taken.toFixed(0).padStart(4)} GiB planned; locked ${a.lockLagSeconds === null ? 'never' : `${a.lockLagSeconds.toFixed(0)} s after crossing (${a.lockRule ?? '-'})`}; first alert ${a.firstFinding ? `${a.firstFinding.rule}, ${minutes(a.minutesToDetect)} after the start` : '-'}`);
     }
   }
   const slow = r.attacks.filter((a) => a.attack.kind === 'slow-and-low');

@@ -41,6 +41,8 @@ export interface AttackResult {
   /** Minutes from the start of the attack to the first finding. */
   minutesToDetect: number | null;
   lockedAt: number | null;
+  /** Rule whose finding locked the principal. */
+  lockRule: RuleId | null;
   /** Bulk exfiltration: when the attack crossed the absolute caps of the volume rule (ground truth), and seconds from then to the lock (negative: locked before). */
   crossedAt: number | null;
   lockLagSeconds: number | null;
@@ -132,6 +134,7 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
       firstFinding: first && { rule: first.rule, time: first.time, summary: first.summary },
       minutesToDetect: first && Math.max(0, (first.time - a.start) / MINUTE),
       lockedAt: lock?.time ?? null,
+      lockRule: lock?.rule ?? null,
       crossedAt,
       lockLagSeconds: lock !== null && crossedAt !== null ? (lock.time - crossedAt) / 1000 : null,
     };
