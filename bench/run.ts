@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CofferClient } from '../src/client/index.js';
-import type { BenchRow } from './bench-row.js';
+import { normalizeRows, type BenchRow } from './bench-row.js';
 import { runAuditBench, type AuditBenchResult } from './cases/audit-bench.js';
 import { alternate, downloadOnce, uploadOnce, type TransferRun, type TransferTarget } from './cases/transfer-bench.js';
 import { benchScript, runChild, startChildServer, type ChildServer } from './child.js';
@@ -28,6 +28,7 @@ import { machineFacts } from './machine-facts.js';
 import { readOptions, type BenchOptions } from './options.js';
 import { ProcSampler } from './proc-sampler.js';
 import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
+import { runS3Bench } from './s3/s3-bench.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
 import type { BareServerInput, BareServerReady } from './servers/bare-server.js';
@@ -80,6 +81,7 @@ interface Results {
   gets?: GetsPhase;
   audit?: AuditBenchResult;
   policy?: PolicyRowsOutcome;
+  s3?: BenchRow[];
   cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
@@ -382,6 +384,10 @@ async function main(): Promise<void> {
       if (results.policy.status === 'absent') log('policy: bench/policy/ has no runPolicyBench(): skipped');
       if (results.policy.status === 'failed') log(`policy: ${results.policy.module} failed: ${results.policy.error}`);
     }
+    if (options.cases.has('s3')) {
+      log('s3: AWS JS SDK through the S3 endpoint vs the REST API vs s3rver (COFFER_BENCH_S3_MIB, default 1024)');
+      results.s3 = normalizeRows(await runS3Bench());
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -392,6 +398,7 @@ async function main(): Promise<void> {
   if (results.gets) rows.push(...getRows(results.gets, options));
   if (results.audit) rows.push(...auditRows(results.audit));
   if (results.policy?.status === 'ok') rows.push(...results.policy.rows);
+  if (results.s3) rows.push(...results.s3);
 
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const paths = await writeResults(resultsDir, { machine: { ...facts, loadAverageAtEnd: loadAtEnd }, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);
