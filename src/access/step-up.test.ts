@@ -16,6 +16,12 @@ test('the default check wants an authentication younger than the window, and Web
   check({ context: ctx(['password', 'webauthn'], 10), sessionId: 'ses_1' });
 });
 
+test('a user token whose exemption was withdrawn needs a security key, however fresh', () => {
+  const check = freshAuthenticationCheck(900);
+  assert.throws(() => check({ context: ctx(['token', 'step-up-enforced'], 0) }), StepUpRequiredError);
+  check({ context: ctx(['api-token', 'webauthn'], 10), sessionId: 'ses_2' });
+});
+
 test('the strict check wants WebAuthn whatever the credential', () => {
   const check = webauthnCheck(300);
   assert.throws(() => check({ context: ctx(['token'], 0) }), StepUpRequiredError);

@@ -25,7 +25,9 @@ export type StepUpCheck = (subject: StepUpSubject) => void;
 /** The default check (see {@link StepUpCheck}). */
 export function freshAuthenticationCheck(maxAgeSeconds: number): StepUpCheck {
   return ({ context, sessionId }) => {
-    if (sessionId !== undefined && !context.mfa.methods.includes('webauthn')) throw new StepUpRequiredError();
+    // sessions, and user tokens whose exemption was withdrawn (`step-up-enforced`), need a security-key assertion
+    const needsKey = sessionId !== undefined || context.mfa.methods.includes('step-up-enforced');
+    if (needsKey && !context.mfa.methods.includes('webauthn')) throw new StepUpRequiredError();
     // fail closed: an unknown or negative age is not fresh
     const age = context.mfa.ageSeconds;
     if (!Number.isFinite(age) || age < 0 || age > maxAgeSeconds) {

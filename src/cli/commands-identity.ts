@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import type { JsonWebKey as NodeJsonWebKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { SignJWT, exportJWK, importJWK } from 'jose';
 import type { JWK } from 'jose';
@@ -14,6 +15,7 @@ import { IdentityClient } from '../client/identity-client.js';
 import type { SessionTokens } from '../client/identity-client.js';
 import { findTokens, tokenHint } from '../identity/token-format.js';
 import { clearCredentials, credentialsPath, loadCredentials } from './credentials.js';
+import { installDeviceSigning, markDeviceApproved, readDeviceKey } from './device-signing.js';
 import type { CliContext, CommandRegistrar } from './program.js';
 
 /** What `coffer login` caches (0600): the API token, or a session's access and refresh tokens. */
@@ -24,6 +26,8 @@ interface CachedCredentials {
   /** Epoch ms when `token` (an access token) expires. */
   expiresAt?: number;
   sessionId?: string;
+  /** The API token the session was stepped up from (`coffer step-up`): used again when the session ends. */
+  apiToken?: string;
 }
 
 function readCache(env: NodeJS.ProcessEnv): CachedCredentials | null {
@@ -83,7 +87,7 @@ function openBrowser(ctx: CliContext, url: string, open: boolean): void {
  * Waits for a browser flow to hand its session back: a one-shot listener on 127.0.0.1
  * receives the code, which is exchanged with the verifier only this process knows.
  */
-async function browserHandoff(ctx: CliContext, server: string, buildUrl: (redirect: string, challenge: string) => string, open: boolean): Promise<SessionTokens> {
+async function browserHandoff(ctx: CliContext, server: string, buildUrl: (redirect: string, challenge: string) => string | Promise<string>, open: boolean): Promise<SessionTokens> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   let resolveCode!: (code: string) => void;
@@ -96,10 +100,37 @@ async function browserHandoff(ctx: CliContext, server: string, buildUrl: (redire
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   try {
     const redirect = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/callback`;
-    openBrowser(ctx, buildUrl(redirect, challenge), open);
+    openBrowser(ctx, await buildUrl(redirect, challenge), open);
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([gotCode, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('no answer from the browser within 5 minutes')), 5 * 60_000)))]).finally(() => clearTimeout(timer));
     return await new IdentityClient({ baseUrl: server }).exchangeHandoff(code, verifier);
+  } finally {
+    listener.closeAllConnections();
+    listener.close();
+  }
+}
+
+/**
+ * Waits for the browser to come back to a one-shot 127.0.0.1 listener with the query
+ * parameters of a page result; a random `state` it must echo ties the answer to this
+ * invocation.
+ */
+async function browserCallback(ctx: CliContext, buildUrl: (redirect: string, state: string) => string, open: boolean): Promise<URLSearchParams> {
+  const state = randomBytes(16).toString('base64url');
+  let resolveParams!: (p: URLSearchParams) => void;
+  const got = new Promise<URLSearchParams>((resolve) => (resolveParams = resolve));
+  const listener = createServer((req, res) => {
+    const params = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
+    const mine = params.get('state') === state;
+    res.writeHead(mine ? 200 : 400, { 'content-type': 'text/html; charset=utf-8' }).end(mine ? '<!doctype html><title>Coffer</title><p>Done. You can close this window and return to the command line.</p>' : '<!doctype html><title>Coffer</title><p>Unexpected answer.</p>');
+    if (mine) resolveParams(params);
+  });
+  listener.maxHeadersCount = 20;
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    openBrowser(ctx, buildUrl(`http://127.0.0.1:${(listener.address() as AddressInfo).port}/callback`, state), open);
+    let timer: NodeJS.Timeout | undefined;
+    return await Promise.race([got, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('no answer from the browser within 5 minutes')), 5 * 60_000)))]).finally(() => clearTimeout(timer));
   } finally {
     listener.closeAllConnections();
     listener.close();
@@ -186,10 +217,33 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
     if (!cache?.refreshToken || cache.expiresAt === undefined || cache.expiresAt - Date.now() > 60_000) return;
     try {
       const t = await new IdentityClient({ baseUrl: cache.server }).refresh(cache.refreshToken);
-      writeCache(io.env, sessionCache(cache.server, t));
+      writeCache(io.env, { ...sessionCache(cache.server, t), ...(cache.apiToken !== undefined ? { apiToken: cache.apiToken } : {}) });
     } catch (err) {
-      if (err instanceof CofferApiError) io.err(`session could not be refreshed (${err.code}): run \`coffer login\`\n`);
+      if (err instanceof CofferApiError && cache.apiToken !== undefined) {
+        // the stepped-up session is over: back to the API token it came from
+        writeCache(io.env, { server: cache.server, token: cache.apiToken });
+      } else if (err instanceof CofferApiError) io.err(`session could not be refreshed (${err.code}): run \`coffer login\`\n`);
     }
+  });
+
+  // requests are signed with this machine's device key once the device is approved (an
+  // unapproved device's proof would be refused, so until then nothing is signed)
+  let signing = false;
+  program.hook('preAction', async (_this, action) => {
+    if (signing || ['login', 'logout', 'server', 'bootstrap'].includes(action.name())) return;
+    const keyPath = deviceKeyPath(io.env);
+    const d = readDeviceKey(keyPath);
+    if (d === null) return;
+    if (d.approved !== true) {
+      const mine = await identity().listDevices().catch(() => null);
+      if (mine?.items.find((x) => x.id === d.id)?.status !== 'approved') return;
+      markDeviceApproved(keyPath, d, true);
+    }
+    installDeviceSigning(serverUrl(), d, () => {
+      markDeviceApproved(keyPath, d, false);
+      io.err(`device ${d.id} is not approved (any more): requests will be sent unsigned from the next command on\n`);
+    });
+    signing = true;
   });
 
   // `login` replaces the core one: same API-token behaviour, plus sessions
@@ -291,6 +345,18 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
     .option('--no-browser', 'print the URL instead of opening a browser')
     .action(async (opts: { browser: boolean }) => {
       const client = identity();
+      const creds = loadCredentials(io.env, program.opts<{ server?: string }>().server);
+      if (creds.token?.startsWith('coffer_pat_')) {
+        // an API token has no session to confirm: the security key starts one, handed back to this process
+        const tokens = await browserHandoff(ctx, creds.server, async (redirect, challenge) => {
+          const begun = await client.stepUp({ redirect, challenge });
+          return begun.url ?? `${creds.server}/login/#ceremony=${encodeURIComponent(begun.ceremonyId)}`;
+        }, opts.browser);
+        const path = writeCache(io.env, { ...sessionCache(creds.server, tokens), apiToken: creds.token });
+        io.out(`confirmed with your security key: session ${tokens.sessionId} cached in ${path} (your API token is used again when it ends); retry the command\n`);
+        if (io.env.COFFER_TOKEN) io.err('note: COFFER_TOKEN is set and wins over the cached session: unset it for the retry\n');
+        return;
+      }
       const begun = await client.stepUp();
       openBrowser(ctx, begun.url ?? `${serverUrl()}/login/#ceremony=${encodeURIComponent(begun.ceremonyId)}`, opts.browser);
       const deadline = Date.now() + 5 * 60_000;
@@ -346,11 +412,27 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
   });
   mfa
     .command('keys')
-    .description('security keys (register new ones on the sign-in page: SERVER/login/)')
+    .description('security keys (register one with `coffer mfa webauthn add`, or on the sign-in page SERVER/login/)')
     .option('--json', 'JSON output')
     .action(async (opts: { json?: boolean }) => {
       const { items } = await identity().securityKeys();
       ctx.print(opts.json, items, () => ctx.table(items, ['id', 'name', 'createdAt', 'lastUsedAt']));
+    });
+  const webauthn = mfa.command('webauthn').description('security keys (FIDO2/WebAuthn)');
+  webauthn
+    .command('add')
+    .description('register a security key: the browser talks to the key and hands the result back to this command')
+    .option('--name <name>', 'a name for the key', 'security key')
+    .option('--no-browser', 'print the URL instead of opening a browser')
+    .action(async (opts: { name: string; browser: boolean }) => {
+      const client = identity();
+      const begun = await client.webauthnRegisterBegin();
+      // the browser only creates the credential; this process (holding the session) submits it
+      const params = await browserCallback(ctx, (redirect, state) => `${serverUrl()}/login/#register=${encodeURIComponent(begun.ceremonyId)}&redirect=${encodeURIComponent(redirect)}&state=${state}`, opts.browser);
+      const response = JSON.parse(Buffer.from(params.get('response') ?? '', 'base64url').toString('utf8')) as unknown;
+      const r = await client.webauthnRegisterFinish(begun.ceremonyId, response, opts.name);
+      io.out(`security key \`${r.name}\` registered (${r.id.slice(0, 16)}…)\n`);
+      if (r.recoveryCodes) io.out(`Recovery codes (each works once; keep them offline):\n${r.recoveryCodes.map((c) => `  ${c}`).join('\n')}\n`);
     });
   mfa.command('key-delete <id>').action(async (id: string) => {
     await identity().deleteSecurityKey(id);
@@ -464,6 +546,17 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
     io.out(`SCIM token ${id} revoked\n`);
   });
 
+  const identityCmd = program.commands.find((c) => c.name() === 'identity') ?? program.command('identity').description('identity administration');
+  identityCmd
+    .command('rotate-signing-key')
+    .description('new Ed25519 key for access tokens; the previous one verifies until its tokens expire (--retire-now: at once)')
+    .option('--retire-now', 'the old key is compromised: its tokens stop working now (sessions refresh)')
+    .option('--json', 'JSON output')
+    .action(async (opts: { retireNow?: boolean; json?: boolean }) => {
+      const r = await identity().rotateSigningKey(opts.retireNow === true);
+      ctx.print(opts.json, r, () => `signing key ${r.kid} in use; previous key ${r.previousKid} verifies until ${r.previousValidUntil}\n`);
+    });
+
   const device = program.command('device').description('managed devices');
   device
     .command('enrol')
@@ -487,6 +580,22 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
       io.out(`device ${d.id} ${d.status}\n`);
     });
   }
+  device
+    .command('cert [id]')
+    .description('get a client certificate of Coffer\'s device CA for this (approved) device, for mTLS; writes the certificate, the CA and the key as PEM next to the device key')
+    .action(async (id: string | undefined) => {
+      const keyPath = deviceKeyPath(io.env);
+      const stored = JSON.parse(readFileSync(keyPath, 'utf8')) as { id: string; jwk: JWK };
+      const c = await identity().certifyDevice(id ?? stored.id);
+      if (c.deviceId !== stored.id) throw new Error(`device ${c.deviceId} is not this machine's device (${stored.id}): its key is elsewhere`);
+      const dir = dirname(keyPath);
+      const pem = createPrivateKey({ key: stored.jwk as NodeJsonWebKey, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+      writeFileSync(join(dir, 'device-key.pem'), pem, { mode: 0o600 });
+      chmodSync(join(dir, 'device-key.pem'), 0o600);
+      writeFileSync(join(dir, 'device-cert.pem'), c.certificate);
+      writeFileSync(join(dir, 'device-ca.pem'), c.caCertificate);
+      io.out(`certificate for device ${c.deviceId} (serial ${c.serial}) valid until ${c.notAfter}:\n  ${join(dir, 'device-cert.pem')}\n  key ${join(dir, 'device-key.pem')} (0600), CA ${join(dir, 'device-ca.pem')}\n`);
+    });
 
   const token = program.commands.find((c) => c.name() === 'token') ?? program.command('token');
   token

@@ -80,9 +80,14 @@ export class IdentityClient {
   totpConfirm(code: string) { return this.call<{ recoveryCodes: string[] }>('POST', '/v1/auth/totp/confirm', { code }); }
   totpDisable() { return this.call<void>('DELETE', '/v1/auth/totp'); }
   recoveryCodes() { return this.call<{ recoveryCodes: string[] }>('POST', '/v1/auth/recovery-codes'); }
+  /** Starts registering a security key (session with a recent second factor, if any is set up). */
+  webauthnRegisterBegin() { return this.call<{ ceremonyId: string; options: Record<string, unknown> }>('POST', '/v1/auth/webauthn/registrations'); }
+  /** Finishes registering a security key with the browser's attestation response. */
+  webauthnRegisterFinish(ceremonyId: string, response: unknown, name?: string) { return this.call<{ id: string; name: string; recoveryCodes?: string[] }>('POST', '/v1/auth/webauthn/registrations/finish', { ceremonyId, response, ...(name !== undefined ? { name } : {}) }); }
   securityKeys() { return this.call<{ items: { id: string; name: string; createdAt: string; lastUsedAt: string | null }[] }>('GET', '/v1/auth/webauthn/credentials'); }
   deleteSecurityKey(id: string) { return this.call<void>('DELETE', `/v1/auth/webauthn/credentials/${encodeURIComponent(id)}`); }
-  stepUp() { return this.call<{ ceremonyId: string; url: string | null }>('POST', '/v1/auth/step-up'); }
+  /** Starts a step-up; with an API token, `handoff` (loopback redirect + PKCE challenge) receives the new session. */
+  stepUp(handoff?: { redirect: string; challenge: string }) { return this.call<{ ceremonyId: string; url: string | null }>('POST', handoff === undefined ? '/v1/auth/step-up' : '/v1/auth/step-up/handoff', handoff); }
 
   // ---- administration ----
   deletePrincipal(name: string) { return this.call<void>('DELETE', `/v1/principals/${encodeURIComponent(name)}`); }
@@ -99,4 +104,6 @@ export class IdentityClient {
   enrolDevice(name: string, publicKey: Record<string, unknown>) { return this.call<{ id: string; status: string }>('POST', '/v1/devices', { name, publicKey }); }
   listDevices(all = false) { return this.call<{ items: { id: string; name: string; principalId: string; status: string; createdAt: string }[] }>('GET', `/v1/devices${all ? '?all=true' : ''}`); }
   decideDevice(id: string, verb: 'approve' | 'reject' | 'revoke') { return this.call<{ id: string; status: string }>('POST', `/v1/devices/${encodeURIComponent(id)}/${verb}`); }
+  rotateSigningKey(retireNow = false) { return this.call<{ kid: string; previousKid: string; previousValidUntil: string }>('POST', '/v1/identity/signing-key/rotate', { retireNow }); }
+  certifyDevice(id: string) { return this.call<{ deviceId: string; certificate: string; serial: string; notAfter: string; caCertificate: string }>('POST', `/v1/devices/${encodeURIComponent(id)}/certificate`); }
 }

@@ -69,6 +69,8 @@ export interface IdentityConfig {
   readonly sessionTtlSeconds: number;
   /** Longest lifetime of a service account API token; 0 (default) = service accounts get short-lived tokens only. */
   readonly servicePatMaxTtlSeconds: number;
+  /** When true, a user's API token is not exempt from step-up (restricted downloads, admin actions need `coffer step-up`). */
+  readonly requireStepUpForUserTokens: boolean;
 }
 
 /** Settings of the access module (flat keys `access*`, `breakGlass*`, `share*`, `promotion*`, `webhook*`, `stepUp*`). */
@@ -148,6 +150,7 @@ const SCHEMA: Record<string, Field> = {
   accessTokenTtlSeconds: { kind: 'int', env: 'COFFER_ACCESS_TOKEN_TTL_SECONDS', default: 900, min: 60, max: 3600 },
   sessionTtlSeconds: { kind: 'int', env: 'COFFER_SESSION_TTL_SECONDS', default: 12 * 3600, min: 300, max: 30 * 24 * 3600 },
   servicePatMaxTtlSeconds: { kind: 'int', env: 'COFFER_SERVICE_PAT_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
+  requireStepUpForUserTokens: { kind: 'int', env: 'COFFER_REQUIRE_STEP_UP_FOR_USER_TOKENS', default: 0, min: 0, max: 1 },
   // monitoring and reviews (src/monitor, src/review, docs/monitoring.md)
   monitorEnabled: { kind: 'int', env: 'COFFER_MONITOR_ENABLED', default: 1, min: 0, max: 1 },
   monitorRulesFile: { kind: 'nullable-string', env: 'COFFER_MONITOR_RULES_FILE', default: null },
@@ -319,6 +322,7 @@ function identityConfig(raw: Record<string, unknown>): IdentityConfig {
     accessTokenTtlSeconds: raw.accessTokenTtlSeconds as number,
     sessionTtlSeconds: raw.sessionTtlSeconds as number,
     servicePatMaxTtlSeconds: raw.servicePatMaxTtlSeconds as number,
+    requireStepUpForUserTokens: raw.requireStepUpForUserTokens === 1,
   });
 }
 

@@ -49,16 +49,25 @@ export function looksLikeJwt(bearer: string): boolean {
   return /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/.test(bearer) && bearer.length <= 8192;
 }
 
+/** Finds the verification key of a token's `kid` (current or still-valid previous key); null if none. */
+export type SigningKeyResolver = (kid: string, now: number) => SigningKey | null | Promise<SigningKey | null>;
+
 /**
  * Verifies an access token: the signature first, with EdDSA as the only algorithm
- * (so `alg: none` and HS256-with-the-public-key are refused before any claim is read),
- * then `typ`, issuer, audience, `nbf`, `exp` and the one-hour bound on the lifetime.
- * Each failure is its catalog error; the session and revocation checks come after.
+ * (so `alg: none` and HS256-with-the-public-key are refused before any claim is read)
+ * and the key its `kid` names (a token without `kid`, or naming no key we hold, is
+ * refused), then `typ`, issuer, audience, `nbf`, `exp` and the one-hour bound on the
+ * lifetime. Each failure is its catalog error; the session and revocation checks come after.
  */
-export async function verifyAccessToken(key: SigningKey, token: string, input: { issuer: string; now: number }): Promise<AccessClaims> {
+export async function verifyAccessToken(keys: SigningKey | SigningKeyResolver, token: string, input: { issuer: string; now: number }): Promise<AccessClaims> {
+  const resolve: SigningKeyResolver = typeof keys === 'function' ? keys : (kid) => (kid === keys.kid ? keys : null);
   let payload;
   try {
-    ({ payload } = await jwtVerify(token, key.publicKey, {
+    ({ payload } = await jwtVerify(token, async (header) => {
+      const key = typeof header.kid === 'string' ? await resolve(header.kid, input.now) : null;
+      if (key === null) throw new TokenInvalidError(undefined, { detail: 'access token: unknown signing key' });
+      return key.publicKey;
+    }, {
       algorithms: ['EdDSA'],
       typ: TYP,
       issuer: input.issuer,
@@ -67,7 +76,7 @@ export async function verifyAccessToken(key: SigningKey, token: string, input: {
       requiredClaims: ['sub', 'jti', 'iat', 'nbf', 'exp'],
     }));
   } catch (err) {
-    throw mapJoseError(err);
+    throw err instanceof TokenInvalidError ? err : mapJoseError(err);
   }
   const { sub, jti, iat, nbf, exp, sid, amr } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || typeof jti !== 'string' || typeof sid !== 'string' || typeof iat !== 'number' || typeof nbf !== 'number' || typeof exp !== 'number') {

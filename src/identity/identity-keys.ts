@@ -1,7 +1,9 @@
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { DecryptionFailedError } from '../domain/errors.js';
+import { ConflictError, DecryptionFailedError, StorageError } from '../domain/errors.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { loadDeviceCa } from './device-ca.js';
+import type { DeviceCa } from './device-ca.js';
 
 /** What identity needs from the keyring (the Keyring of crypto/ fits). */
 export interface KeyWrapper {
@@ -23,18 +25,30 @@ export interface SigningKey {
 export interface IdentityKeys {
   signing: SigningKey;
   box: SecretBox;
+  /** The device CA (its Ed25519 key and self-signed certificate) that certifies approved devices for mTLS. */
+  deviceCa: DeviceCa;
+  /**
+   * The signing key before the last rotation: it still verifies (and is published in the
+   * JWKS) until `until` (epoch ms), when every access token it signed has expired.
+   */
+  previous: { key: SigningKey; until: number } | null;
 }
 
 const PARTS = {
   signing: { setting: 'identity-key/signing', objectId: 'coffer:identity:signing' },
   seal: { setting: 'identity-key/seal', objectId: 'coffer:identity:seal' },
+  deviceCa: { setting: 'identity-key/device-ca', objectId: 'coffer:identity:device-ca' },
+  // the retired signing seed keeps the object id it was wrapped under
+  previousSigning: { setting: 'identity-key/signing-previous', objectId: 'coffer:identity:signing' },
 } as const;
+const PREVIOUS_UNTIL = 'identity/signing-previous-until';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /**
  * Loads (or creates at first start) the identity keys: the Ed25519 seed that signs
- * access tokens and the AES-256 key that seals TOTP and client secrets. Each 32-byte key
+ * access tokens, the AES-256 key that seals TOTP and client secrets, and the Ed25519
+ * seed of the device CA (its certificate is created with it). Each 32-byte key
  * lives in settings wrapped by the keyring under its own object id (as the audit keys
  * are), so it is as safe as artifact data and follows key rotation: a key under an old
  * term is rewrapped here, at every start and rotation. Concurrent first starts agree by
@@ -43,11 +57,56 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 export async function loadIdentityKeys(store: MetadataStore, keyring: KeyWrapper): Promise<IdentityKeys> {
   const seed = await loadPart(store, keyring, PARTS.signing);
   const sealKey = await loadPart(store, keyring, PARTS.seal);
+  const caSeed = await loadPart(store, keyring, PARTS.deviceCa);
+  const untilBytes = await store.getSetting(PREVIOUS_UNTIL);
+  const until = untilBytes !== null && untilBytes.length === 8 ? Number(Buffer.from(untilBytes).readBigUInt64BE(0)) : 0;
+  const previousSeed = until > 0 ? await loadPart(store, keyring, PARTS.previousSigning, false) : null;
   try {
-    return { signing: signingKeyFromSeed(seed), box: new SecretBox(sealKey) };
+    return {
+      signing: signingKeyFromSeed(seed),
+      box: new SecretBox(sealKey),
+      deviceCa: await loadDeviceCa(store, signingKeyFromSeed(caSeed), Date.now()),
+      previous: previousSeed === null ? null : { key: signingKeyFromSeed(previousSeed), until },
+    };
   } finally {
     seed.fill(0);
     sealKey.fill(0);
+    caSeed.fill(0);
+    previousSeed?.fill(0);
+  }
+}
+
+/** How long a retired signing key keeps verifying: the longest access token, plus clock skew between nodes. */
+export const RETIRED_KEY_GRACE_MS = 3600_000 + 120_000;
+
+/**
+ * Rotates the access-token signing key: a new Ed25519 seed becomes current (wrapped by
+ * the keyring like the others); the current one becomes the previous key, which keeps
+ * verifying until `now + RETIRED_KEY_GRACE_MS` (or not at all with `retireNow`, for a
+ * key believed compromised: every access token it signed stops working at once; refresh
+ * tokens are opaque and keep working). A previous key from an earlier rotation is
+ * dropped. Compare-and-set on the current key: two concurrent rotations cannot both win.
+ */
+export async function rotateSigningKey(store: MetadataStore, keyring: KeyWrapper, now: number, retireNow: boolean): Promise<{ kid: string; previousKid: string; previousUntil: number }> {
+  const stored = await store.getSetting(PARTS.signing.setting);
+  if (stored === null) throw new StorageError(undefined, { detail: 'identity signing key missing' });
+  const old = await loadPart(store, keyring, PARTS.signing);
+  const previousKid = signingKeyFromSeed(old).kid;
+  old.fill(0);
+  const current = (await store.getSetting(PARTS.signing.setting))!;
+  const until = retireNow ? now : now + RETIRED_KEY_GRACE_MS;
+  const untilBytes = Buffer.alloc(8);
+  untilBytes.writeBigUInt64BE(BigInt(until));
+  // INVARIANT: the previous key is on record before the current one changes (a crash in between leaves two copies of the same key)
+  await store.putSetting(PARTS.previousSigning.setting, current);
+  await store.putSetting(PREVIOUS_UNTIL, untilBytes);
+  const seed = randomBytes(32);
+  try {
+    const { wrappedKey, keyTerm } = keyring.wrapDataKey(PARTS.signing.objectId, seed);
+    if (!(await store.putSetting(PARTS.signing.setting, withTerm(wrappedKey, keyTerm), current))) throw new ConflictError('the signing key was rotated concurrently; try again');
+    return { kid: signingKeyFromSeed(seed).kid, previousKid, previousUntil: until };
+  } finally {
+    seed.fill(0);
   }
 }
 
@@ -60,8 +119,11 @@ export function signingKeyFromSeed(seed: Uint8Array): SigningKey {
   return { kid, privateKey, publicKey, publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' } };
 }
 
-async function loadPart(store: MetadataStore, keyring: KeyWrapper, part: { setting: string; objectId: string }): Promise<Buffer> {
+async function loadPart(store: MetadataStore, keyring: KeyWrapper, part: { setting: string; objectId: string }): Promise<Buffer>;
+async function loadPart(store: MetadataStore, keyring: KeyWrapper, part: { setting: string; objectId: string }, create: false): Promise<Buffer | null>;
+async function loadPart(store: MetadataStore, keyring: KeyWrapper, part: { setting: string; objectId: string }, create = true): Promise<Buffer | null> {
   const stored = await store.getSetting(part.setting);
+  if (stored === null && !create) return null;
   if (stored === null) {
     const key = randomBytes(32);
     const { wrappedKey, keyTerm } = keyring.wrapDataKey(part.objectId, key);

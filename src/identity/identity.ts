@@ -4,7 +4,9 @@ import type { MetadataStore } from '../store/metadata-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { looksLikeJwt } from './access-token.js';
 import { authenticateToken } from './authenticate-token.js';
-import { verifyDeviceProof } from './device-signature.js';
+import { parseDevicePublicKey, verifyDeviceProof } from './device-signature.js';
+import { verifyDeviceCertificate } from './device-ca.js';
+import type { DeviceCa } from './device-ca.js';
 import type { DeviceProof } from './device-signature.js';
 import type { IdentityKeys, SecretBox, SigningKey } from './identity-keys.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -25,7 +27,29 @@ export interface IdentitySettings {
   sessionSeconds: number;
   /** Longest lifetime of a service account API token; 0 = service accounts get no long-lived token. */
   servicePatMaxTtlSeconds: number;
+  /** A user's API token is not exempt from step-up (config `requireStepUpForUserTokens`). */
+  requireStepUpForUserTokens?: boolean;
 }
+
+/**
+ * The flag in `context.mfa.methods` that withdraws the API-token exemption of the
+ * step-up policies (src/policy/baseline/identity.cedar): set next to `token` for a
+ * user's API token when `requireStepUpForUserTokens` is on. Set only here, never by a
+ * client.
+ */
+export const STEP_UP_ENFORCED = 'step-up-enforced';
+
+/**
+ * The session method recorded when a user holding an API token stepped up with a
+ * security key (`coffer step-up` with an API token starts a session). Deliberately not
+ * `token`: such a session is not exempt from step-up.
+ */
+export const API_TOKEN_METHOD = 'api-token';
+
+/** Every node re-reads the identity keys this often (a signing-key rotation reaches all nodes within it). */
+export const KEY_RELOAD_MS = 60_000;
+/** At most this often on a token naming an unknown key. */
+export const KEY_MISS_RELOAD_MS = 5_000;
 
 /** A bearer credential, checked: who, through which session or token, with which factors and device. */
 export interface AuthenticatedBearer {
@@ -53,6 +77,8 @@ export class Identity {
   readonly oidc = new OidcClient();
   #keys: IdentityKeys;
   #publicUrl: string | null;
+  #source: { load: () => Promise<IdentityKeys>; rotateSigning: (now: number, retireNow: boolean) => Promise<{ kid: string; previousKid: string; previousUntil: number }> } | null = null;
+  #loadedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly store: MetadataStore,
@@ -62,7 +88,7 @@ export class Identity {
   ) {
     this.#keys = keys;
     this.#publicUrl = settings.publicUrl;
-    this.sessions = new Sessions(store, identityStore, () => this.#keys.signing, settings);
+    this.sessions = new Sessions(store, identityStore, () => this.#keys.signing, settings, (kid, now) => this.verificationKey(kid, now));
     this.webauthn = new WebAuthn(identityStore, () => this.relyingParty());
     this.throttle = new LoginThrottle(identityStore);
   }
@@ -77,9 +103,50 @@ export class Identity {
     return this.#keys.box;
   }
 
-  /** Replaces the keys after a keyring rotation rewrapped them. */
+  /** Replaces the keys after a keyring rotation rewrapped them (or a signing-key rotation). */
   setKeys(keys: IdentityKeys): void {
     this.#keys = keys;
+  }
+
+  /**
+   * How this node re-reads the keys from the shared database: another node may have
+   * rotated the signing key. Used every {@link KEY_RELOAD_MS} and when a token names a
+   * key this node does not know (at most once per {@link KEY_MISS_RELOAD_MS}, so random
+   * `kid`s cannot make every request reload).
+   */
+  setKeySource(source: { load: () => Promise<IdentityKeys>; rotateSigning: (now: number, retireNow: boolean) => Promise<{ kid: string; previousKid: string; previousUntil: number }> }): void {
+    this.#source = source;
+  }
+
+  /** Rotates the signing key in the shared database (see rotateSigningKey) and uses the new keys at once on this node. */
+  async rotateSigningKey(now: number, retireNow: boolean): Promise<{ kid: string; previousKid: string; previousUntil: number }> {
+    if (this.#source === null) throw new ValidationError('signing-key rotation is not available on this node');
+    const r = await this.#source.rotateSigning(now, retireNow);
+    this.setKeys(await this.#source.load());
+    return r;
+  }
+
+  private async reloadKeys(now: number, minAgeMs: number): Promise<void> {
+    if (this.#source === null || now - this.#loadedAt < minAgeMs) return;
+    this.#loadedAt = now;
+    try {
+      this.#keys = await this.#source.load();
+    } catch {
+      // keep the keys in hand: a failed reload must not stop verification with known keys
+    }
+  }
+
+  /** The verification key of `kid`: the current key, or the previous one until its tokens have expired. */
+  private async verificationKey(kid: string, now: number): Promise<SigningKey | null> {
+    const find = () => {
+      if (kid === this.#keys.signing.kid) return this.#keys.signing;
+      const p = this.#keys.previous;
+      return p !== null && p.key.kid === kid && now < p.until ? p.key : null;
+    };
+    const found = find();
+    if (found !== null) return found;
+    await this.reloadKeys(now, KEY_MISS_RELOAD_MS);
+    return find();
   }
 
   /** The public URL: configured, or learned from the listener at start. */
@@ -98,17 +165,26 @@ export class Identity {
     return relyingPartyOf(this.#publicUrl);
   }
 
-  /** The JWKS document of the access-token signing keys. */
-  jwks(): { keys: SigningKey['publicJwk'][] } {
-    return { keys: [this.#keys.signing.publicJwk] };
+  /** The JWKS document: the current signing key, and the previous one while tokens it signed may live. */
+  jwks(now: number): { keys: SigningKey['publicJwk'][] } {
+    const p = this.#keys.previous;
+    return { keys: [this.#keys.signing.publicJwk, ...(p !== null && now < p.until && p.key.kid !== this.#keys.signing.kid ? [p.key.publicJwk] : [])] };
+  }
+
+  /** The device CA (certificate PEM for clients; the key never leaves this object). */
+  get deviceCa(): DeviceCa {
+    return this.#keys.deviceCa;
   }
 
   /**
    * Checks a bearer: a JWT access token (signature, claims, live session, revocation) or
-   * an API token (`coffer_pat_`), then a device proof if one was sent. A device proof
-   * that does not verify refuses the request: it is never silently ignored.
+   * an API token (`coffer_pat_`), then a device proof if one was sent: a signature
+   * header set, or a TLS client certificate of the device CA. A device proof that does
+   * not verify refuses the request: it is never silently ignored. A client certificate
+   * of another CA proves nothing and is ignored.
    */
-  async authenticate(bearer: string, now: number, device?: DeviceProof): Promise<AuthenticatedBearer> {
+  async authenticate(bearer: string, now: number, device?: DeviceProof, clientCertificate?: Uint8Array): Promise<AuthenticatedBearer> {
+    await this.reloadKeys(now, KEY_RELOAD_MS);
     let result: AuthenticatedBearer;
     if (looksLikeJwt(bearer)) {
       const { principal, session, claims } = await this.sessions.verify(bearer, now);
@@ -121,13 +197,24 @@ export class Identity {
         if (max === 0) throw new LongLivedTokenDisabledError();
         if (token.expiresAt === null || token.expiresAt - token.createdAt > max * 1000) throw new LongLivedTokenDisabledError('token lifetime exceeds the limit for service accounts');
       }
-      result = { principal, tokenId: token.id, sessionId: null, mfa: { methods: ['token'], ageSeconds: Math.max(0, Math.floor((now - token.createdAt) / 1000)) }, device: { managed: false, id: '' } };
+      // INVARIANT: only a user's token loses the exemption; service accounts keep it (they have no second factor)
+      const methods = principal.kind === 'user' && this.settings.requireStepUpForUserTokens === true ? ['token', STEP_UP_ENFORCED] : ['token'];
+      result = { principal, tokenId: token.id, sessionId: null, mfa: { methods, ageSeconds: Math.max(0, Math.floor((now - token.createdAt) / 1000)) }, device: { managed: false, id: '' } };
     }
     if (device !== undefined) {
       const d = await this.identityStore.getDevice(device.id.slice(0, 64));
       // INVARIANT: managed only with an approved device of this very principal and a valid signature
       if (d === null || d.status !== 'approved' || d.principalId !== result.principal.id) throw new DeviceSignatureInvalidError();
       verifyDeviceProof(d.publicKey, device, bearer, now);
+      result.device = { managed: true, id: d.id };
+    }
+    const cert = clientCertificate === undefined ? null : verifyDeviceCertificate(this.#keys.deviceCa, clientCertificate, now);
+    if (cert !== null) {
+      const d = await this.identityStore.getDevice(cert.deviceId);
+      // INVARIANT: a certificate counts only for an approved (not revoked) device of this very principal, for the key it enrolled
+      if (d === null || d.status !== 'approved' || d.principalId !== result.principal.id) throw new DeviceSignatureInvalidError(undefined, { detail: 'device certificate: device not approved or of another principal' });
+      if (!parseDevicePublicKey(JSON.parse(d.publicKey)).equals(cert.publicKey)) throw new DeviceSignatureInvalidError(undefined, { detail: 'device certificate: key is not the enrolled one' });
+      if (result.device.managed && result.device.id !== d.id) throw new DeviceSignatureInvalidError(undefined, { detail: 'device certificate and signature name different devices' });
       result.device = { managed: true, id: d.id };
     }
     return result;

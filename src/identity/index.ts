@@ -20,6 +20,7 @@ export * from './access-token.js';
 export * from './sessions.js';
 export * from './webauthn.js';
 export * from './device-signature.js';
+export * from './device-ca.js';
 export * from './client-assertion.js';
 export * from './workload-trust.js';
 export * from './oidc-client.js';

@@ -4,7 +4,7 @@ import type { Principal } from '../domain/types.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { IdentityStore, SessionMethods, SessionRecord } from '../store/identity-store.js';
 import { DEFAULT_ACCESS_TOKEN_SECONDS, MAX_ACCESS_TOKEN_SECONDS, signAccessToken, verifyAccessToken } from './access-token.js';
-import type { AccessClaims } from './access-token.js';
+import type { AccessClaims, SigningKeyResolver } from './access-token.js';
 import type { SigningKey } from './identity-keys.js';
 import { generateToken, hashToken, parseToken } from './token-format.js';
 
@@ -57,6 +57,8 @@ export class Sessions {
     private readonly identity: IdentityStore,
     private readonly key: () => SigningKey,
     private readonly settings: SessionSettings,
+    /** Verification keys by `kid` (current and still-valid previous); default: the signing key only. */
+    private readonly verificationKey: SigningKeyResolver = (kid) => (kid === key().kid ? key() : null),
   ) {}
 
   /** Starts a session with the methods just verified and issues its first tokens. */
@@ -96,7 +98,7 @@ export class Sessions {
 
   /** Verifies an access token and its session, principal and revocation state. */
   async verify(token: string, now: number): Promise<VerifiedAccess> {
-    const claims = await verifyAccessToken(this.key(), token, { issuer: this.settings.issuer, now });
+    const claims = await verifyAccessToken(this.verificationKey, token, { issuer: this.settings.issuer, now });
     const session = await this.liveSession(claims.sid, now);
     if (session.principalId !== claims.sub) throw new TokenInvalidError(undefined, { detail: 'access token: subject is not the session owner' });
     if (await this.identity.isJtiRevoked(claims.jti)) throw new TokenRevokedError();

@@ -72,12 +72,12 @@ export class WebAuthn {
     return record;
   }
 
-  /** Starts an assertion for `principal` (its registered credentials are allowed). */
-  async beginAuthentication(principal: Principal, sessionId: string | null, purpose: string, now: number): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+  /** Starts an assertion for `principal` (its registered credentials are allowed); `extra` is kept with the ceremony for its finisher. */
+  async beginAuthentication(principal: Principal, sessionId: string | null, purpose: string, now: number, extra: Record<string, unknown> = {}): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
     const creds = await this.identity.listWebAuthnCredentials(principal.id);
     if (creds.length === 0) throw new ValidationError('no security key is registered for this account');
     const options = await generateAuthenticationOptions({ rpID: this.rp().id, allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransport[] })), userVerification: 'required' });
-    const ceremonyId = await this.ticket('webauthn-auth', principal.id, sessionId, options.challenge, now, { purpose, options });
+    const ceremonyId = await this.ticket('webauthn-auth', principal.id, sessionId, options.challenge, now, { extra, purpose, options });
     return { ceremonyId, options };
   }
 
@@ -86,7 +86,7 @@ export class WebAuthn {
    * and purpose. The credential must belong to that principal, user verification must
    * have happened and the counter must grow.
    */
-  async finishAuthentication(ceremonyId: string, response: unknown, now: number): Promise<{ principalId: string; sessionId: string | null; purpose: string; credentialId: string }> {
+  async finishAuthentication(ceremonyId: string, response: unknown, now: number): Promise<{ principalId: string; sessionId: string | null; purpose: string; credentialId: string; extra: Record<string, unknown> }> {
     const t = await this.identity.consumeTicket(ceremonyId, 'webauthn-auth', now);
     const fail = (detail: string, cause?: unknown) => new InvalidCredentialsError('security key verification failed', { detail, cause });
     if (t === null || t.principalId === null) throw fail('unknown or used ceremony');
@@ -110,7 +110,8 @@ export class WebAuthn {
     }
     if (!result.verified || !result.authenticationInfo.userVerified) throw fail('not verified');
     if (!(await this.identity.updateWebAuthnCounter(cred.id, result.authenticationInfo.newCounter, now))) throw fail('signature counter did not grow: possible cloned authenticator');
-    return { principalId: t.principalId, sessionId: t.sessionId, purpose: (typeof t.data.purpose === 'string' ? t.data.purpose : ''), credentialId: cred.id };
+    const extra = typeof t.data.extra === 'object' && t.data.extra !== null ? (t.data.extra as Record<string, unknown>) : {};
+    return { principalId: t.principalId, sessionId: t.sessionId, purpose: (typeof t.data.purpose === 'string' ? t.data.purpose : ''), credentialId: cred.id, extra };
   }
 
   /**

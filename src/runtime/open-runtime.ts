@@ -17,7 +17,7 @@ import type { MetadataStore } from '../store/index.js';
 import { EncryptingVault, rewrapStaleKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
-import { Identity, loadIdentityKeys } from '../identity/index.js';
+import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
 import { SqlIdentityStore } from '../store/sql/identity-sql-store.js';
 import type { PublicRoutes } from '../server/app.js';
@@ -118,7 +118,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       accessTokenSeconds: config.identity.accessTokenTtlSeconds,
       sessionSeconds: config.identity.sessionTtlSeconds,
       servicePatMaxTtlSeconds: config.identity.servicePatMaxTtlSeconds,
+      requireStepUpForUserTokens: config.identity.requireStepUpForUserTokens,
     });
+    // every node re-reads the identity keys (a signing-key rotation on another node reaches it)
+    identity.setKeySource({ load: () => loadIdentityKeys(store, keyring), rotateSigning: (now, retireNow) => rotateSigningKey(store, keyring, now, retireNow) });
 
     const service = new CofferService({
       identity,
@@ -165,7 +168,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     publicRoutes.push(shareLinkRoutes(access.service));
     onClose.push(() => access.close());
     // S3-compatible endpoint (docs/s3.md): credentials over REST here, the S3 listener in main.ts
-    const s3 = new S3Service({ deps: service.deps, gate: service.gate, store: new SqlS3Store(store.kysely, store.dialect), keyring, region: 'us-east-1', defaultTier: 'internal', minPartSize: 5 * 1024 * 1024 });
+    const s3 = new S3Service({ deps: service.deps, gate: service.gate, store: new SqlS3Store(store.kysely, store.dialect), keyring, region: 'us-east-1', defaultTier: 'internal', minPartSize: 5 * 1024 * 1024, requireStepUpForUserTokens: config.identity.requireStepUpForUserTokens });
     routes.push(s3Routes(s3));
     {
       // abandoned multipart uploads (a week old) and long-expired credentials go hourly, never on the request path

@@ -1,3 +1,4 @@
+import { STEP_UP_ENFORCED } from '../identity/identity.js';
 import {
   AuthRequiredError,
   PrincipalDisabledError,
@@ -72,7 +73,11 @@ export async function authenticateS3(ctx: S3Context, request: S3HttpRequest, res
       context: {
         sourceIp: request.meta.sourceIp,
         now,
-        mfa: { methods: ['token'], ageSeconds: Math.max(0, Math.floor((now - credential.createdAt) / 1000)) },
+        mfa: {
+          // same rule as API tokens (service/authenticate.ts): a user's key may be denied the token exemption
+          methods: ctx.requireStepUpForUserTokens === true && principal.kind === 'user' ? ['token', STEP_UP_ENFORCED] : ['token'],
+          ageSeconds: Math.max(0, Math.floor((now - credential.createdAt) / 1000)),
+        },
         device: { managed: false, id: '' },
       },
     };

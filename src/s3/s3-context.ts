@@ -19,4 +19,9 @@ export interface S3Context {
   defaultTier: Tier;
   /** Smallest part of a multipart upload but the last (AWS: 5 MiB). */
   minPartSize: number;
+  /**
+   * Users' token-derived credentials carry `step-up-enforced` (config
+   * `requireStepUpForUserTokens`), so S3 access keys never bypass the WebAuthn rules.
+   */
+  requireStepUpForUserTokens?: boolean;
 }

@@ -57,7 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.maxJsonBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } } : {}),
+    // client certificates are asked for but checked in code (identity: device CA), so clients without one still connect
+    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile), requestCert: true, rejectUnauthorized: false } } : {}),
   });
 
   // JSON bodies are validated without type coercion: `{"name": 12345}` is an error, not "12345".
@@ -126,7 +127,16 @@ export function metaOf(request: FastifyRequest): RequestMeta {
   const ua = request.headers['user-agent'];
   const meta: RequestMeta = { requestId: request.id, sourceIp: request.ip, userAgent: typeof ua === 'string' ? ua : '' };
   const device = deviceProofOf(request);
-  return device === undefined ? meta : { ...meta, device };
+  const clientCertificate = clientCertificateOf(request);
+  return { ...meta, ...(device !== undefined ? { device } : {}), ...(clientCertificate !== undefined ? { clientCertificate } : {}) };
+}
+
+/** The DER of the TLS client certificate, if the connection is TLS and the client sent one (not yet verified). */
+function clientCertificateOf(request: FastifyRequest): Buffer | undefined {
+  const socket = request.raw.socket as { getPeerCertificate?: (detailed?: boolean) => { raw?: Buffer } };
+  if (typeof socket?.getPeerCertificate !== 'function') return undefined;
+  const raw = socket.getPeerCertificate(false).raw;
+  return Buffer.isBuffer(raw) && raw.length > 0 && raw.length <= 16_384 ? raw : undefined;
 }
 
 /** A managed-device proof from the `x-coffer-device-*` headers, if all three are present. */

@@ -67,6 +67,11 @@ export function identityRoutes(identity: IdentityService) {
       return reply.code(204).send();
     });
     app.post('/auth/step-up', { schema: { summary: 'Start a step-up (WebAuthn assertion bound to this session)' } }, async (request) => identity.stepUpBegin(callerOf(request)));
+    app.post<{ Body: { redirect: string; challenge: string } }>(
+      '/auth/step-up/handoff',
+      { schema: { summary: 'Start a step-up from an API token whose exemption is withdrawn: the new session is handed off to `redirect` (loopback, PKCE challenge)', body: handoff } },
+      async (request) => identity.stepUpBegin(callerOf(request), { handoff: request.body }),
+    );
     const saParams = { type: 'object', required: ['name'], properties: { name } } as const;
     const jwkSchema = { type: 'object', maxProperties: 16, required: ['kty'], properties: { kty: { type: 'string', maxLength: 8 } } } as const;
     app.post<{ Params: { name: string }; Body: { jwk: Record<string, unknown> } }>(
@@ -123,6 +128,12 @@ export function identityRoutes(identity: IdentityService) {
     for (const verb of ['approve', 'reject', 'revoke'] as const) {
       app.post<{ Params: { id: string } }>(`/devices/:id/${verb}`, { schema: { summary: `${verb} a device`, params: idParams } }, async (request) => identity.decideDevice(callerOf(request), request.params.id, verb));
     }
+    app.post<{ Body: { retireNow?: boolean } }>(
+      '/identity/signing-key/rotate',
+      { schema: { summary: 'Rotate the access-token signing key (the previous one verifies until its tokens expired, unless retireNow)', body: obj([], { retireNow: { type: 'boolean' } }) } },
+      async (request) => identity.rotateSigningKey(callerOf(request), { retireNow: request.body.retireNow === true }),
+    );
+    app.post<{ Params: { id: string } }>('/devices/:id/certificate', { schema: { summary: 'A client certificate of the device CA for one of your approved devices (mTLS)', params: idParams } }, async (request) => identity.certifyDevice(callerOf(request), request.params.id));
     app.put<{ Params: { name: string }; Body: { issuer: string; clientId: string; clientSecret: string; groupsClaim?: string; usernameClaim?: string; groupMap?: Record<string, string> } }>(
       '/identity/sso-providers/:name',
       {

@@ -13,7 +13,8 @@ import type { Gate } from './gate.js';
  * request context the policies see. Accepted: JWT access tokens of a session (the
  * session's methods and the age of its strongest factor go into `context.mfa`) and API
  * tokens (`coffer_pat_`, `mfa.methods = ["token"]`). A valid proof from an approved
- * device of the same principal sets `context.device.managed`; nothing else can. A
+ * device of the same principal (signature headers, or a TLS client certificate of the
+ * device CA) sets `context.device.managed`; nothing else can. A
  * failure is recorded in the audit log and rethrown: failed authentications are
  * evidence too.
  */
@@ -22,7 +23,7 @@ export async function authenticate(deps: ServiceDeps, gate: Gate, bearer: string
   try {
     if (bearer === undefined || bearer === '') throw new AuthRequiredError();
     const auth: AuthenticatedBearer = deps.identity
-      ? await deps.identity.authenticate(bearer, now, meta.device)
+      ? await deps.identity.authenticate(bearer, now, meta.device, meta.clientCertificate)
       : await patOnly(deps, bearer, now);
     const subject = await resolveSubject(deps.store, auth.principal, now);
     if (auth.sessionId === null) {

@@ -44,4 +44,6 @@ export interface RequestMeta {
   userAgent: string;
   /** A managed-device proof sent with the request (signature, not a secret). */
   device?: DeviceProof;
+  /** DER of the TLS client certificate the connection presented (public; verified by identity against the device CA). */
+  clientCertificate?: Buffer;
 }

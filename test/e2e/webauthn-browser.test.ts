@@ -17,7 +17,9 @@ import { buildApp } from '../../src/server/app.js';
 // WebAuthn end to end in Debian's Chromium, driven by playwright-core, with Chrome's
 // virtual authenticator (DevTools WebAuthn domain: CTAP2, internal transport, user
 // verification): register a key, get refused a restricted download, step up, download;
-// sign out and sign in again with password + security key.
+// sign out and sign in again with password + security key; the CLI's hand-offs
+// (`coffer login --webauthn`, `coffer step-up`, `coffer mfa webauthn add`, and the step-up
+// of an API token under `requireStepUpForUserTokens`).
 
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'juniper-beacon-mosaic-31';
@@ -130,7 +132,9 @@ void describe('e2e: WebAuthn in Chromium with a virtual authenticator', { skip: 
     // the CLI's loopback listener, waiting for the hand-off code
     const codes: string[] = [];
     const listener = createHttpServer((req, res) => {
-      codes.push(new URL(req.url ?? '/', 'http://x').searchParams.get('code') ?? '');
+      // only the callback counts (the browser may also ask this origin for /favicon.ico)
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (u.pathname === '/callback') codes.push(u.searchParams.get('code') ?? '');
       res.writeHead(200, { 'content-type': 'text/plain' }).end('back to the CLI');
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
@@ -163,6 +167,67 @@ void describe('e2e: WebAuthn in Chromium with a virtual authenticator', { skip: 
       const mfa = session.json<{ mfa: { methods: string[]; ageSeconds: number } }>().mfa;
       assert.deepEqual(mfa.methods, ['password', 'webauthn']);
       assert.ok(mfa.ageSeconds <= 5);
+    } finally {
+      listener.closeAllConnections();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
+  });
+
+  test('CLI hand-offs: `coffer mfa webauthn add` (#register=...) and, with requireStepUpForUserTokens, `coffer step-up` from an API token', async () => {
+    const got: URLSearchParams[] = [];
+    const listener = createHttpServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (u.pathname === '/callback') got.push(u.searchParams);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('back to the CLI');
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const waiting = `http://127.0.0.1:${(listener.address() as { port: number }).port}/callback`;
+      await api('POST', '/v1/principals', { kind: 'user', name: 'noah' });
+      await api('PUT', '/v1/auth/password', { principal: 'noah', password: PASSWORD });
+      await api('POST', '/v1/grants', { principal: 'noah', role: 'reader', project: 'ml', artifact: 'model' });
+      const pat = (await api('POST', '/v1/tokens', { principal: 'noah' })).json<{ token: string }>().token;
+      const session = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { name: 'noah', password: PASSWORD } })).json<{ accessToken: string }>().accessToken;
+
+      // `coffer mfa webauthn add`: the page creates the credential and hands the result to the CLI, which submits it
+      const begun = (await app.inject({ method: 'POST', url: '/v1/auth/webauthn/registrations', headers: { authorization: `Bearer ${session}` } })).json<{ ceremonyId: string }>();
+      await page.goto('about:blank');
+      await page.goto(`${origin}/login/#register=${encodeURIComponent(begun.ceremonyId)}&redirect=${encodeURIComponent(waiting)}&state=st4te`);
+      await page.waitForURL((u) => u.toString().startsWith(waiting), { timeout: 20_000 });
+      assert.equal(got[0]!.get('state'), 'st4te');
+      const response = JSON.parse(Buffer.from(got[0]!.get('response')!, 'base64url').toString('utf8')) as unknown;
+      const done = await app.inject({ method: 'POST', url: '/v1/auth/webauthn/registrations/finish', headers: { authorization: `Bearer ${session}` }, payload: { ceremonyId: begun.ceremonyId, response: response as Record<string, unknown>, name: 'cli key' } });
+      assert.equal(done.statusCode, 201, done.body);
+      // the page refuses to hand a credential to anything but this machine
+      await page.goto('about:blank');
+      await page.goto(`${origin}/login/#register=${encodeURIComponent(begun.ceremonyId)}&redirect=${encodeURIComponent('https://evil.example/cb')}&state=x`);
+      assert.match(await waitStatus(/Failed/), /must listen on this machine/);
+
+      // the operator withdraws the API-token exemption (config requireStepUpForUserTokens)
+      runtime.identity.settings.requireStepUpForUserTokens = true;
+      try {
+        const refused = await app.inject({ url: '/v1/projects/ml/artifacts/model/versions/1/content', headers: { authorization: `Bearer ${pat}` } });
+        assert.equal(refused.statusCode, 401);
+        assert.equal(refused.json<{ error: { code: string } }>().error.code, 'COFFER_AUTH_STEP_UP_REQUIRED');
+        const verifier = randomBytes(32).toString('base64url');
+        const challenge = createHash('sha256').update(verifier).digest('base64url');
+        const up = await app.inject({ method: 'POST', url: '/v1/auth/step-up/handoff', headers: { authorization: `Bearer ${pat}` }, payload: { redirect: waiting, challenge } });
+        assert.equal(up.statusCode, 200, up.body);
+        await page.goto('about:blank');
+        await page.goto(up.json<{ url: string }>().url);
+        await page.waitForURL((u) => u.toString().startsWith(waiting), { timeout: 20_000 });
+        const code = got[1]!.get('code')!;
+        const exchanged = await app.inject({ method: 'POST', url: '/v1/auth/handoff/exchange', payload: { code, verifier } });
+        assert.equal(exchanged.statusCode, 200, exchanged.body);
+        const stepped = exchanged.json<{ accessToken: string }>().accessToken;
+        const dl = await app.inject({ url: '/v1/projects/ml/artifacts/model/versions/1/content', headers: { authorization: `Bearer ${stepped}` } });
+        assert.equal(dl.statusCode, 200);
+        assert.equal(dl.body, 'restricted model weights v1');
+        const still = await app.inject({ url: '/v1/projects/ml/artifacts/model/versions/1/content', headers: { authorization: `Bearer ${pat}` } });
+        assert.equal(still.statusCode, 401, 'the token alone is still refused');
+      } finally {
+        runtime.identity.settings.requireStepUpForUserTokens = false;
+      }
     } finally {
       listener.closeAllConnections();
       await new Promise<void>((resolve) => listener.close(() => resolve()));

@@ -193,8 +193,29 @@ $('logout').addEventListener('click', async () => {
     if (params.get('ceremony')) {
       const c = await api('GET', `/v1/auth/webauthn/ceremonies/${encodeURIComponent(params.get('ceremony'))}`);
       status('Touch your security key to confirm…');
-      await stepUp(params.get('ceremony'), c.options);
+      const done = await stepUp(params.get('ceremony'), c.options);
+      if (done && done.redirect) {
+        // step-up from an API token: the new session goes back to the CLI that started it
+        status('Confirmed. Returning to the command line…');
+        window.location.assign(done.redirect);
+        return;
+      }
       status('Confirmed with your security key. You can close this window and return to the command line.');
+      return;
+    }
+    if (params.get('register')) {
+      // registration started by `coffer mfa webauthn add`: the key's answer goes back to that
+      // command on this machine (loopback only), which submits it with its own session
+      const redirect = new URL(params.get('redirect') || '');
+      if (redirect.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(redirect.hostname)) throw new Error('the command line must listen on this machine');
+      const c = await api('GET', `/v1/auth/webauthn/ceremonies/${encodeURIComponent(params.get('register'))}`);
+      if (c.kind !== 'register') throw new Error('not a registration');
+      status('Touch your security key to register it…');
+      const response = await createCredential(c.options);
+      redirect.searchParams.set('state', params.get('state') || '');
+      redirect.searchParams.set('response', bufferToB64url(new TextEncoder().encode(JSON.stringify(response))));
+      status('Key created. Returning to the command line…');
+      window.location.assign(redirect.toString());
       return;
     }
     if (params.get('mfa')) {

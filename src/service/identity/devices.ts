@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../../domain/errors.js';
 import { parseDevicePublicKey } from '../../identity/device-signature.js';
+import { issueDeviceCertificate } from '../../identity/device-ca.js';
 import type { DeviceRecord, DeviceStatus } from '../../store/identity-store.js';
 import type { Caller } from '../caller.js';
 import type { ServiceDeps } from '../deps.js';
@@ -57,4 +58,25 @@ export async function decideDevice(deps: ServiceDeps, gate: Gate, caller: Caller
   }
   await permit.finish('success');
   return deviceView((await store.getDevice(d.id))!);
+}
+
+/**
+ * Issues a client certificate of Coffer's device CA for one of the caller's approved
+ * devices, certifying the key the device enrolled (the device uses it for mTLS). Only
+ * the owner asks (the device holds the private key); a pending, rejected or revoked
+ * device gets none. Revoking the device later makes the server refuse the certificate
+ * (the device's state is checked on every request), so no revocation list is needed.
+ */
+export async function certifyDevice(deps: ServiceDeps, gate: Gate, caller: Caller, id: string) {
+  const identity = identityOf(deps);
+  const d = await identity.identityStore.getDevice(id.slice(0, 64));
+  const permit = await gate.enter(caller, 'read-metadata', SYSTEM, `device/${id.slice(0, 64)}`, null, { op: 'certificate' });
+  // INVARIANT: a certificate only for an approved device, and only to its owner
+  if (d === null || d.principalId !== caller.subject.principal.id || d.status !== 'approved') {
+    await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
+    throw new NotFoundError(`approved device \`${id.slice(0, 64)}\` not found`);
+  }
+  const cert = issueDeviceCertificate(identity.deviceCa, { deviceId: d.id, publicKey: parseDevicePublicKey(JSON.parse(d.publicKey)), now: deps.clock() });
+  await permit.finish('success', { details: { serial: cert.serial, notAfter: cert.notAfter } });
+  return { deviceId: d.id, certificate: cert.pem, serial: cert.serial, notAfter: cert.notAfter, caCertificate: identity.deviceCa.pem };
 }

@@ -6,7 +6,10 @@ import type { Caller } from '../caller.js';
 import type { RequestMeta, ServiceDeps } from '../deps.js';
 import type { Gate } from '../gate.js';
 import { SYSTEM, identityOf, recordEvent } from './audit.js';
-import { secondFactors } from './login.js';
+import { secondFactors, startSession } from './login.js';
+import { checkHandoffTarget, createHandoff } from './handoff.js';
+import type { HandoffTarget } from './handoff.js';
+import { API_TOKEN_METHOD, STEP_UP_ENFORCED } from '../../identity/identity.js';
 
 /** Factor changes need this much: a factor of strength 2+ (TOTP, WebAuthn) within 15 minutes, once any is set up. */
 const CHANGE_MAX_AGE_SECONDS = 900;
@@ -142,19 +145,36 @@ export async function deleteWebAuthn(deps: ServiceDeps, gate: Gate, caller: Call
  * Step-up: starts a WebAuthn assertion bound to the caller's session. The ceremony can
  * be finished by a browser page (the CLI hands it the ceremony id); a valid assertion
  * adds `webauthn` (now) to the session, so the caller's next request passes step-up.
+ *
+ * A user calling with an API token whose step-up exemption was withdrawn
+ * (`requireStepUpForUserTokens`) has no session to add the assertion to: the ceremony
+ * then carries a hand-off target (loopback listener of the CLI + PKCE challenge), and a
+ * valid assertion starts a new session (methods `api-token` + `webauthn`) whose tokens
+ * only the client holding the verifier can collect.
  */
-export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller) {
-  if (caller.sessionId === undefined) throw new ForbiddenError('step-up needs a login session, not an API token');
+export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller, input: { handoff?: HandoffTarget } = {}) {
   const identity = identityOf(deps);
-  const permit = await selfPermit(gate, caller, 'step-up-begin');
-  const r = await identity.webauthn.beginAuthentication(caller.subject.principal, caller.sessionId, 'step-up', deps.clock());
+  let purpose = 'step-up';
+  let handoff: HandoffTarget | undefined;
+  if (caller.sessionId === undefined) {
+    // INVARIANT: only a user whose token lost its exemption may turn a token into a session
+    if (caller.subject.principal.kind !== 'user' || !caller.context.mfa.methods.includes(STEP_UP_ENFORCED)) throw new ForbiddenError('step-up needs a login session, not an API token');
+    if (input.handoff === undefined) throw new ValidationError('step-up with an API token needs a hand-off target (use `coffer step-up`)');
+    handoff = checkHandoffTarget(deps, input.handoff);
+    purpose = 'token-step-up';
+  }
+  const permit = await selfPermit(gate, caller, purpose === 'step-up' ? 'step-up-begin' : 'token-step-up-begin');
+  const r = await identity.webauthn.beginAuthentication(caller.subject.principal, caller.sessionId ?? null, purpose, deps.clock(), handoff === undefined ? {} : { handoff: { ...handoff }, tokenMethodAt: deps.clock() });
   await permit.finish('success');
   const url = identity.publicUrl === null ? null : `${identity.publicUrl}/login/#ceremony=${encodeURIComponent(r.ceremonyId)}`;
   return { ...r, url };
 }
 
-/** Finishes a step-up ceremony (from the browser): records `webauthn` on the bound session. */
-export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: { ceremonyId: string; response: unknown }): Promise<{ sessionId: string; mfa: { methods: string[]; ageSeconds: number } }> {
+/**
+ * Finishes a step-up ceremony (from the browser): records `webauthn` on the bound
+ * session, or (API-token step-up) starts a session and answers the hand-off redirect.
+ */
+export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: { ceremonyId: string; response: unknown }): Promise<{ sessionId: string; mfa: { methods: string[]; ageSeconds: number }; redirect?: string }> {
   const identity = identityOf(deps);
   const now = deps.clock();
   let done;
@@ -164,8 +184,16 @@ export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: 
     await recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' });
     throw err;
   }
-  if (done.purpose !== 'step-up' || done.sessionId === null) throw new InvalidCredentialsError('security key verification failed');
   const principal = await deps.store.getPrincipal(done.principalId);
+  if (done.purpose === 'token-step-up') {
+    const target = done.extra.handoff as HandoffTarget | undefined;
+    if (principal === null || principal.disabled || principal.kind !== 'user' || target === undefined) throw new InvalidCredentialsError('security key verification failed');
+    const tokenAt = typeof done.extra.tokenMethodAt === 'number' ? done.extra.tokenMethodAt : now;
+    const tokens = await startSession(deps, meta, principal, { [API_TOKEN_METHOD]: tokenAt, webauthn: now });
+    await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${tokens.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn', from: 'api-token' } });
+    return { sessionId: tokens.sessionId, mfa: { methods: [API_TOKEN_METHOD, 'webauthn'], ageSeconds: 0 }, redirect: await createHandoff(deps, tokens.sessionId, target) };
+  }
+  if (done.purpose !== 'step-up' || done.sessionId === null) throw new InvalidCredentialsError('security key verification failed');
   await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${done.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn' } });
   await identity.sessions.addMethod(done.sessionId, 'webauthn', now);
   const session = await identity.identityStore.getSession(done.sessionId);

@@ -8,6 +8,7 @@ import * as handoff from './handoff.js';
 import * as login from './login.js';
 import * as serviceTokens from './service-tokens.js';
 import * as scim from './scim.js';
+import * as signingKeys from './signing-keys.js';
 import * as devices from './devices.js';
 import * as sso from './sso.js';
 import type { SsoProviderConfig } from '../../identity/oidc-client.js';
@@ -27,7 +28,7 @@ export class IdentityService {
 
   /** The JWKS of access-token signing keys. */
   jwks() {
-    return identityOf(this.deps).jwks();
+    return identityOf(this.deps).jwks(this.deps.clock());
   }
 
   login(meta: RequestMeta, input: { name: string; password: string }) {
@@ -108,8 +109,8 @@ export class IdentityService {
   webauthnDelete(caller: Caller, id: string) {
     return factors.deleteWebAuthn(this.deps, this.gate, caller, id);
   }
-  stepUpBegin(caller: Caller) {
-    return factors.beginStepUp(this.deps, this.gate, caller);
+  stepUpBegin(caller: Caller, input: { handoff?: { redirect: string; challenge: string } } = {}) {
+    return factors.beginStepUp(this.deps, this.gate, caller, input);
   }
   addClientKey(caller: Caller, name: string, jwk: JWK) {
     return serviceTokens.addClientKey(this.deps, this.gate, caller, name, jwk);
@@ -146,6 +147,12 @@ export class IdentityService {
   }
   decideDevice(caller: Caller, id: string, verb: 'approve' | 'reject' | 'revoke') {
     return devices.decideDevice(this.deps, this.gate, caller, id, verb);
+  }
+  certifyDevice(caller: Caller, id: string) {
+    return devices.certifyDevice(this.deps, this.gate, caller, id);
+  }
+  rotateSigningKey(caller: Caller, input: { retireNow: boolean }) {
+    return signingKeys.rotateSigningKey(this.deps, this.gate, caller, input);
   }
   putSsoProvider(caller: Caller, input: SsoProviderConfig & { clientSecret: string }) {
     return sso.putSsoProvider(this.deps, this.gate, caller, input);
