@@ -191,9 +191,12 @@ export class HashChainAuditLog implements AuditLog {
 
   async #drain(): Promise<void> {
     try {
-      // let the calls of the current tick join the first batch
-      await Promise.resolve();
       while (this.#queue.length > 0) {
+        // Group commit: wait one turn of the event loop so every request already read from
+        // its socket (authentication and policy are microtasks) joins this batch. With the
+        // synchronous SQLite driver a commit blocks the loop, so without this wait each
+        // request would commit alone and pay a full fsync.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBatch);
         let built: StoredAuditRecord[] = [];
         try {
