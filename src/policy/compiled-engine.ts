@@ -3,7 +3,8 @@ import { listingPlan } from './listing-plan.js';
 import type { PolicyEngineOptions } from './cedar-wasm-engine.js';
 import { loadPolicySet, type ValidatedPolicySet } from './load-policy-set.js';
 import { readBaselinePack, readSchemaText } from './policy-files.js';
-import { adminLinks, grantLinks } from './grant-links.js';
+import { adminLinks } from './grant-links.js';
+import { ContextCache, SubjectCache, linksOn, type PreparedSubject } from './prepared-request.js';
 import { ENTITY_TYPE, SYSTEM_ENTITY_ID } from './cedar-names.js';
 import { RequestMappingError } from './to-cedar-entities.js';
 import { LocalClock } from './local-time.js';
@@ -26,30 +27,41 @@ const EMPTY: readonly string[] = [];
 
 /**
  * The entities of one request, built straight from the AccessRequest (no JSON): the
- * principal in its groups (given transitively), the resource chain, the System entity
- * and the schema's actions with their precomputed ancestor closure.
+ * principal in its groups (given transitively, prepared once per subject), the resource
+ * chain and the System entity, and the schema's actions with their precomputed ancestor
+ * closure.
  */
 class RequestEntities implements EntityLookup {
   constructor(
-    private readonly map: Map<string, EntityData>,
-    private readonly closure: Map<string, readonly string[]>,
+    private readonly subject: PreparedSubject,
+    /** System, then project, artifact and version as far as the resource goes. */
+    private readonly chain: readonly EntityData[],
+    /** Ancestor keys of each chain entity. */
+    private readonly chainAncestors: readonly (readonly string[])[],
     private readonly actionClosure: ReadonlyMap<string, ReadonlySet<string>>,
     private readonly actionLists: ReadonlyMap<string, readonly string[]>,
   ) {}
   get(key: string): EntityData | undefined {
-    return this.map.get(key);
+    const chain = this.chain;
+    for (let i = 0; i < chain.length; i++) if (chain[i]!.uid.key === key) return chain[i];
+    return this.subject.entities.get(key);
   }
   isIn(descendant: EntityUid, ancestor: EntityUid): boolean {
     if (descendant.key === ancestor.key) return true;
     const a = this.actionClosure.get(descendant.key);
     if (a !== undefined) return a.has(ancestor.key);
-    return this.closure.get(descendant.key)?.includes(ancestor.key) ?? false;
+    return this.ancestorList(descendant.key).includes(ancestor.key);
   }
   ancestors(key: string): Iterable<string> {
     return this.ancestorList(key);
   }
   ancestorList(key: string): readonly string[] {
-    return this.actionLists.get(key) ?? this.closure.get(key) ?? EMPTY;
+    const a = this.actionLists.get(key);
+    if (a !== undefined) return a;
+    if (key === this.subject.principal.key) return this.subject.groupKeys;
+    const chain = this.chain;
+    for (let i = 0; i < chain.length; i++) if (chain[i]!.uid.key === key) return this.chainAncestors[i]!;
+    return EMPTY;
   }
 }
 
@@ -73,6 +85,9 @@ export class CompiledEngine implements PolicyEngine {
   private readonly systemUid = new EntityUid(ENTITY_TYPE.system, SYSTEM_ENTITY_ID);
   private adminGroupId: string | null = null;
   private readonly clock: LocalClock;
+  private readonly subjects: SubjectCache;
+  private readonly contexts = new ContextCache();
+  private readonly systemData: EntityData = { uid: this.systemUid, attrs: new Map(), parents: [], tags: null };
 
   /** Throws {@link PolicyInvalidError} (with line and column) if a policy fails strict validation. */
   constructor(options: PolicyEngineOptions = {}) {
@@ -97,6 +112,7 @@ export class CompiledEngine implements PolicyEngine {
       this.actionClosure.set(action.uid.key, closure);
       this.actionLists.set(action.uid.key, [...closure]);
     }
+    this.subjects = new SubjectCache((templateId, linkId, slots) => this.compiled.instantiate(templateId, linkId, slots));
     this.setAdminGroupId(options.adminGroupId ?? null);
   }
 
@@ -114,13 +130,7 @@ export class CompiledEngine implements PolicyEngine {
     let env: Env;
     let extra: PolicyInstance[];
     try {
-      env = this.buildEnv(request);
-      extra = grantLinks(request.subject, request.context.now, request.resource).map((l) =>
-        this.compiled.instantiate(l.templateId, l.linkId, {
-          principal: new EntityUid(l.principal.type, l.principal.id),
-          resource: l.resource === undefined ? undefined : new EntityUid(l.resource.type, l.resource.id),
-        }),
-      );
+      ({ env, extra } = this.requestOf(request));
     } catch (err) {
       if (err instanceof RequestMappingError || err instanceof CedarEvalError || err instanceof CompileError) {
         return { allowed: false, determining: [], errors: [`request: ${err.message}`] };
@@ -143,13 +153,7 @@ export class CompiledEngine implements PolicyEngine {
     let env: Env;
     let extra: PolicyInstance[];
     try {
-      env = this.buildEnv(request);
-      extra = grantLinks(request.subject, request.context.now, request.resource).map((l) =>
-        this.compiled.instantiate(l.templateId, l.linkId, {
-          principal: new EntityUid(l.principal.type, l.principal.id),
-          resource: l.resource === undefined ? undefined : new EntityUid(l.resource.type, l.resource.id),
-        }),
-      );
+      ({ env, extra } = this.requestOf(request));
     } catch (err) {
       if (err instanceof RequestMappingError || err instanceof CedarEvalError || err instanceof CompileError) {
         return { decision: { allowed: false, determining: [], errors: [`request: ${err.message}`] }, messages: { request: err.message }, permits: [], forbids: [] };
@@ -196,38 +200,27 @@ export class CompiledEngine implements PolicyEngine {
     return out;
   }
 
-  /** The request in evaluator terms, validated as cedar-wasm validates requests against the schema. */
-  private buildEnv(request: AccessRequest): Env {
+  /**
+   * The request in evaluator terms, validated as cedar-wasm validates requests against
+   * the schema, and the links of the subject's grants that may apply to its resource.
+   */
+  private requestOf(request: AccessRequest): { env: Env; extra: PolicyInstance[] } {
     const { subject, resource } = request;
-    const p = subject.principal;
-    let principalType: string;
-    if (p.kind === 'user') principalType = ENTITY_TYPE.user;
-    else if (p.kind === 'service-account') principalType = ENTITY_TYPE.serviceAccount;
-    else throw new RequestMappingError(`principal kind \`${String(p.kind)}\` cannot be the principal of a request`);
+    const prepared = this.subjects.get(subject);
     const action = this.actionUids.get(request.action);
     if (action === undefined) throw new RequestMappingError(`action \`${String(request.action)}\` is not declared in the schema`);
 
-    const map = new Map<string, EntityData>();
-    const closure = new Map<string, readonly string[]>();
-    const principal = new EntityUid(principalType, p.id);
-    const groupKeys: string[] = [];
-    const groupUids: EntityUid[] = [];
-    for (const id of new Set(subject.groupIds)) {
-      const g = new EntityUid(ENTITY_TYPE.group, id);
-      groupUids.push(g);
-      groupKeys.push(g.key);
-      map.set(g.key, { uid: g, attrs: new Map(), parents: [], tags: null });
-    }
-    map.set(this.systemUid.key, { uid: this.systemUid, attrs: new Map(), parents: [], tags: null });
-    map.set(principal.key, { uid: principal, attrs: new Map<string, string>([['id', p.id], ['name', p.name]]), parents: groupUids, tags: null });
-    closure.set(principal.key, groupKeys);
-
+    const chain: EntityData[] = [this.systemData];
+    const chainAncestors: (readonly string[])[] = [EMPTY];
+    const ids: { project?: string; artifact?: string; version?: string } = {};
     let target: EntityUid;
     if (resource.kind === 'system') {
       target = this.systemUid;
     } else {
       const project = new EntityUid(ENTITY_TYPE.project, resource.project.id);
-      map.set(project.key, { uid: project, attrs: new Map([['name', resource.project.name]]), parents: [], tags: null });
+      chain.push({ uid: project, attrs: new Map([['name', resource.project.name]]), parents: [], tags: null });
+      chainAncestors.push(EMPTY);
+      ids.project = resource.project.id;
       target = project;
       if (resource.kind !== 'project') {
         const a = resource.artifact;
@@ -241,8 +234,10 @@ export class CompiledEngine implements PolicyEngine {
           ['kind', a.kind],
           ['owner', a.ownerId],
         ]);
-        map.set(artifact.key, { uid: artifact, attrs, parents: [project], tags: null });
-        closure.set(artifact.key, [project.key]);
+        const up = [project.key];
+        chain.push({ uid: artifact, attrs, parents: [project], tags: null });
+        chainAncestors.push(up);
+        ids.artifact = a.id;
         target = artifact;
         if (resource.kind === 'version') {
           const v = resource.version;
@@ -255,26 +250,29 @@ export class CompiledEngine implements PolicyEngine {
             ['environment', a.environment],
             ['kind', a.kind],
           ]);
-          map.set(version.key, { uid: version, attrs: vattrs, parents: [artifact], tags: null });
-          closure.set(version.key, [artifact.key, project.key]);
+          chain.push({ uid: version, attrs: vattrs, parents: [artifact], tags: null });
+          chainAncestors.push([artifact.key, project.key]);
+          ids.version = v.id;
           target = version;
         }
       }
     }
+    const principalType = prepared.principal.type;
     const def = this.schema.actions.get(action.key);
     const applies = def?.appliesTo;
     if (applies == null || !applies.principals.has(principalType) || !applies.resources.has(target.type)) {
       throw new RequestMappingError(`action \`${request.action}\` does not apply to a \`${target.type}\` by a \`${principalType}\``);
     }
-    return {
-      principal,
+    const env: Env = {
+      principal: prepared.principal,
       action,
       resource: target,
-      context: this.buildContext(request.context),
-      entities: new RequestEntities(map, closure, this.actionClosure, this.actionLists),
+      context: this.contexts.get(request.context, (c) => this.buildContext(c)),
+      entities: new RequestEntities(prepared, chain, chainAncestors, this.actionClosure, this.actionLists),
       slotPrincipal: undefined,
       slotResource: undefined,
     };
+    return { env, extra: linksOn(prepared, ids, request.context.now) };
   }
 
   private buildContext(c: RequestContext): CedarRecord {

@@ -32,6 +32,10 @@ export interface AuthorizationResult {
   errors: { policyId: string; message: string }[];
 }
 
+const NO_EXTRA: readonly PolicyInstance[] = Object.freeze([]);
+// shared by every decision without errors: frozen, so nobody can fill it
+const NO_ERRORS = Object.freeze([]) as unknown as { policyId: string; message: string }[];
+
 /** A compiled, indexed policy set. */
 export class CompiledPolicySet {
   private readonly templates = new Map<string, CompiledPolicy>();
@@ -99,12 +103,12 @@ export class CompiledPolicySet {
    * Authorizes the request of `env` against the set and `extra` (per-request links).
    * `env.slotPrincipal`/`slotResource` are overwritten.
    */
-  authorize(env: Env, extra: readonly PolicyInstance[] = []): AuthorizationResult {
+  authorize(env: Env, extra: readonly PolicyInstance[] = NO_EXTRA): AuthorizationResult {
     const candidates = this.scratch.length === 0 ? this.scratch : [];
     this.index.collect(env, env.entities, candidates);
     // INVARIANT: only instances the index collected may skip their scope test
     const indexed = candidates.length;
-    for (const instance of extra) candidates.push(instance);
+    for (let i = 0; i < extra.length; i++) candidates.push(extra[i]!);
     let permits: string[] | undefined;
     let forbids: string[] | undefined;
     let errors: { policyId: string; message: string }[] | undefined;
@@ -132,7 +136,7 @@ export class CompiledPolicySet {
     candidates.length = 0;
     env.slotPrincipal = undefined;
     env.slotResource = undefined;
-    const errs = errors === undefined ? [] : errors.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0));
+    const errs = errors === undefined ? NO_ERRORS : errors.sort((a, b) => (a.policyId < b.policyId ? -1 : a.policyId > b.policyId ? 1 : 0));
     if (forbids !== undefined) return { decision: 'deny', reasons: forbids.length > 1 ? forbids.sort() : forbids, errors: errs };
     if (permits !== undefined) return { decision: 'allow', reasons: permits.length > 1 ? permits.sort() : permits, errors: errs };
     return { decision: 'deny', reasons: [], errors: errs };

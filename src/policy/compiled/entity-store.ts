@@ -35,6 +35,11 @@ export interface EntityLookup {
   ancestors(key: string): Iterable<string>;
   /** The same keys as an array (cached by the store). */
   ancestorList(key: string): readonly string[];
+  /**
+   * Optional: a number that changes whenever any entity or membership changes, so
+   * callers may cache what they derived from ancestors (absent: nothing is cached).
+   */
+  readonly version?: number;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -88,6 +93,11 @@ export class EntityStore implements EntityLookup {
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Changes with every upsert or removal (see EntityLookup.version). */
+  get version(): number {
+    return this.gen;
   }
 
   /** Adds the schema's action entities (with their action-group parents). */

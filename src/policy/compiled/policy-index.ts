@@ -67,6 +67,21 @@ class Bucket {
   }
 }
 
+/** The buckets of one resource key in a principal's view, with their policies merged per action. */
+class ViewEntry {
+  readonly buckets: Bucket[] = [];
+  private readonly merged = new Map<string, Merged>();
+
+  /** The policies of every bucket for `action` (see Bucket.forAction); valid for the view's lifetime. */
+  forAction(action: string, ancestors: readonly string[]): readonly PolicyInstance[] {
+    const hit = this.merged.get(action);
+    if (hit !== undefined && (hit.ancestors === ancestors || sameList(hit.ancestors, ancestors))) return hit.list;
+    const list = this.buckets.length === 1 ? this.buckets[0]!.forAction(action, ancestors) : this.buckets.flatMap((b) => b.forAction(action, ancestors));
+    this.merged.set(action, { ancestors, list });
+    return list;
+  }
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -96,7 +111,10 @@ function push(list: readonly PolicyInstance[], out: PolicyInstance[]): void {
 interface PrincipalView {
   gen: number;
   ancestors: readonly string[];
-  byResource: Map<string, Bucket[]>;
+  /** The entities the ancestors were read from and their version (see EntityLookup.version). */
+  source: EntityLookup;
+  sourceVersion: number | undefined;
+  byResource: Map<string, ViewEntry>;
 }
 
 /** Principal views kept at most (then the cache starts over). */
@@ -158,39 +176,47 @@ export class PolicyIndex {
    */
   collect(env: Env, entities: EntityLookup, out: PolicyInstance[]): void {
     const { principal, resource, action } = env;
-    const pAnc = entities.ancestorList(principal.key);
     let view = this.views.get(principal.key);
-    if (view === undefined || view.gen !== this.gen || (view.ancestors !== pAnc && !sameList(view.ancestors, pAnc))) view = this.viewOf(principal, pAnc);
+    // a view is valid for the same index and the same ancestors of the principal
+    const version = entities.version;
+    if (view === undefined || view.gen !== this.gen || version === undefined || view.source !== entities || view.sourceVersion !== version) {
+      const pAnc = entities.ancestorList(principal.key);
+      if (view === undefined || view.gen !== this.gen || (view.ancestors !== pAnc && !sameList(view.ancestors, pAnc))) view = this.viewOf(principal, pAnc, entities);
+      else {
+        view.source = entities;
+        view.sourceVersion = version;
+      }
+    }
     const byResource = view.byResource;
     if (byResource.size === 0) return;
     const rAnc = entities.ancestorList(resource.key);
     const aAnc = entities.ancestorList(action.key);
     const aKey = action.key;
-    let bs = byResource.get(resource.key);
-    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
+    let e = byResource.get(resource.key);
+    if (e !== undefined) push(e.forAction(aKey, aAnc), out);
     for (let i = 0; i < rAnc.length; i++) {
-      bs = byResource.get(rAnc[i]!);
-      if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
+      e = byResource.get(rAnc[i]!);
+      if (e !== undefined) push(e.forAction(aKey, aAnc), out);
     }
-    bs = byResource.get(resource.isKey);
-    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
-    bs = byResource.get(ANY);
-    if (bs !== undefined) for (let j = 0; j < bs.length; j++) push(bs[j]!.forAction(aKey, aAnc), out);
+    e = byResource.get(resource.isKey);
+    if (e !== undefined) push(e.forAction(aKey, aAnc), out);
+    e = byResource.get(ANY);
+    if (e !== undefined) push(e.forAction(aKey, aAnc), out);
   }
 
-  private viewOf(principal: EntityUid, ancestors: readonly string[]): PrincipalView {
-    const byResource = new Map<string, Bucket[]>();
+  private viewOf(principal: EntityUid, ancestors: readonly string[], source: EntityLookup): PrincipalView {
+    const byResource = new Map<string, ViewEntry>();
     for (const p of [principal.key, ...ancestors, principal.isKey, ANY]) {
       const byR = this.byPrincipal.get(p);
       if (byR === undefined) continue;
       for (const [r, bucket] of byR) {
-        const list = byResource.get(r);
-        if (list === undefined) byResource.set(r, [bucket]);
-        else list.push(bucket);
+        let entry = byResource.get(r);
+        if (entry === undefined) byResource.set(r, (entry = new ViewEntry()));
+        entry.buckets.push(bucket);
       }
     }
     if (this.views.size >= MAX_VIEWS) this.views.clear();
-    const view = { gen: this.gen, ancestors, byResource };
+    const view: PrincipalView = { gen: this.gen, ancestors, source, sourceVersion: source.version, byResource };
     this.views.set(principal.key, view);
     return view;
   }
