@@ -44,7 +44,7 @@ function describeRecommendation(r: RecommendationInfo): string {
 
 /**
  * `coffer alerts list|show|ack`, `coffer locks`, `coffer unlock`, `coffer review
- * start|list|decide|export`, `coffer recommend` (docs/monitoring.md).
+ * start|list|remind|decide|export`, `coffer recommend` (docs/monitoring.md).
  */
 export const monitorCommands: CommandRegistrar = (program: Command, ctx: CliContext) => {
   const client = () => {
@@ -133,11 +133,19 @@ export const monitorCommands: CommandRegistrar = (program: Command, ctx: CliCont
     .action(async (campaign: string | undefined, opts: { status?: 'open' | 'closed'; json?: boolean }) => {
       if (campaign === undefined) {
         const { items } = await client().listReviews(opts.status);
-        ctx.print(opts.json, items, () => ctx.table(items, ['id', 'name', 'scope', 'status', 'items', 'pending', 'revoked', 'certified', 'createdAt']));
+        ctx.print(opts.json, items, () => ctx.table(items.map((c) => ({ ...c, lastRemindedAt: c.lastRemindedAt ?? 'never' })), ['id', 'name', 'scope', 'status', 'items', 'pending', 'revoked', 'certified', 'createdAt', 'lastRemindedAt']));
         return;
       }
       const r = await client().showReview(campaign);
-      ctx.print(opts.json, r, () => `${r.campaign.name} (${r.campaign.status})\n` + ctx.table(r.items.map((i) => ({ ...i, lastUsedAt: i.lastUsedAt ?? 'never', reviewers: i.reviewers.join(' ') })), ['id', 'principal', 'role', 'scope', 'lastUsedAt', 'decision', 'decidedBy', 'reviewers']));
+      ctx.print(opts.json, r, () => `${r.campaign.name} (${r.campaign.status}${r.campaign.dueAt !== null ? `, due ${r.campaign.dueAt}` : ''}; last reminded: ${r.campaign.lastRemindedAt ?? 'never'})\n` + ctx.table(r.items.map((i) => ({ ...i, lastUsedAt: i.lastUsedAt ?? 'never', reviewers: i.reviewers.join(' ') })), ['id', 'principal', 'role', 'scope', 'lastUsedAt', 'decision', 'decidedBy', 'reviewers']));
+    });
+  review
+    .command('remind <campaign>')
+    .description('remind the reviewers of their pending items now (reminders also go out every reviewReminderHours)')
+    .option('--json', 'JSON output')
+    .action(async (campaign: string, opts: { json?: boolean }) => {
+      const r = await client().remindReview(campaign);
+      ctx.print(opts.json, r, () => (r.reminders === 0 ? `nothing to remind: no pending item in ${campaign}\n` : `${r.reminders} reminder${r.reminders === 1 ? '' : 's'} sent: ${r.reviewers.join(', ')}\n`));
     });
   review
     .command('decide <item>')

@@ -56,6 +56,8 @@ export interface CampaignInfo {
   dueAt: string | null;
   status: 'open' | 'closed';
   closedAt: string | null;
+  /** When its reviewers were last reminded of pending items (null: never). */
+  lastRemindedAt: string | null;
   items?: number;
   pending?: number;
   revoked?: number;
@@ -159,6 +161,10 @@ export class MonitorClient {
   }
   showReview(id: string) {
     return this.call<{ campaign: CampaignInfo; items: ReviewItemInfo[] }>('GET', `/v1/reviews/${enc(id)}`);
+  }
+  /** Reminds the campaign's reviewers of their pending items now. */
+  remindReview(id: string) {
+    return this.call<{ campaigns: number; reminders: number; reviewers: string[] }>('POST', `/v1/reviews/${enc(id)}/remind`, {});
   }
   decide(itemId: string, decision: 'certify' | 'revoke', note?: string) {
     return this.call<ReviewItemInfo>('POST', `/v1/reviews/items/${enc(itemId)}/decision`, { decision, ...(note === undefined ? {} : { note }) });

@@ -38,7 +38,7 @@ export interface Config {
   readonly monitor: MonitorConfig;
 }
 
-/** Settings of monitoring and reviews (keys `monitor*`, `reviewStaleDays`, `recommendWindowDays`). */
+/** Settings of monitoring and reviews (keys `monitor*`, `reviewStaleDays`, `reviewReminderHours`, `recommendWindowDays`). */
 export interface MonitorConfig {
   /** Run the detectors on this node (default on). */
   readonly enabled: boolean;
@@ -53,6 +53,8 @@ export interface MonitorConfig {
   readonly syslog: string | null;
   /** A review campaign revokes grants unused for this many days (0 = never). */
   readonly reviewStaleDays: number;
+  /** Reviewers of open campaigns are reminded of their pending items every this many hours (0 = never). */
+  readonly reviewReminderHours: number;
   /** Recommendations look at this many days of use. */
   readonly recommendWindowDays: number;
 }
@@ -159,6 +161,7 @@ const SCHEMA: Record<string, Field> = {
   monitorWebhookSecret: { kind: 'nullable-string', env: 'COFFER_MONITOR_WEBHOOK_SECRET', default: null },
   monitorSyslog: { kind: 'nullable-string', env: 'COFFER_MONITOR_SYSLOG', default: null },
   reviewStaleDays: { kind: 'int', env: 'COFFER_REVIEW_STALE_DAYS', default: 90, min: 0, max: 3650 },
+  reviewReminderHours: { kind: 'int', env: 'COFFER_REVIEW_REMINDER_HOURS', default: 24, min: 0, max: 8760 },
   recommendWindowDays: { kind: 'int', env: 'COFFER_RECOMMEND_WINDOW_DAYS', default: 30, min: 1, max: 365 },
 };
 
@@ -298,6 +301,7 @@ function monitorConfig(raw: Record<string, unknown>): MonitorConfig {
     webhookSecret,
     syslog,
     reviewStaleDays: raw.reviewStaleDays as number,
+    reviewReminderHours: raw.reviewReminderHours as number,
     recommendWindowDays: raw.recommendWindowDays as number,
   });
 }

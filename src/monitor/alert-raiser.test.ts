@@ -22,7 +22,7 @@ void test('an alert is stored, acted on and notified once, even when its finding
     rules,
     monitorStore: { insertAlert: (a) => Promise.resolve(stored.has(a.id) ? false : !!stored.set(a.id, a)) },
     locker: { lock: (a: AlertRecord) => Promise.resolve(locked.push(a.id) && ({ principalName: 'dana', tokensRevoked: 1, downloadsAborted: 0, lockedAt: 1 } as LockRecord)) } as unknown as AccountLocker,
-    dispatcher: new AlertDispatcher([{ name: 't', send: (n) => Promise.resolve(void notices.push(n)), close: () => Promise.resolve() }], () => undefined),
+    dispatcher: new AlertDispatcher([{ name: 't', send: (n) => Promise.resolve(void (n.type === 'coffer.alert' && notices.push(n))), close: () => Promise.resolve() }], () => undefined),
     audit: { record: (e) => Promise.resolve({ seq: audited.push(e) }) },
     metrics: new MonitorMetrics({ openAlerts: () => Promise.resolve(0), lockedPrincipals: () => Promise.resolve(0), pendingReviewItems: () => Promise.resolve(0) }),
     clock: () => 1,

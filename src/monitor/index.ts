@@ -16,5 +16,5 @@ export { DEFAULT_RULES, mergeRules, loadRulesFile, type MonitorRules, type RuleA
 export { RULE_IDS, type Finding, type RuleId, type Severity } from './finding.js';
 export { InflightDownloads, type InflightRegistry } from './inflight-downloads.js';
 export { signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './alerting/webhook-signature.js';
-export type { AlertNotice, AlertSink } from './alerting/alert-sink.js';
+export type { AlertNotice, AlertSink, Notice, ReminderNotice } from './alerting/alert-sink.js';
 export { MonitorMetrics } from './monitor-metrics.js';

@@ -23,6 +23,7 @@ export class MonitorMetrics {
   readonly lastSeq = new Gauge({ name: 'coffer_monitor_last_seq', help: 'Seq of the last audit record analysed', registers: [this.registry] });
   readonly reviewDecisions = new Counter({ name: 'coffer_review_decisions_total', help: 'Access review decisions, by decision and by whom (reviewer or automatic)', labelNames: ['decision', 'by'] as const, registers: [this.registry] });
   readonly campaigns = new Counter({ name: 'coffer_review_campaigns_total', help: 'Access review campaigns started', registers: [this.registry] });
+  readonly reviewReminders = new Counter({ name: 'coffer_review_reminders_total', help: 'Reminders of pending review items sent (one per reviewer per campaign)', registers: [this.registry] });
   readonly recommendationsApplied = new Counter({ name: 'coffer_recommendations_applied_total', help: 'Least-privilege recommendations applied', registers: [this.registry] });
   readonly grantsRemoved = new Counter({ name: 'coffer_recommendations_grants_removed_total', help: 'Grants removed or narrowed by applied recommendations', registers: [this.registry] });
 

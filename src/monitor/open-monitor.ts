@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { AuditLog } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { MonitorConfig } from '../config/config.js';
-import { InternalError, type CofferError } from '../domain/errors.js';
+import { InternalError, isCofferError, type CofferError } from '../domain/errors.js';
 import type { ServiceDeps } from '../service/deps.js';
 import type { Gate } from '../service/gate.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -23,6 +23,9 @@ import { MonitorService, type UnlockCheck } from './monitor-service.js';
 import { DEFAULT_RULES, loadRulesFile } from './rules.js';
 import type { MonitorRules } from './rules.js';
 import { TierResolver } from './tier-resolver.js';
+
+/** How often open campaigns are checked for reminders due (reminders are hours apart). */
+const REMINDER_SWEEP_MS = 5 * 60_000;
 
 /** What the monitor module needs from the core, before the audit log exists. */
 export interface MonitorCore {
@@ -59,6 +62,8 @@ export interface MonitorModule {
   readonly metrics: MonitorMetrics;
   /** Builds the use cases and starts the detectors (their state loads and catches up in the background). */
   attach(a: MonitorAttachment): { monitor: MonitorService; reviews: ReviewService };
+  /** One sweep of review reminders now, at the injected clock's time (the timer runs it every few minutes). */
+  sweepReminders(): Promise<{ campaigns: number; reminders: number; reviewers: string[] }>;
   /** Resolves once every record written so far is analysed (tests, shutdown). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -107,6 +112,8 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
     clock: core.clock,
   });
   let attached = false;
+  let reviewService: ReviewService | null = null;
+  let reminderTimer: NodeJS.Timeout | null = null;
 
   return {
     rules,
@@ -137,14 +144,31 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
         },
         { staleDays: config.reviewStaleDays, recommendWindowDays: config.recommendWindowDays },
         async () => new Set((await core.monitorStore.listOpenLocks()).map((l) => l.principalId)),
+        {
+          monitorStore: core.monitorStore,
+          notify: (n) => dispatcher.notify(n),
+          intervalMs: config.reviewReminderHours * 3_600_000,
+          onReminder: () => metrics.reviewReminders.inc(),
+        },
       );
+      reviewService = reviews;
+      // reminders go out from the node that runs the detectors; the store's claim keeps a round single anyway
+      if (config.enabled && config.reviewReminderHours > 0) {
+        reminderTimer = setInterval(() => void reviews.sweepReminders().catch((err: unknown) => report(isCofferError(err) ? err : new InternalError('reminder sweep failed', { cause: err }), 'review reminders')), REMINDER_SWEEP_MS);
+        reminderTimer.unref();
+      }
       return { monitor, reviews };
+    },
+    sweepReminders() {
+      if (reviewService === null) return Promise.reject(new InternalError('monitor not attached'));
+      return reviewService.sweepReminders();
     },
     async idle() {
       if (config.enabled && attached) await detectors.idle();
       await dispatcher.flush();
     },
     async close() {
+      if (reminderTimer !== null) clearInterval(reminderTimer);
       if (config.enabled && attached) await detectors.close();
       await dispatcher.close();
     },

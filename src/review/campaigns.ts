@@ -28,7 +28,7 @@ export interface ReviewDeps {
 }
 
 /** A campaign and its items as callers see them. */
-export function campaignView(c: ReviewCampaign, items?: readonly ReviewItem[]) {
+export function campaignView(c: ReviewCampaign, items?: readonly ReviewItem[], remindedAt: number | null = null) {
   const counts = items && { items: items.length, pending: items.filter((i) => i.decision === 'pending').length, revoked: items.filter((i) => i.decision === 'revoke').length, certified: items.filter((i) => i.decision === 'certify').length };
   return {
     id: c.id,
@@ -40,6 +40,8 @@ export function campaignView(c: ReviewCampaign, items?: readonly ReviewItem[]) {
     dueAt: c.dueAt === null ? null : new Date(c.dueAt).toISOString(),
     status: c.status,
     closedAt: c.closedAt === null ? null : new Date(c.closedAt).toISOString(),
+    /** When its reviewers were last reminded of pending items (null: never). */
+    lastRemindedAt: remindedAt === null ? null : new Date(remindedAt).toISOString(),
     ...(counts ?? {}),
   };
 }
@@ -187,9 +189,11 @@ export async function listCampaigns(deps: ServiceDeps, gate: Gate, r: ReviewDeps
   const admin = gate.decide(caller, 'admin', SYSTEM).allowed;
   const out: CampaignView[] = [];
   const resolver = new ScopeResolver(deps.store);
-  for (const c of await r.monitorStore.listCampaigns(status === undefined ? {} : { status })) {
+  const campaigns = await r.monitorStore.listCampaigns(status === undefined ? {} : { status });
+  const reminded = await r.monitorStore.lastReminders(campaigns.map((c) => c.id));
+  for (const c of campaigns) {
     const items = await r.monitorStore.listItems(c.id);
-    if (admin || (await visibleItems(gate, caller, resolver, items)).length > 0) out.push(campaignView(c, items));
+    if (admin || (await visibleItems(gate, caller, resolver, items)).length > 0) out.push(campaignView(c, items, reminded.get(c.id) ?? null));
   }
   await permit.finish('success', { details: { returned: out.length } });
   return out;
@@ -207,7 +211,8 @@ export async function listItems(deps: ServiceDeps, gate: Gate, r: ReviewDeps, ca
   if (items.length === 0 && !admin) return gate.refuse(caller, caller.meta, 'read-metadata', `review/${c.id}`, notFound);
   const permit = await gate.enter(caller, 'read-metadata', SYSTEM, `review/${c.id}`, null, { items: items.length });
   await permit.finish('success');
-  return { campaign: campaignView(c, all), items: items.map(itemView) };
+  const reminded = (await r.monitorStore.lastReminders([c.id])).get(c.id) ?? null;
+  return { campaign: campaignView(c, all, reminded), items: items.map(itemView) };
 }
 
 /**
@@ -254,7 +259,7 @@ export async function exportCampaign(deps: ServiceDeps, gate: Gate, r: ReviewDep
 }
 
 /** Enters as an owner of `ref` (`grant` on it) if the policy allows, else as an administrator. */
-async function ownerOrAdmin(gate: Gate, caller: Caller, ref: ResourceRef, name: string, denyAs: { notFound: string }, details: Record<string, unknown>): Promise<Permit> {
+export async function ownerOrAdmin(gate: Gate, caller: Caller, ref: ResourceRef, name: string, denyAs: { notFound: string }, details: Record<string, unknown>): Promise<Permit> {
   if (gate.decide(caller, 'grant', ref).allowed) return gate.enter(caller, 'grant', ref, name, denyAs, details);
   return gate.enter(caller, 'admin', SYSTEM, name, null, details);
 }
@@ -293,7 +298,8 @@ async function ownersOf(deps: ServiceDeps, s: ScopedGrant, cache: Map<string, Gr
   return [...onProject, ...onArtifact];
 }
 
-async function adminMembers(deps: ServiceDeps): Promise<string[]> {
+/** Names of the members of the `admins` group. */
+export async function adminMembers(deps: ServiceDeps): Promise<string[]> {
   const admins = await deps.store.getPrincipalByName('admins');
   if (admins === null) return [];
   const names: string[] = [];

@@ -5,6 +5,8 @@ import type { ReviewCampaign } from '../store/monitor-store.js';
 import * as campaigns from './campaigns.js';
 import type { ReviewDeps, ReviewScope } from './campaigns.js';
 import * as recommendations from './recommend-service.js';
+import type { ReminderDeps } from './reminders.js';
+import * as reminders from './reminders.js';
 import type { RecommendDeps } from './recommend-service.js';
 
 /** Settings of reviews and recommendations. */
@@ -29,6 +31,7 @@ export class ReviewService {
     r: ReviewDeps & Pick<RecommendDeps, 'onApplied'>,
     private readonly settings: ReviewSettings,
     private readonly lockedPrincipals: () => Promise<ReadonlySet<string>>,
+    private readonly reminderDeps: ReminderDeps,
   ) {
     this.#review = r;
     this.#recommend = { monitorStore: r.monitorStore, flushUsage: r.flushUsage, windowDays: settings.recommendWindowDays, onApplied: r.onApplied };
@@ -48,6 +51,14 @@ export class ReviewService {
   }
   exportCampaign(caller: Caller, campaignId: string, format: 'csv' | 'json') {
     return campaigns.exportCampaign(this.deps, this.gate, this.#review, caller, campaignId, format);
+  }
+  /** Reminds the campaign's reviewers of their pending items now (`coffer review remind`). */
+  remind(caller: Caller, campaignId: string) {
+    return reminders.remindNow(this.deps, this.gate, this.reminderDeps, caller, campaignId);
+  }
+  /** One sweep of reminders (the timer calls it; tests too). */
+  sweepReminders() {
+    return reminders.sweepReminders(this.deps, this.reminderDeps);
   }
   recommend(caller: Caller, input: { principal: string; days?: number; apply?: boolean }) {
     return recommendations.recommend(this.deps, this.gate, this.#recommend, caller, input);

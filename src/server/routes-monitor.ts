@@ -75,6 +75,9 @@ export function monitorRoutes(monitor: MonitorService, reviews: ReviewService): 
     app.get<{ Querystring: { status?: 'open' | 'closed' } }>('/reviews', { schema: { summary: 'Review campaigns the caller takes part in', querystring: obj([], { status: { enum: ['open', 'closed'] } }) } }, async (request) => ({
       items: await reviews.listCampaigns(callerOf(request), request.query.status),
     }));
+    app.post<{ Params: { id: string } }>('/reviews/:id/remind', { schema: { summary: 'Remind the reviewers of a campaign of their pending items now', params: idParams } }, async (request) =>
+      reviews.remind(callerOf(request), request.params.id),
+    );
     app.get<{ Params: { id: string } }>('/reviews/:id', { schema: { summary: 'A campaign and the items the caller may decide', params: idParams } }, async (request) =>
       reviews.listItems(callerOf(request), request.params.id),
     );

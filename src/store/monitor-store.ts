@@ -165,4 +165,14 @@ export interface MonitorStore {
   /** Records a decision on a pending item; false if the item is not pending (decided already, or absent). */
   decideItem(id: string, decision: Exclude<ReviewDecision, 'pending'>, by: string, at: number, note: string | null): Promise<boolean>;
   closeCampaign(id: string, at: number): Promise<void>;
+
+  // ---- review reminders ----
+  /** When the reviewers of each of `campaignIds` were last reminded (campaigns never reminded are absent). */
+  lastReminders(campaignIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Claims a round of reminders of a campaign at `at`, compare-and-set on the previous
+   * round (`previous`, null if never reminded): false if another sweep (or node) claimed
+   * it meanwhile, so a round is sent once.
+   */
+  claimReminder(campaignId: string, previous: number | null, at: number): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { InternalError, isCofferError } from '../../domain/errors.js';
 import type { CofferError } from '../../domain/errors.js';
-import type { AlertNotice, AlertSink } from './alert-sink.js';
+import type { AlertSink, Notice } from './alert-sink.js';
 
 /**
  * Sends each notice to every sink, in the background: a slow or failing receiver never
@@ -20,7 +20,7 @@ export class AlertDispatcher {
     return this.sinks.map((s) => s.name);
   }
 
-  notify(notice: AlertNotice): void {
+  notify(notice: Notice): void {
     for (const sink of this.sinks) {
       const p = sink
         .send(notice)

@@ -10,6 +10,23 @@ export interface AlertNotice {
   notLocked?: string;
 }
 
+/** A reminder to one reviewer of the items of a campaign still waiting for a decision. */
+export interface ReminderNotice {
+  type: 'coffer.review-reminder';
+  version: 1;
+  /** `rmd_` + digest of (campaign, reviewer, round time): the same reminder has the same id on every sink. */
+  id: string;
+  sentAt: string;
+  reviewer: string;
+  campaign: { id: string; name: string; scope: string; createdAt: string; dueAt: string | null; overdue: boolean };
+  /** How many items this reviewer may decide are pending; `items` lists the first 50. */
+  pending: number;
+  items: Array<{ id: string; principal: string; role: string; scope: string; lastUsedAt: string | null }>;
+}
+
+/** What sinks deliver: alerts and review reminders. */
+export type Notice = AlertNotice | ReminderNotice;
+
 /**
  * A destination for alert notifications (webhook, file, syslog). The alert is already
  * stored when a sink is called: a sink failing loses a notification, never an alert.
@@ -17,6 +34,6 @@ export interface AlertNotice {
 export interface AlertSink {
   /** For error reports (`webhook`, `file`, `syslog`). */
   readonly name: string;
-  send(notice: AlertNotice): Promise<void>;
+  send(notice: Notice): Promise<void>;
   close(): Promise<void>;
 }

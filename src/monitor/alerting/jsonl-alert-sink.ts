@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { StorageError } from '../../domain/errors.js';
-import type { AlertNotice, AlertSink } from './alert-sink.js';
+import type { AlertSink, Notice } from './alert-sink.js';
 
 /** Appends each alert as one JSON line to a file (0600), for log shippers. */
 export class JsonLinesAlertSink implements AlertSink {
@@ -9,7 +9,7 @@ export class JsonLinesAlertSink implements AlertSink {
 
   constructor(private readonly path: string) {}
 
-  async send(notice: AlertNotice): Promise<void> {
+  async send(notice: Notice): Promise<void> {
     try {
       // 0600: alerts name people and what they touched
       this.#handle ??= await open(this.path, 'a', 0o600);

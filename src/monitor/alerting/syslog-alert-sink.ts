@@ -1,17 +1,19 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { ConfigInvalidError, StorageError } from '../../domain/errors.js';
-import type { AlertNotice, AlertSink } from './alert-sink.js';
+import type { AlertSink, Notice } from './alert-sink.js';
 
 /** Facility `authpriv` (10): security messages that should not reach world-readable logs. */
 const FACILITY = 10;
 const SEVERITY: Record<string, number> = { critical: 2, high: 3, medium: 4, low: 5 };
 
 /** The RFC 5424 message of a notice: `<PRI>1 TIMESTAMP HOST coffer PID coffer-alert - JSON`. */
-export function syslogMessage(notice: AlertNotice, host = hostname(), pid = process.pid): string {
-  const pri = FACILITY * 8 + (SEVERITY[notice.alert.severity] ?? 5);
+export function syslogMessage(notice: Notice, host = hostname(), pid = process.pid): string {
+  // a reminder is routine: severity notice (5)
+  const pri = FACILITY * 8 + (notice.type === 'coffer.alert' ? (SEVERITY[notice.alert.severity] ?? 5) : 5);
   const safeHost = host.replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
-  return `<${pri}>1 ${notice.alert.createdAt} ${safeHost} coffer ${pid} coffer-alert - ${JSON.stringify(notice)}`;
+  const [time, msgId] = notice.type === 'coffer.alert' ? [notice.alert.createdAt, 'coffer-alert'] : [notice.sentAt, 'coffer-review-reminder'];
+  return `<${pri}>1 ${time} ${safeHost} coffer ${pid} ${msgId} - ${JSON.stringify(notice)}`;
 }
 
 /** Sends each alert as one RFC 5424 datagram to a syslog receiver (`udp://host:port`). */
@@ -28,7 +30,7 @@ export class SyslogAlertSink implements AlertSink {
     this.#port = Number(m[2]);
   }
 
-  async send(notice: AlertNotice): Promise<void> {
+  async send(notice: Notice): Promise<void> {
     const socket = (this.#socket ??= createSocket(this.#host.includes(':') ? 'udp6' : 'udp4'));
     socket.unref();
     const message = Buffer.from(syslogMessage(notice), 'utf8');

@@ -1,5 +1,5 @@
 import { ConfigInvalidError, StorageError } from '../../domain/errors.js';
-import type { AlertNotice, AlertSink } from './alert-sink.js';
+import type { AlertSink, Notice } from './alert-sink.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature.js';
 
 /** Options of {@link WebhookAlertSink}. */
@@ -29,7 +29,7 @@ export class WebhookAlertSink implements AlertSink {
     this.#o = { timeoutMs: 5000, attempts: 3, now: Date.now, ...options };
   }
 
-  async send(notice: AlertNotice): Promise<void> {
+  async send(notice: Notice): Promise<void> {
     const body = JSON.stringify(notice);
     let last: unknown = null;
     for (let attempt = 0; attempt < this.#o.attempts; attempt++) {

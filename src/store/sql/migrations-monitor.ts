@@ -128,5 +128,17 @@ export function monitorMigrations(_dialect: SqlDialectName): Record<string, Migr
         await db.schema.createIndex('review_items_campaign_idx').ifNotExists().on('review_items').columns(['campaign_id', 'scope_name']).execute();
       },
     },
+    '004_monitor_b': {
+      // reminders of pending review items: when each campaign's reviewers were last reminded
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('review_reminders')
+          .ifNotExists()
+          .addColumn('campaign_id', 'text', (c) => c.primaryKey().references('review_campaigns.id'))
+          .addColumn('reminded_at', 'bigint', (c) => c.notNull())
+          .addColumn('rounds', 'integer', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -98,7 +98,13 @@ interface ReviewItemsTable {
   note: string | null;
 }
 
-/** The tables of migration `004_monitor` as Kysely sees them. */
+interface ReviewRemindersTable {
+  campaign_id: string;
+  reminded_at: Int8;
+  rounds: number;
+}
+
+/** The tables of migrations `004_monitor` and `004_monitor_b` as Kysely sees them. */
 export interface MonitorTables {
   monitor_state: MonitorStateTable;
   monitor_meta: MonitorMetaTable;
@@ -108,6 +114,7 @@ export interface MonitorTables {
   monitor_principal_use: MonitorPrincipalUseTable;
   review_campaigns: ReviewCampaignsTable;
   review_items: ReviewItemsTable;
+  review_reminders: ReviewRemindersTable;
 }
 
 const CURSOR_KEY = 'audit-cursor';
@@ -394,6 +401,37 @@ export class MonitorSqlStore implements MonitorStore {
   closeCampaign(id: string, at: number): Promise<void> {
     return this.#run('close campaign', async () => {
       await this.#db.updateTable('review_campaigns').set({ status: 'closed', closed_at: at }).where('id', '=', id).where('status', '=', 'open').execute();
+    });
+  }
+
+  // ---- review reminders ----
+
+  lastReminders(campaignIds: readonly string[]): Promise<Map<string, number>> {
+    return this.#run('read review reminders', async () => {
+      const out = new Map<string, number>();
+      for (let i = 0; i < campaignIds.length; i += CHUNK) {
+        const chunk = campaignIds.slice(i, i + CHUNK);
+        const rows = await this.#db.selectFrom('review_reminders').select(['campaign_id', 'reminded_at']).where('campaign_id', 'in', chunk).execute();
+        for (const r of rows) out.set(r.campaign_id, toNumber(r.reminded_at));
+      }
+      return out;
+    });
+  }
+
+  claimReminder(campaignId: string, previous: number | null, at: number): Promise<boolean> {
+    return this.#run('claim review reminder', async () => {
+      if (previous === null) {
+        // first round: the primary key lets only one claimant insert
+        const r = await this.#db.insertInto('review_reminders').values({ campaign_id: campaignId, reminded_at: at, rounds: 1 }).onConflict((oc) => oc.column('campaign_id').doNothing()).executeTakeFirst();
+        return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+      }
+      const r = await this.#db
+        .updateTable('review_reminders')
+        .set((eb) => ({ reminded_at: at, rounds: eb('rounds', '+', 1) }))
+        .where('campaign_id', '=', campaignId)
+        .where('reminded_at', '=', previous)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
     });
   }
 
