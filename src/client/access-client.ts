@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { CofferApiError } from './coffer-client.js';
+import { CofferApiError, toError } from './coffer-client.js';
 import type { ClientOptions } from './coffer-client.js';
 
 /** A request for elevated access as the API shows it. */
@@ -149,19 +149,4 @@ export class AccessClient {
     if (res.body === null) throw new CofferApiError(res.status, 'COFFER_CLIENT_EMPTY_BODY', 'server sent no body');
     return { status: res.status, sha256: res.headers.get('x-coffer-sha256') ?? '', body: Readable.fromWeb(res.body) };
   }
-}
-
-async function toError(res: Response): Promise<CofferApiError> {
-  let code = `HTTP_${res.status}`;
-  let message = res.statusText || 'request failed';
-  let requestId: string | undefined;
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; requestId?: string } };
-    if (body.error?.code) code = body.error.code;
-    if (body.error?.message) message = body.error.message;
-    requestId = body.error?.requestId;
-  } catch {
-    // not a JSON error body: keep the status
-  }
-  return new CofferApiError(res.status, code, message, requestId);
 }

@@ -153,7 +153,8 @@ export class CofferClient {
   }
 }
 
-async function toError(res: Response): Promise<CofferApiError> {
+/** The catalog error of a failed response (`{error: {code, message, requestId}}`), or HTTP_<status>. */
+export async function toError(res: Response): Promise<CofferApiError> {
   let code = `HTTP_${res.status}`;
   let message = res.statusText || 'request failed';
   let requestId: string | undefined;

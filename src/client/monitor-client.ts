@@ -1,4 +1,4 @@
-import { CofferApiError } from './coffer-client.js';
+import { toError } from './coffer-client.js';
 import type { ClientOptions } from './coffer-client.js';
 
 /** An alert as the API shows it. */
@@ -180,19 +180,4 @@ export class MonitorClient {
   applyRecommendation(principal: string, days?: number) {
     return this.call<RecommendationInfo>('POST', `/v1/recommendations/${enc(principal)}/apply`, days === undefined ? {} : { days });
   }
-}
-
-async function toError(res: Response): Promise<CofferApiError> {
-  let code = `HTTP_${res.status}`;
-  let message = res.statusText || 'request failed';
-  let requestId: string | undefined;
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; requestId?: string } };
-    if (body.error?.code) code = body.error.code;
-    if (body.error?.message) message = body.error.message;
-    requestId = body.error?.requestId;
-  } catch {
-    // not a JSON error body: keep the status
-  }
-  return new CofferApiError(res.status, code, message, requestId);
 }
