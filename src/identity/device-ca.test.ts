@@ -51,3 +51,13 @@ test('refused: our CA name under another key, expired, not yet valid, the CA its
   assert.throws(() => verifyDeviceCertificate(ca, ca.certificate.raw, NOW), DeviceSignatureInvalidError);
   assert.equal(verifyDeviceCertificate(ca, randomBytes(300), NOW), null);
 });
+
+test('every issued certificate parses: serial numbers are minimal positive DER integers (regression: ~1 in 256 failed)', async () => {
+  const store = settings() as MetadataStore;
+  const ca = await loadDeviceCa(store, signingKeyFromSeed(randomBytes(32)), NOW);
+  const { publicKey } = generateKeyPairSync('ed25519');
+  for (let i = 0; i < 600; i++) {
+    const issued = issueDeviceCertificate(ca, { deviceId: `dev_${i}`, publicKey, now: NOW });
+    assert.match(issued.serial, /^[4-7][0-9A-F]/i);
+  }
+});

@@ -55,7 +55,9 @@ function ext(id: string, critical: boolean, value: object): Extension {
 /** Builds and signs an X.509 v3 certificate with the CA's Ed25519 key. */
 function buildCertificate(input: { signer: KeyObject; issuer: string; subject: string; subjectKey: KeyObject; notBefore: number; notAfter: number; ca: boolean }): Buffer {
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // a positive INTEGER
+  // a positive INTEGER in minimal DER form: top bit clear (positive) and a non-zero first
+  // byte (a leading zero before a byte < 0x80 is not minimal and OpenSSL rejects the certificate)
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const extensions = input.ca
     ? [ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: true, pathLenConstraint: 0 })), ext(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign))]
     : [ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })), ext(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature)), ext(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_clientAuth]))];
