@@ -55,6 +55,36 @@ function pageOf(q: { limit?: number; cursor?: string }) {
   return { ...(q.limit !== undefined ? { limit: q.limit } : {}), cursor: q.cursor ?? null };
 }
 
+/** Most of a refused upload's remaining body we read and discard before answering. */
+const DRAIN_LIMIT = 256 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Discards what is left of a request body, up to `limit` bytes or `timeoutMs`; resolves either way. */
+function drainRequest(raw: FastifyRequest['raw'], limit: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('close', done);
+      raw.off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    raw.unpipe();
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
+
 /** REST API v1. Every route but bootstrap authenticates first; use cases do the rest. */
 export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metrics, extensions }) => {
   app.decorateRequest('caller', null);
@@ -192,6 +222,12 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
           });
           metrics.bytes.inc({ direction: 'in' }, version.size);
           return reply.code(201).send(version);
+        } catch (err) {
+          // Refused half-way (disk full, digest mismatch...): read and discard the rest of a
+          // modest body first, so the client finishes sending and then reads our answer
+          // instead of a connection reset. A larger rest is cut (the error handler closes).
+          if (!request.raw.complete && !request.raw.destroyed && !controller.signal.aborted) await drainRequest(request.raw, DRAIN_LIMIT, DRAIN_TIMEOUT_MS);
+          throw err;
         } finally {
           request.raw.off('close', onClose);
         }
