@@ -5,6 +5,7 @@ import { ARTIFACT_KINDS, ENVIRONMENTS, TIERS } from '../domain/types.js';
 import type { Artifact, ArtifactKind, ArtifactVersion, Environment, Project, Tier } from '../domain/types.js';
 import { resolveSubject } from '../identity/resolve-subject.js';
 import { createArtifact } from '../service/catalog.js';
+import { commitVersion as commitNextVersion } from '../service/transfer.js';
 import type { Permit } from '../service/gate.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import type { S3ObjectMeta } from '../store/s3-store.js';
@@ -17,7 +18,6 @@ import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { xmlDocument } from './xml.js';
 
-const MAX_NUMBER_RETRIES = 8;
 
 /** The project of a bucket, or a recorded NoSuchBucket refusal. */
 export async function bucketProject(op: S3Op, action: string, resourceName: string): Promise<Project> {
@@ -94,30 +94,9 @@ export async function commitVersion(op: S3Op, artifact: Artifact, permit: Permit
   const meta: S3ObjectMeta = { versionId, ...input.meta() };
   try {
     await op.ctx.store.putObjectMeta(meta);
-    for (let attempt = 0; ; attempt++) {
-      const number = (await deps.store.latestVersionNumber(artifact.id)) + 1;
-      const version: ArtifactVersion = {
-        id: versionId,
-        artifactId: artifact.id,
-        number,
-        sha256: sealed.sha256,
-        size: sealed.size,
-        mediaType: input.mediaType,
-        createdBy: op.caller.subject.principal.id,
-        createdAt: deps.clock(),
-        blobKey: sealed.blobKey,
-        wrappedKey: sealed.wrappedKey,
-        keyTerm: sealed.keyTerm,
-      };
-      try {
-        await deps.store.createVersion(version);
-        await permit.finish('success', { bytes: sealed.size, details: details(op, { version: number, etag: meta.etag, sha256: sealed.sha256 }) });
-        return { version, meta };
-      } catch (err) {
-        // a concurrent write took this number: take the next one
-        if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES) throw err;
-      }
-    }
+    const version = await commitNextVersion(deps, { artifactId: artifact.id, versionId, sealed, mediaType: input.mediaType, createdBy: op.caller.subject.principal.id });
+    await permit.finish('success', { bytes: sealed.size, details: details(op, { version: version.number, etag: meta.etag, sha256: sealed.sha256 }) });
+    return { version, meta };
   } catch (err) {
     await deps.vault.remove(sealed.blobKey).catch(() => undefined);
     await op.ctx.store.deleteObjectMeta(versionId).catch(() => undefined);

@@ -4,6 +4,7 @@ import { meterPlaintext, resolveRange } from './metered-plaintext.js';
 export { RangeNotSatisfiable } from './metered-plaintext.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import type { ArtifactVersion } from '../domain/types.js';
+import type { SealedObject } from '../vault/vault.js';
 import type { ByteRange } from '../store/blob-store.js';
 import type { Caller } from './caller.js';
 import type { ServiceDeps } from './deps.js';
@@ -49,34 +50,46 @@ export async function pushVersion(deps: ServiceDeps, gate: Gate, caller: Caller,
     throw err;
   }
   try {
-    for (let attempt = 0; ; attempt++) {
-      const number = (await deps.store.latestVersionNumber(artifact.id)) + 1;
-      const version: ArtifactVersion = {
-        id: versionId,
-        artifactId: artifact.id,
-        number,
-        sha256: sealed.sha256,
-        size: sealed.size,
-        mediaType: input.mediaType,
-        createdBy: caller.subject.principal.id,
-        createdAt: deps.clock(),
-        blobKey: sealed.blobKey,
-        wrappedKey: sealed.wrappedKey,
-        keyTerm: sealed.keyTerm,
-      };
-      try {
-        await deps.store.createVersion(version);
-        await permit.finish('success', { bytes: sealed.size, details: { version: number, sha256: sealed.sha256 } });
-        return versionView(version, project.name, artifact.name);
-      } catch (err) {
-        // a concurrent push took this number: take the next one
-        if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES) throw err;
-      }
-    }
+    const version = await commitVersion(deps, { artifactId: artifact.id, versionId, sealed, mediaType: input.mediaType, createdBy: caller.subject.principal.id });
+    await permit.finish('success', { bytes: sealed.size, details: { version: version.number, sha256: sealed.sha256 } });
+    return versionView(version, project.name, artifact.name);
   } catch (err) {
     await deps.vault.remove(sealed.blobKey).catch(() => undefined);
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
+  }
+}
+
+/**
+ * Records a sealed object as the next version of its artifact. Numbers are taken as
+ * latest + 1; a concurrent writer taking the same number (ConflictError) makes this
+ * retry with the next one. Shared by REST pushes and S3 writes.
+ */
+export async function commitVersion(
+  deps: ServiceDeps,
+  input: { artifactId: string; versionId: string; sealed: SealedObject; mediaType: string; createdBy: string },
+): Promise<ArtifactVersion> {
+  const { sealed } = input;
+  for (let attempt = 0; ; attempt++) {
+    const version: ArtifactVersion = {
+      id: input.versionId,
+      artifactId: input.artifactId,
+      number: (await deps.store.latestVersionNumber(input.artifactId)) + 1,
+      sha256: sealed.sha256,
+      size: sealed.size,
+      mediaType: input.mediaType,
+      createdBy: input.createdBy,
+      createdAt: deps.clock(),
+      blobKey: sealed.blobKey,
+      wrappedKey: sealed.wrappedKey,
+      keyTerm: sealed.keyTerm,
+    };
+    try {
+      await deps.store.createVersion(version);
+      return version;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES) throw err;
+    }
   }
 }
 
