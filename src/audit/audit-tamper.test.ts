@@ -138,7 +138,7 @@ void test('tamper: rewriting the chain from a record on with every hash recomput
 
 void test('tamper: a stored checkpoint with a forged signature is found at its seq', async () => {
   await scenario({ checkpointEvery: 5 }, (t) => {
-    const changed = t.raw().prepare(`UPDATE audit_checkpoints SET signature = '00' || substr(signature, 3) WHERE seq = 10`).run();
+    const changed = t.raw().prepare(`UPDATE audit_checkpoints SET signature = (CASE WHEN substr(signature, 1, 2) = '00' THEN 'ff' ELSE '00' END) || substr(signature, 3) WHERE seq = 10`).run();
     assert.equal(changed.changes, 1);
   }, { seq: 10, kind: 'checkpoint' });
 });
