@@ -1,7 +1,7 @@
 /**
  * The policy benchmark: Coffer's compiled evaluator against cedar-wasm's stateful
- * authorizer (preparsed schema and policy set) and a hand-written TypeScript check of
- * the same rules, with 18, 1,000 and 10,000 policies (the baseline pack plus grant
+ * authorizer (preparsed schema and policy set), Casbin (the same grant rules as an RBAC
+ * model) and a hand-written TypeScript check of the same rules, with 18, 1,000 and 10,000 policies (the baseline pack plus grant
  * links) over 1,000 users, 100 groups and 10,000 artifacts with 5 versions each. The
  * same requests go to every engine; the compiled evaluator's decisions are checked
  * against cedar-wasm's on every request cedar-wasm answers.
@@ -23,6 +23,7 @@ import { CedarWasmEngine } from '../../src/policy/cedar-wasm-engine.js';
 import type { AccessRequest } from '../../src/policy/policy-engine.js';
 import type { Artifact, ArtifactVersion, Grant, Project } from '../../src/domain/types.js';
 import { benchListing } from './listing-bench.js';
+import { casbinCheck, casbinEnforcer } from './casbin-check.js';
 import { ARTIFACTS, GROUPS, PROJECTS, USERS, VERSIONS, buildRequests, buildWorld, grantLinkParts, type BenchRequest, type World } from './policy-world.js';
 
 /** One measurement. */
@@ -192,6 +193,9 @@ export interface SizeResult {
   compiled: Measurement;
   wasm: Measurement;
   hand: Measurement;
+  casbin: Measurement;
+  /** Casbin decisions that differ from the hand-written check's (same rules). */
+  casbinMismatches: number;
   /** Requests on which the compiled evaluator and cedar-wasm were compared, and mismatches. */
   compared: number;
   mismatches: number;
@@ -221,7 +225,7 @@ export function buildCompiledWorld(policies: number, validated: ValidatedPolicyS
 }
 
 /** Runs the evaluator comparison with `policies` policies (baseline + grant links). */
-export function benchPolicyCount(policies: number, validated: ValidatedPolicySet, budgetMs: number): SizeResult {
+export async function benchPolicyCount(policies: number, validated: ValidatedPolicySet, budgetMs: number): Promise<SizeResult> {
   const { world, requests, set, envs, baseCount } = buildCompiledWorld(policies, validated);
   const nEnv = envs.length;
   let sink = 0;
@@ -232,6 +236,18 @@ export function benchPolicyCount(policies: number, validated: ValidatedPolicySet
   const hand = measure((i) => {
     if (handCheck(world, requests[i % requests.length]!)) sink++;
   }, 400000, budgetMs, WARMUP);
+
+  const enforcer = await casbinEnforcer(world);
+  let casbinMismatches = 0;
+  const casbin = measure(
+    (i) => {
+      const r = requests[i % requests.length]!;
+      if (casbinCheck(enforcer, world, r) !== handCheck(world, r)) casbinMismatches++;
+    },
+    20000,
+    budgetMs,
+    3,
+  );
 
   const schemaName = 'coffer-bench-schema';
   cedar.preparseSchema(schemaName, validated.schemaText);
@@ -277,7 +293,7 @@ export function benchPolicyCount(policies: number, validated: ValidatedPolicySet
     3,
   );
   if (sink < 0) console.error(sink);
-  return { policies: baseCount + world.grants.length, compiled, wasm, hand, compared, mismatches, allowRate: compared === 0 ? 0 : allows / compared };
+  return { policies: baseCount + world.grants.length, compiled, wasm, hand, casbin, casbinMismatches, compared, mismatches, allowRate: compared === 0 ? 0 : allows / compared };
 }
 
 /** CompiledEngine against CedarWasmEngine through the PolicyEngine port (subject with its grants, per-request links). */
@@ -340,14 +356,14 @@ export async function runPolicyBench(): Promise<object[]> {
   const rows: object[] = [];
   const lines: string[] = [];
   lines.push(`policy decisions: ${USERS} users, ${GROUPS} groups, ${PROJECTS} projects, ${ARTIFACTS} artifacts x ${VERSIONS} versions`);
-  lines.push('| policies | compiled (dec/s) | per CPU s | p50 µs | p99 µs | cedar-wasm (dec/s) | p50 µs | p99 µs | hand-written (dec/s) | per CPU s | compiled / hand (CPU) | compiled / wasm | same decisions |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('| policies | compiled (dec/s) | per CPU s | p50 µs | p99 µs | cedar-wasm (dec/s) | p50 µs | p99 µs | casbin (dec/s) | p50 µs | hand-written (dec/s) | per CPU s | compiled / hand (CPU) | compiled / wasm | compiled / casbin | same decisions |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const n of [18, 1000, 10000]) {
     process.stderr.write(`policy bench: ${n} policies\n`);
-    const r = benchPolicyCount(n, validated, budgetMs);
+    const r = await benchPolicyCount(n, validated, budgetMs);
     const speedup = r.compiled.perSecond / r.wasm.perSecond;
     lines.push(
-      `| ${r.policies} | ${fmt(r.compiled.perSecond)} | ${fmt(r.compiled.perCpuSecond)} | ${fmt(r.compiled.p50us)} | ${fmt(r.compiled.p99us)} | ${fmt(r.wasm.perSecond)} | ${fmt(r.wasm.p50us)} | ${fmt(r.wasm.p99us)} | ${fmt(r.hand.perSecond)} | ${fmt(r.hand.perCpuSecond)} | ${(r.compiled.perCpuSecond / r.hand.perCpuSecond).toFixed(2)} | ${speedup.toFixed(0)}x | ${r.compared - r.mismatches}/${r.compared} |`,
+      `| ${r.policies} | ${fmt(r.compiled.perSecond)} | ${fmt(r.compiled.perCpuSecond)} | ${fmt(r.compiled.p50us)} | ${fmt(r.compiled.p99us)} | ${fmt(r.wasm.perSecond)} | ${fmt(r.wasm.p50us)} | ${fmt(r.wasm.p99us)} | ${fmt(r.casbin.perSecond)} | ${fmt(r.casbin.p50us)} | ${fmt(r.hand.perSecond)} | ${fmt(r.hand.perCpuSecond)} | ${(r.compiled.perCpuSecond / r.hand.perCpuSecond).toFixed(2)} | ${speedup.toFixed(0)}x | ${(r.compiled.perSecond / r.casbin.perSecond).toFixed(0)}x | ${r.compared - r.mismatches}/${r.compared} (casbin vs hand: ${r.casbinMismatches} differ) |`,
     );
     const big = n === 10000;
     rows.push({
@@ -358,7 +374,7 @@ export async function runPolicyBench(): Promise<object[]> {
       better: 'higher',
       target: big ? '>= 300000/s on one core and >= 100x cedar-wasm' : null,
       pass: big ? Math.max(r.compiled.perSecond, r.compiled.perCpuSecond) >= 300000 && speedup >= 100 && r.mismatches === 0 : null,
-      note: `baseline: cedar-wasm statefulIsAuthorized (preparsed schema and set); ${fmt(r.compiled.perCpuSecond)} decisions per CPU second; hand-written check ${fmt(r.hand.perSecond)}/s (${fmt(r.hand.perCpuSecond)} per CPU second, compiled/hand ${(r.compiled.perCpuSecond / r.hand.perCpuSecond).toFixed(2)}); ${r.compared - r.mismatches}/${r.compared} decisions identical to cedar-wasm; allow rate ${(r.allowRate * 100).toFixed(0)}%`,
+      note: `baseline: cedar-wasm statefulIsAuthorized (preparsed schema and set); ${fmt(r.compiled.perCpuSecond)} decisions per CPU second; hand-written check ${fmt(r.hand.perSecond)}/s (${fmt(r.hand.perCpuSecond)} per CPU second, compiled/hand ${(r.compiled.perCpuSecond / r.hand.perCpuSecond).toFixed(2)}); casbin ${fmt(r.casbin.perSecond)}/s (p50 ${fmt(r.casbin.p50us)} µs, ${r.casbinMismatches} decisions differ from the hand-written check); ${r.compared - r.mismatches}/${r.compared} decisions identical to cedar-wasm; allow rate ${(r.allowRate * 100).toFixed(0)}%`,
       raw: r,
     });
     rows.push({

@@ -41,8 +41,9 @@ class RequestEntities implements EntityLookup {
     private readonly actionClosure: ReadonlyMap<string, ReadonlySet<string>>,
     private readonly actionLists: ReadonlyMap<string, readonly string[]>,
   ) {}
-  get(key: string): EntityData | undefined {
+  get(uid: EntityUid): EntityData | undefined {
     const chain = this.chain;
+    const key = uid.key;
     for (let i = 0; i < chain.length; i++) if (chain[i]!.uid.key === key) return chain[i];
     return this.subject.entities.get(key);
   }
@@ -50,12 +51,10 @@ class RequestEntities implements EntityLookup {
     if (descendant.key === ancestor.key) return true;
     const a = this.actionClosure.get(descendant.key);
     if (a !== undefined) return a.has(ancestor.key);
-    return this.ancestorList(descendant.key).includes(ancestor.key);
+    return this.ancestorList(descendant).includes(ancestor.key);
   }
-  ancestors(key: string): Iterable<string> {
-    return this.ancestorList(key);
-  }
-  ancestorList(key: string): readonly string[] {
+  ancestorList(uid: EntityUid): readonly string[] {
+    const key = uid.key;
     const a = this.actionLists.get(key);
     if (a !== undefined) return a;
     if (key === this.subject.principal.key) return this.subject.groupKeys;

@@ -61,7 +61,7 @@ function inEntity(env: Env, left: Value, right: Value): boolean {
 /** Attribute `name` of an entity or record (errors if absent). */
 export function getAttr(env: Env, v: Value, name: string): Value {
   if (v instanceof EntityUid) {
-    const data = env.entities.get(v.key);
+    const data = env.entities.get(v);
     if (data === undefined) throw new CedarEvalError(`entity \`${v.key}\` does not exist`, 'entity');
     const a = data.attrs.get(name);
     if (a === undefined) throw new CedarEvalError(`\`${v.key}\` does not have the attribute \`${name}\``, 'attribute');
@@ -77,7 +77,7 @@ export function getAttr(env: Env, v: Value, name: string): Value {
 
 function hasAttr(env: Env, v: Value, name: string): boolean {
   if (v instanceof EntityUid) {
-    const data = env.entities.get(v.key);
+    const data = env.entities.get(v);
     return data !== undefined && data.attrs.has(name);
   }
   if (v instanceof Map) return v.has(name);
@@ -145,7 +145,7 @@ const DUMMY_ENV: Env = {
   action: new EntityUid('', ''),
   resource: new EntityUid('', ''),
   context: new Map(),
-  entities: { get: () => undefined, isIn: () => false, ancestors: () => [], ancestorList: () => [] },
+  entities: { get: () => undefined, isIn: () => false, ancestorList: () => [] },
   slotPrincipal: undefined,
   slotResource: undefined,
 };
@@ -339,7 +339,7 @@ function compile(json: unknown): Compiled {
         const t = fr(env);
         if (!(e instanceof EntityUid)) throw typeError('(entity of type `any_entity_type`)', e);
         if (typeof t !== 'string') throw typeError('string', t);
-        const data = env.entities.get(e.key);
+        const data = env.entities.get(e);
         if (!get) return data?.tags?.has(t) ?? false;
         if (data === undefined) throw new CedarEvalError(`entity \`${e.key}\` does not exist`, 'entity');
         const v = data.tags?.get(t);

@@ -6,7 +6,7 @@
 import { CedarRequestError, checkEnumId, parseEntityUid, parseJsonValue, parseRecord } from './json-values.js';
 import type { CedarSchema } from './schema.js';
 import type { EntityUid} from './values.js';
-import { valueEquals, type CedarRecord } from './values.js';
+import { internKey, valueEquals, type CedarRecord } from './values.js';
 
 function sameEntity(a: EntityData, b: EntityData): boolean {
   const pa = new Set(a.parents.map((p) => p.key));
@@ -28,26 +28,27 @@ export interface EntityData {
 /** What the evaluator needs from an entity store. */
 export interface EntityLookup {
   /** The entity, or undefined if it does not exist. */
-  get(key: string): EntityData | undefined;
+  get(uid: EntityUid): EntityData | undefined;
   /** True if `descendant` is `ancestor` or (transitively) in it. */
   isIn(descendant: EntityUid, ancestor: EntityUid): boolean;
-  /** Keys of every ancestor of the entity (transitively), not including itself. */
-  ancestors(key: string): Iterable<string>;
-  /** The same keys as an array (cached by the store). */
-  ancestorList(key: string): readonly string[];
-  /**
-   * Optional: a number that changes whenever any entity or membership changes, so
-   * callers may cache what they derived from ancestors (absent: nothing is cached).
-   */
-  readonly version?: number;
+  /** Keys of every ancestor of the entity (transitively), not including itself (cached by the store). */
+  ancestorList(uid: EntityUid): readonly string[];
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
 const EMPTY_LIST: readonly string[] = [];
 
-/** An entity with its cached ancestor closure (valid while `gen` is the store's generation). */
+/**
+ * An entity with its cached ancestor closure (valid while `gen` is the store's
+ * generation). A key keeps its slot for as long as it is in the store (an upsert
+ * replaces `data`), so a uid may remember its slot: see {@link EntityStore.slotOf}.
+ */
 interface Slot {
+  /** The entity's key, internalized (see internKey). */
+  readonly key: string;
   data: EntityData;
+  /** False once the entity is removed. */
+  live: boolean;
   gen: number;
   set: ReadonlySet<string> | undefined;
   list: readonly string[] | undefined;
@@ -68,14 +69,14 @@ export class EntityStore implements EntityLookup {
     const store = new EntityStore();
     json.forEach((e, i) => {
       const entity = parseEntityJson(e, schema, `entities[${i}]`);
-      const prev = store.get(entity.uid.key);
+      const prev = store.get(entity.uid);
       // Cedar accepts a repeated entity only if both entries are the same.
       if (prev !== undefined && !sameEntity(prev, entity)) throw new CedarRequestError(`duplicate entity entry \`${entity.uid.key}\``);
       store.upsert(entity);
     });
     if (schema !== undefined) {
       for (const action of schema.actions.values()) {
-        const given = store.get(action.uid.key);
+        const given = store.get(action.uid);
         if (given !== undefined) {
           const want = new Set(action.parents.map((p) => p.key));
           if (given.parents.length !== want.size || !given.parents.every((p) => want.has(p.key)) || given.attrs.size > 0) {
@@ -85,8 +86,8 @@ export class EntityStore implements EntityLookup {
       }
       store.addSchemaActions(schema);
     }
-    for (const key of store.slots.keys()) {
-      if (store.ancestors(key).has(key)) throw new CedarRequestError(`input graph has a cycle containing vertex \`${key}\``);
+    for (const [key, slot] of store.slots) {
+      if (store.closure(slot).has(key)) throw new CedarRequestError(`input graph has a cycle containing vertex \`${key}\``);
     }
     return store;
   }
@@ -95,62 +96,84 @@ export class EntityStore implements EntityLookup {
     return this.slots.size;
   }
 
-  /** Changes with every upsert or removal (see EntityLookup.version). */
-  get version(): number {
-    return this.gen;
-  }
-
   /** Adds the schema's action entities (with their action-group parents). */
   addSchemaActions(schema: CedarSchema): void {
     for (const action of schema.actions.values()) this.upsert({ uid: action.uid, attrs: new Map(), parents: action.parents, tags: null });
   }
 
-  get(key: string): EntityData | undefined {
-    return this.slots.get(key)?.data;
+  get(uid: EntityUid): EntityData | undefined {
+    return this.slotOf(uid)?.data;
   }
 
   /** Adds or replaces an entity (invalidates every cached closure). */
   upsert(entity: EntityData): void {
-    this.slots.set(entity.uid.key, { data: entity, gen: -1, set: undefined, list: undefined });
+    const slot = this.slots.get(entity.uid.key);
+    if (slot !== undefined) slot.data = entity;
+    // long-lived keys are internalized, so the ancestor lists built from them are too
+    else {
+      const key = internKey(entity.uid.key);
+      this.slots.set(key, { key, data: entity, live: true, gen: -1, set: undefined, list: undefined });
+    }
     this.gen++;
   }
 
   /** Removes an entity (invalidates every cached closure). */
   remove(uid: EntityUid): void {
-    if (this.slots.delete(uid.key)) this.gen++;
+    const slot = this.slots.get(uid.key);
+    if (slot === undefined) return;
+    slot.live = false;
+    this.slots.delete(uid.key);
+    this.gen++;
   }
 
-  /** Keys of every ancestor of the entity (transitively), not including itself. */
-  ancestors(key: string): ReadonlySet<string> {
-    const slot = this.slots.get(key);
-    if (slot === undefined || slot.data.parents.length === 0) return EMPTY;
+  ancestorList(uid: EntityUid): readonly string[] {
+    const slot = this.slotOf(uid);
+    if (slot === undefined || slot.data.parents.length === 0) return EMPTY_LIST;
+    if (slot.gen === this.gen && slot.list !== undefined) return slot.list;
+    const list = [...this.closure(slot)];
+    slot.list = list;
+    return list;
+  }
+
+  isIn(descendant: EntityUid, ancestor: EntityUid): boolean {
+    if (descendant.key === ancestor.key) return true;
+    const slot = this.slotOf(descendant);
+    return slot !== undefined && this.closure(slot).has(ancestor.key);
+  }
+
+  /**
+   * The slot of `uid`. The uid remembers it (see EntityUid.memo): a decision reads the
+   * same few entities many times, and a probe of a map of 100,000 entities is mostly
+   * cache misses, where reading a field of the uid is not.
+   */
+  private slotOf(uid: EntityUid): Slot | undefined {
+    const memo = uid.memo;
+    if (uid.memoOwner === this && (memo as Slot).live) return memo as Slot;
+    const slot = this.slots.get(uid.key);
+    if (slot !== undefined) {
+      uid.memoOwner = this;
+      uid.memo = slot;
+    }
+    return slot;
+  }
+
+  /** Keys of every ancestor of the slot's entity (transitively), not including itself. */
+  private closure(slot: Slot): ReadonlySet<string> {
+    if (slot.data.parents.length === 0) return EMPTY;
     if (slot.gen === this.gen && slot.set !== undefined) return slot.set;
     const out = new Set<string>();
     const stack = [...slot.data.parents];
     while (stack.length > 0) {
       const p = stack.pop()!;
       if (out.has(p.key)) continue;
-      out.add(p.key);
       const ps = this.slots.get(p.key);
+      out.add(ps === undefined ? internKey(p.key) : ps.key);
       if (ps !== undefined) for (const q of ps.data.parents) if (!out.has(q.key)) stack.push(q);
     }
     slot.gen = this.gen;
     slot.set = out;
     slot.list = undefined;
     return out;
-  }
-
-  ancestorList(key: string): readonly string[] {
-    const slot = this.slots.get(key);
-    if (slot === undefined || slot.data.parents.length === 0) return EMPTY_LIST;
-    if (slot.gen === this.gen && slot.list !== undefined) return slot.list;
-    const list = [...this.ancestors(key)];
-    slot.list = list;
-    return list;
-  }
-
-  isIn(descendant: EntityUid, ancestor: EntityUid): boolean {
-    return descendant.key === ancestor.key || this.ancestors(descendant.key).has(ancestor.key);
   }
 }
 

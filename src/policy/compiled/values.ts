@@ -18,18 +18,52 @@ export class CedarEvalError extends Error {
 
 export type Long = number | bigint;
 
+const internBox: Record<string, 0> = Object.create(null) as Record<string, 0>;
+/**
+ * The same string, internalized by V8 (as property names are): Map lookups between two
+ * internalized strings compare pointers, not characters. Costs about 0.5 µs, so only
+ * long-lived keys (entity store, policy index) are internalized, once.
+ */
+export function internKey(s: string): string {
+  internBox[s] = 0;
+  for (const k in internBox) {
+    delete internBox[k];
+    return k;
+  }
+  return s;
+}
+
+const isKeys = new Map<string, string>();
+/** `is:Type`, one string per type (entity types are few; the map is bounded anyway). */
+function isKeyOf(type: string): string {
+  let k = isKeys.get(type);
+  if (k === undefined) {
+    k = internKey(`is:${type}`);
+    if (isKeys.size < 4096) isKeys.set(type, k);
+  }
+  return k;
+}
+
 /** An entity reference `Type::"id"`. */
 export class EntityUid {
   /** Unique string form, `Type::"id"` with the id JSON-quoted. */
   readonly key: string;
   /** Index key of `is Type` constraints. */
   readonly isKey: string;
+  /**
+   * What an entity store resolved this uid to, and which store (a cache the store
+   * manages: see EntityStore). Not part of the value.
+   */
+  memoOwner: object | undefined = undefined;
+  memo: unknown = undefined;
   constructor(
     readonly type: string,
     readonly id: string,
   ) {
-    this.key = `${type}::${JSON.stringify(id)}`;
-    this.isKey = `is:${type}`;
+    // join builds one flat string (a template literal builds a rope of several, slower
+    // to hash and compare on every map lookup of the key)
+    this.key = [type, '::', JSON.stringify(id)].join('');
+    this.isKey = isKeyOf(type);
   }
   toString(): string {
     return this.key;
