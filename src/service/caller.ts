@@ -22,6 +22,6 @@ export function auditContext(meta: RequestMeta, context?: RequestContext): Recor
   return {
     sourceIp: meta.sourceIp,
     userAgent: meta.userAgent.slice(0, 200),
-    ...(context ? { mfa: context.mfa.methods, deviceManaged: context.device.managed } : {}),
+    ...(context ? { mfa: context.mfa.methods, mfaAgeSeconds: context.mfa.ageSeconds, deviceManaged: context.device.managed } : {}),
   };
 }

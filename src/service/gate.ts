@@ -31,8 +31,10 @@ export class Gate {
   constructor(private readonly deps: ServiceDeps) {}
 
   /** Authorizes `action` on `resource` (named `resourceName` in the audit log). */
-  async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, details?: Record<string, unknown>): Promise<Permit> {
+  async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, extraDetails?: Record<string, unknown>): Promise<Permit> {
     const decision = this.decide(caller, action, resource);
+    // the attributes the policy saw, so impact analysis can replay them as they were
+    const details = resource.kind === 'artifact' || resource.kind === 'version' ? { ...extraDetails, resourceTier: resource.artifact.tier, resourceEnvironment: resource.artifact.environment } : extraDetails;
     if (!decision.allowed) {
       // a caller who may not even read the metadata is told "not found", as for a missing resource
       const hidden = denyAs !== null && (action === 'read-metadata' || !this.decide(caller, 'read-metadata', resource).allowed);

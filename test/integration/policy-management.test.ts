@@ -156,6 +156,21 @@ void describe('policy management through the API', { timeout: 120_000 }, () => {
     assert.equal(bad.statusCode, 400);
   });
 
+  it('replays a decision with the MFA age, tier and environment it was taken with', async () => {
+    const saturday = parseAuditExport(await readAuditExport(h)).find((r) => r.body.actor?.name === 'alice' && r.body.action === 'download' && r.body.resource === 'project/ml/artifact/resnet@1');
+    const ctx = saturday!.body.context as { mfaAgeSeconds?: number; resourceTier?: string; resourceEnvironment?: string };
+    // alice's API token was made on Tuesday 10:00; she pulled on Saturday 22:00
+    assert.deepEqual([ctx.mfaAgeSeconds, ctx.resourceTier, ctx.resourceEnvironment], [(Date.UTC(2025, 2, 8, 22) - Date.UTC(2025, 2, 4, 10)) / 1000, 'internal', 'prod']);
+    const STALE = '@id("stale-factor")\nforbid (principal, action == Coffer::Action::"download", resource)\nwhen { context.mfa.ageSeconds > 86400 };\n';
+    type Impact = { changes: { actor: string; action: string; resource: string; from: string; to: string; draftDetermining: string[] }[] };
+    const impact = await json<Impact>(h, 'POST', '/v1/policy/impact', h.adminToken, { sources: [{ name: 'no-dev.cedar', text: NO_DEV_DOWNLOADS }, { name: 'stale.cedar', text: STALE }], days: 7 });
+    // only the Saturday pull was made with a factor over a day old (replayed as 0 it would not change)
+    assert.deepEqual(
+      impact.changes.map((c) => [c.actor, c.action, c.resource, c.from, c.to, c.draftDetermining]),
+      [['alice', 'download', 'project/ml/artifact/resnet@1', 'allow', 'deny', ['stale-factor']]],
+    );
+  });
+
   it('rolls back to the previous version, or to a given one, and refuses unknown versions', async () => {
     const back = await json<{ version: number }>(h, 'POST', '/v1/policy/rollback', h.adminToken, {});
     assert.equal(back.version, 0);

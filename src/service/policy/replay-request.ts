@@ -1,5 +1,5 @@
 import type { AuditBodyV1 } from '../../audit/index.js';
-import type { Grant, Principal } from '../../domain/types.js';
+import { ENVIRONMENTS, TIERS, type Grant, type Principal } from '../../domain/types.js';
 import { ACTIONS, type AccessRequest, type Action, type ResourceRef } from '../../policy/index.js';
 import type { ServiceDeps } from '../deps.js';
 import { findArtifact, findProject, findVersion } from '../resources.js';
@@ -13,16 +13,26 @@ const ACTION_SET = new Set<string>(ACTIONS);
 /** `project/P`, `project/P/artifact/A`, `project/P/artifact/A@N` or `@latest` (artifact names never hold `@`). */
 const CATALOG_NAME = /^project\/([^/]+)(?:\/artifact\/([^@]+?)(?:@(\d{1,10}|latest))?)?$/;
 
+/** The resource with the tier and environment the policy saw, when the record holds them. */
+function asRecorded(resource: ResourceRef, ctx: Record<string, unknown>): ResourceRef {
+  if (resource.kind !== 'artifact' && resource.kind !== 'version') return resource;
+  const tier = TIERS.find((t) => t === ctx.resourceTier) ?? resource.artifact.tier;
+  const environment = ENVIRONMENTS.find((e) => e === ctx.resourceEnvironment) ?? resource.artifact.environment;
+  return { ...resource, artifact: { ...resource.artifact, tier, environment } };
+}
+
 /**
  * Rebuilds the policy request behind an audit record, for impact analysis. The record
- * holds who (actor id), what (action), on what (resource name), when (time) and from
- * where (source IP, MFA methods, managed device); the rest is read from the catalog
- * and grants as they are NOW. Approximations, documented in docs/policy.md:
+ * holds who (actor id), what (action), on what (resource name, with the tier and
+ * environment the policy saw), when (time) and from where (source IP, MFA methods and
+ * age, managed device); the rest is read from the catalog and grants as they are NOW.
+ * Approximations, documented in docs/policy.md:
  * - groups and grants are today's (a grant revoked since no longer counts; grants are
  *   still checked against their expiry at the record's time);
- * - a resource deleted since cannot be replayed (`resource-gone`); a version's
- *   environment is the one it has reached by now; `@latest` is today's latest version;
- * - `mfa.ageSeconds` is not recorded: replayed as 0 (a fresh factor);
+ * - a resource deleted since cannot be replayed (`resource-gone`); `@latest` is
+ *   today's latest version;
+ * - records written before tier, environment and MFA age were recorded replay today's
+ *   tier and environment and an MFA age of 0 (a fresh factor);
  * - the local hour and weekday come from the record's time in today's time zone.
  * Caches principals and resources across records.
  */
@@ -49,15 +59,17 @@ export class RequestReplayer {
     if (resource === null) return { skip: CATALOG_NAME.test(body.resource) ? 'resource-gone' : 'resource-unknown' };
     const ctx = body.context;
     const methods = Array.isArray(ctx.mfa) ? ctx.mfa.filter((m): m is string => typeof m === 'string') : [];
+    const age = ctx.mfaAgeSeconds;
     return {
       request: {
         subject,
         action,
-        resource,
+        resource: asRecorded(resource, ctx),
         context: {
           sourceIp: typeof ctx.sourceIp === 'string' ? ctx.sourceIp : '0.0.0.0',
           now: body.time,
-          mfa: { methods, ageSeconds: 0 },
+          // records written before the age was recorded: a fresh factor
+          mfa: { methods, ageSeconds: typeof age === 'number' && Number.isSafeInteger(age) && age >= 0 ? age : 0 },
           device: { managed: ctx.deviceManaged === true, id: '' },
         },
       },
