@@ -7,6 +7,7 @@ import type { Caller, CofferService } from '../service/index.js';
 import { bearerOf, metaOf } from './app.js';
 import type { ServerMetrics } from './metrics.js';
 import { parseRange } from './range.js';
+import { abortOnDisconnect } from './disconnect.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -245,8 +246,7 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
     { schema: { summary: 'Download a version (HTTP Range supported)', params: versionParams } },
     async (request, reply) => {
       const range = parseRange(request.headers.range);
-      const controller = new AbortController();
-      request.raw.once('close', () => controller.abort());
+      const controller = abortOnDisconnect(request.raw, reply.raw);
       const result = await service.pullVersion(callerOf(request), { ...request.params, range, signal: controller.signal });
       const v = result.version;
       const length = result.range ? result.range.end - result.range.start + 1 : v.size;

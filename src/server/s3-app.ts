@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { S3HttpRequest, S3HttpResponse, S3Service } from '../s3/index.js';
 import { ServerMetrics } from './metrics.js';
+import { abortOnDisconnect } from './disconnect.js';
 
 /** What the S3 listener needs. */
 export interface S3AppDeps {
@@ -65,14 +66,8 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
       if (value === undefined) continue;
       headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
-    const controller = new AbortController();
     // the client went away before the request finished: stop streaming, keep nothing
-    raw.once('close', () => {
-      if (!raw.complete) controller.abort();
-    });
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-    });
+    const controller = abortOnDisconnect(raw, reply.raw);
     let continued = false;
     const s3Request: S3HttpRequest = {
       method: raw.method ?? 'GET',

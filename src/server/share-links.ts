@@ -3,6 +3,7 @@ import type { AccessService } from '../service/access/index.js';
 import { metaOf } from './app.js';
 import type { PublicRoutes } from './app.js';
 import { parseRange } from './range.js';
+import { abortOnDisconnect } from './disconnect.js';
 
 /** The share-link download route. Its path carries the link secret. */
 export const SHARE_ROUTE = '/v1/share/:token';
@@ -27,8 +28,7 @@ export function shareLinkRoutes(access: AccessService): PublicRoutes {
       },
       async (request, reply) => {
         const range = parseRange(request.headers.range);
-        const controller = new AbortController();
-        request.raw.once('close', () => controller.abort());
+        const controller = abortOnDisconnect(request.raw, reply.raw);
         const result = await access.downloadShared(request.params.token, metaOf(request), { range, signal: controller.signal });
         const v = result.version;
         void reply

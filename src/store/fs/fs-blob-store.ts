@@ -166,6 +166,10 @@ export class FsBlobStore implements BlobStore {
         }
         start = range.start;
         end = Math.min(range.end, size - 1);
+      } else if (size > 0) {
+        // a known end bounds each read buffer by what is left (else every read, even of a
+        // 4 KiB object, allocates a whole READ_CHUNK), and spares the read that finds EOF
+        end = size - 1;
       }
     } catch (err) {
       await handle.close().catch(() => undefined);
