@@ -380,9 +380,8 @@ async function main(): Promise<void> {
       results.audit = await runAuditBench(root, options.auditSeconds);
     }
     if (options.cases.has('policy')) {
-      results.policy = await loadPolicyRows();
-      if (results.policy.status === 'absent') log('policy: bench/policy/ has no runPolicyBench(): skipped');
-      if (results.policy.status === 'failed') log(`policy: ${results.policy.module} failed: ${results.policy.error}`);
+      results.policy = await loadPolicyRows(log);
+      if (results.policy.status === 'failed') log(`policy: gave up after ${results.policy.attempts} attempts`);
     }
     if (options.cases.has('s3')) {
       log('s3: AWS JS SDK through the S3 endpoint vs the REST API vs s3rver (COFFER_BENCH_S3_MIB, default 1024)');
