@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PolicyClient, type ExplainContextInfo, type ExplainInfo, type ImpactInfo, type PolicyDiffInfo, type PolicySourceInput, type PolicyTestReportInfo } from '../client/index.js';
@@ -42,6 +42,29 @@ export const policyCommands: CommandRegistrar = (program: Command, ctx: CliConte
     .action(async (files: string[], opts: { json?: boolean }) => {
       const r = await client().validate(readPolicyFiles(files));
       ctx.print(opts.json, r, () => `valid: ${r.policies.length} ${r.policies.length === 1 ? 'policy' : 'policies'}\n` + r.policies.map((p) => `  ${p.id}  ${p.source}:${p.line}:${p.column}\n`).join(''));
+    });
+
+  policy
+    .command('fmt <files...>')
+    .description("lay out policy files with Cedar's formatter (files or directories of .cedar); prints them, or --write / --check")
+    .option('--write', 'rewrite the files that change, and name them')
+    .option('--check', 'name the files that would change; exit code 1 if any')
+    .action(async (files: string[], opts: { write?: boolean; check?: boolean }) => {
+      if (opts.write && opts.check) throw new Error('--write and --check exclude each other');
+      const given = readPolicyFiles(files);
+      // the server formats (the CLI holds no Cedar engine); nothing is written unless all parse
+      const { sources: formatted } = await client().format(given);
+      const changed: string[] = [];
+      given.forEach((source, i) => {
+        const text = formatted[i]!.text;
+        if (!opts.write && !opts.check) ctx.io.out(text);
+        else if (text !== source.text) {
+          changed.push(source.name);
+          if (opts.write) writeFileSync(source.name, text);
+          ctx.io.out(`${source.name}\n`);
+        }
+      });
+      if (opts.check && changed.length > 0) throw new Error(`${changed.length} ${changed.length === 1 ? 'file is' : 'files are'} not formatted (coffer policy fmt --write)`);
     });
 
   policy

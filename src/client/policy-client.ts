@@ -40,6 +40,7 @@ export class PolicyClient {
   list() { return this.call<{ active: ActivePolicyInfo; versions: PolicyVersionInfo[]; activations: PolicyActivationInfo[] }>('GET', '/v1/policy'); }
   show(version: number) { return this.call<PolicyVersionDetailInfo>('GET', `/v1/policy/versions/${version}`); }
   validate(sources: PolicySourceInput[]) { return this.call<{ policies: PolicySummaryInfo[] }>('POST', '/v1/policy/validate', { sources }); }
+  format(sources: PolicySourceInput[]) { return this.call<{ sources: PolicySourceInput[] }>('POST', '/v1/policy/format', { sources }); }
   test(input: { sources?: PolicySourceInput[]; tests: unknown[] }) { return this.call<PolicyTestReportInfo>('POST', '/v1/policy/test', input); }
   diff(input: { sources?: PolicySourceInput[]; from?: number; to?: number }) { return this.call<PolicyDiffInfo>('POST', '/v1/policy/diff', input); }
   apply(input: { sources: PolicySourceInput[]; message?: string }) { return this.call<ActivationInfo>('POST', '/v1/policy/apply', input); }

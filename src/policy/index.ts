@@ -15,6 +15,7 @@ export { CedarWasmEngine, type CedarWasmEngineOptions, type PolicyEngineOptions 
 export type { PolicySource, PolicyEntry, ParsedPolicy } from './load-policy-set.js';
 export { parsePolicySources } from './load-policy-set.js';
 export { validatePolicySources, type PolicySummary } from './validate-policy-sources.js';
+export { formatPolicySource } from './format-policy.js';
 export { readBaselinePack, readSchemaText, packageRoot } from './policy-files.js';
 export { isGrantActive } from './grant-links.js';
 export { LocalClock, WEEKDAYS, assertTimeZone, type LocalTime, type Weekday } from './local-time.js';

@@ -43,6 +43,11 @@ export function policyRoutes(service: PolicyService): AuthenticatedRoutes {
       { schema: { summary: 'Validate custom policies strictly, as apply would', body: obj(['sources'], { sources }) } },
       async (request) => service.validate(callerOf(request), request.body.sources),
     );
+    app.post<{ Body: { sources: PolicySource[] } }>(
+      '/policy/format',
+      { schema: { summary: "Lay out policies with Cedar's formatter", body: obj(['sources'], { sources }) } },
+      async (request) => service.format(callerOf(request), request.body.sources),
+    );
     app.post<{ Body: { sources?: PolicySource[]; tests: unknown[] } }>(
       '/policy/test',
       { schema: { summary: 'Run policy test cases against a draft or the active set', body: obj(['tests'], { sources, tests: { type: 'array', minItems: 1, maxItems: 10000, items: { type: 'object' } } }) } },

@@ -3,7 +3,7 @@
  * process) against a server listening on 127.0.0.1: what people type and read.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +47,30 @@ void describe('coffer policy (CLI)', { timeout: 60_000 }, () => {
     const ok = await coffer('policy', 'validate', join(work, 'policies'));
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /^valid: 1 policy\n {2}working-hours\/prod-and-restricted {2}.*working-hours\.cedar:5:1\n$/);
+  });
+
+  it("formats with Cedar's formatter: prints, --check (exit code 1), --write; refuses what does not parse", async () => {
+    const messy = join(work, 'messy.cedar');
+    writeFileSync(messy, '// keep me\n@id("m")   permit(principal,action==Coffer::Action::"download",resource)when{resource has tier&&resource.tier=="public"};');
+    const want = '// keep me\n@id("m")\npermit (\n  principal,\n  action == Coffer::Action::"download",\n  resource\n)\nwhen { resource has tier && resource.tier == "public" };\n';
+    const printed = await coffer('policy', 'fmt', messy);
+    assert.deepEqual([printed.code, printed.out], [0, want], printed.err);
+    const tidy = join(work, 'tidy.cedar');
+    writeFileSync(tidy, want.replace('"m"', '"t"'));
+    const check = await coffer('policy', 'fmt', '--check', messy, tidy);
+    assert.equal(check.code, 1);
+    assert.equal(check.out, `${messy}\n`);
+    assert.match(check.err, /1 file is not formatted/);
+    const write = await coffer('policy', 'fmt', '--write', messy);
+    assert.equal(write.code, 0, write.err);
+    assert.equal(readFileSync(messy, 'utf8'), want);
+    assert.deepEqual(await coffer('policy', 'fmt', '--check', messy), { code: 0, out: '', err: '' });
+    // nothing is written when a file does not parse, and the error says where
+    writeFileSync(join(work, 'broken.cedar'), '@id("b")\npermit (principal,\n');
+    const broken = await coffer('policy', 'fmt', '--write', messy, join(work, 'broken.cedar'));
+    assert.equal(broken.code, 1);
+    assert.match(broken.err, /COFFER_POLICY_INVALID: .*broken\.cedar:2:19/);
+    assert.equal(readFileSync(join(work, 'broken.cedar'), 'utf8'), '@id("b")\npermit (principal,\n');
   });
 
   it('runs test files: the policies they name, pass or fail (exit code)', async () => {

@@ -12,6 +12,7 @@ import type { TargetInput } from './resolve-target.js';
 import { rollbackPolicies } from './rollback-policies.js';
 import { testPolicies } from './test-policies.js';
 import { validatePolicies } from './validate-policies.js';
+import { formatPolicies } from './format-policies.js';
 
 /**
  * Policy management use cases (docs/policy.md), each authorized and audited through
@@ -27,6 +28,10 @@ export class PolicyService {
 
   validate(caller: Caller, sources: PolicySource[]) {
     return validatePolicies(this.gate, this.pdeps, caller, sources);
+  }
+
+  format(caller: Caller, sources: PolicySource[]) {
+    return formatPolicies(this.gate, caller, sources);
   }
   test(caller: Caller, input: { sources?: PolicySource[]; tests: unknown }) {
     return testPolicies(this.gate, this.pdeps, caller, input);
