@@ -22,8 +22,14 @@ const MAX_PARTS = 10_000;
 /** How long Complete may take before the 200 headers go out and whitespace keeps the connection alive. */
 const KEEPALIVE_AFTER_MS = 1000;
 const KEEPALIVE_EVERY_MS = 2000;
-/** Uploads being completed by this process (a second Complete of the same upload waits its turn and finds it gone). */
-const completing = new Set<string>();
+/**
+ * How long a claim on the completion of an upload lasts. The claim lives in the store,
+ * so it holds across the nodes sharing a database; as a lease, a node that dies
+ * mid-way blocks the upload at most this long. A running completion renews it.
+ */
+export const COMPLETION_LEASE_MS = 15 * 60_000;
+/** How often a running completion renews its claim: a third of the lease, so one missed renewal still leaves time. */
+export const COMPLETION_RENEW_EVERY_MS = 5 * 60_000;
 
 const noSuchUpload = () => new S3RequestError('the specified upload does not exist: the upload id may be invalid, or the upload may have been aborted or completed', { s3Code: 'NoSuchUpload' });
 
@@ -225,13 +231,15 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
   const { upload, artifact } = await uploadOf(op, project, 'upload');
   const doc = parseXml(await readCheckedBody(op, 4 * 1024 * 1024, { checksumHeaders: false }));
   const parts = selectParts(op, doc, await op.ctx.store.listParts(upload.uploadId));
-  if (completing.has(upload.uploadId)) throw new S3RequestError('the upload is being completed by another request', { s3Code: 'OperationAborted' });
-  completing.add(upload.uploadId);
+  // one completion at a time across every node on the database (a second one would commit a second version)
+  const claimId = newId('cmp');
+  if (!(await op.ctx.store.claimUploadCompletion(upload.uploadId, claimId, op.ctx.deps.clock(), COMPLETION_LEASE_MS))) throw await claimRefused(op.ctx, upload.uploadId);
+  const release = () => op.ctx.store.releaseUploadCompletion(upload.uploadId, claimId).catch(() => undefined);
   let permit;
   try {
     permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, parts: parts.length }));
   } catch (err) {
-    completing.delete(upload.uploadId);
+    await release();
     throw err;
   }
   const h = op.http.headers;
@@ -241,7 +249,7 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     const value = h[`x-amz-checksum-${name}`];
     if (value !== undefined && fullObject) {
       if (!isChecksumValue(name, value)) {
-        completing.delete(upload.uploadId);
+        await release();
         await permit.finish('failure', { reason: 'InvalidRequest' });
         throw new S3RequestError(`value for x-amz-checksum-${name} header is invalid`, { s3Code: 'InvalidRequest' });
       }
@@ -252,16 +260,25 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     .update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex'))))
     .digest('hex')}-${parts.length}`;
   const work = (async () => {
+    let committed = false;
+    // the re-seal may outlast the lease (hours for terabytes): renew it while it runs, and
+    // stop before committing if the claim was lost (lapsed and taken by another node, or aborted)
+    let lost: Error | null = null;
+    let source: Readable | null = null;
+    const stopRenewing = renewCompletionClaim(op.ctx, upload.uploadId, claimId, (err) => {
+      lost = err;
+      source?.destroy(err);
+    });
     try {
       const digest = new DigestStream(expected ? { checksum: expected } : {}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : [], { md5: false });
-      const source = concatParts(op, parts);
+      source = concatParts(op, parts);
       source.once('error', (err) => digest.destroy(err));
       source.pipe(digest);
       const { version, meta } = await commitVersion(op, artifact, permit, {
         plaintext: digest,
         size: parts.reduce((n, p) => n + p.size, 0),
         mediaType: upload.contentType,
-        failure: () => digest.failure,
+        failure: () => lost ?? digest.failure,
         meta: () => {
           let checksums: S3Checksums = digest.digest.checksums;
           if (!fullObject) {
@@ -274,6 +291,7 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
           return { etag, checksums, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE', partSizes: parts.map((p) => p.size) };
         },
       });
+      committed = true;
       const removed = await op.ctx.store.deleteUpload(upload.uploadId);
       for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
       const result = xmlDocument('CompleteMultipartUploadResult', {
@@ -285,8 +303,15 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
         ChecksumType: meta.checksumType,
       });
       return { result, headers: { 'x-amz-version-id': String(version.number), ...checksumHeaders(meta, upload.checksumAlgorithm) } };
+    } catch (err) {
+      // nothing committed: the client may retry at once (after the last renewal, which
+      // would claim again). Once the version is committed a retry would commit it twice:
+      // the claim stays until the lease lapses
+      await stopRenewing();
+      if (!committed) await release();
+      throw err;
     } finally {
-      completing.delete(upload.uploadId);
+      await stopRenewing();
     }
   })();
   let timer: NodeJS.Timeout | undefined;
@@ -311,6 +336,53 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     },
   );
   return { status: 200, headers: XML, body: out };
+}
+
+/** The error for a refused claim: NoSuchUpload if the upload is gone (completed or aborted meanwhile), else OperationAborted. */
+async function claimRefused(ctx: S3Op['ctx'], uploadId: string): Promise<S3RequestError> {
+  if ((await ctx.store.getUpload(uploadId).catch(() => undefined)) === null) return noSuchUpload();
+  return new S3RequestError('the upload is being completed by another request', { s3Code: 'OperationAborted' });
+}
+
+/**
+ * Renews the claim `claimId` on the completion of an upload every `timing.renewEveryMs`
+ * (to `now + timing.leaseMs`) until the returned function is called (it resolves once a
+ * renewal in flight is over, so a release after it is not undone). When the store says
+ * the claim is no longer held, `onLost` runs once with the error to fail the completion
+ * with, and renewal stops. A renewal that fails (database unreachable) is retried at the
+ * next tick: the lease leaves room for two.
+ */
+export function renewCompletionClaim(
+  ctx: S3Op['ctx'],
+  uploadId: string,
+  claimId: string,
+  onLost: (err: S3RequestError) => void,
+  timing: { leaseMs: number; renewEveryMs: number } = { leaseMs: COMPLETION_LEASE_MS, renewEveryMs: COMPLETION_RENEW_EVERY_MS },
+): () => Promise<void> {
+  let stopped = false;
+  let inFlight: Promise<void> | null = null;
+  const renew = async (): Promise<void> => {
+    const held = await ctx.store.claimUploadCompletion(uploadId, claimId, ctx.deps.clock(), timing.leaseMs);
+    if (held || stopped) return;
+    const err = await claimRefused(ctx, uploadId);
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    onLost(err);
+  };
+  const timer = setInterval(() => {
+    if (stopped || inFlight !== null) return;
+    inFlight = renew()
+      .catch(() => undefined)
+      .finally(() => (inFlight = null));
+  }, timing.renewEveryMs);
+  // a completion in progress keeps its request open; the timer alone need not hold the process
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await inFlight;
+  };
 }
 
 /** AbortMultipartUpload: removes the upload and its sealed parts (`upload` on the artifact). */

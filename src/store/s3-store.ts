@@ -161,6 +161,16 @@ export interface S3Store {
   listParts(uploadId: string, options?: { afterPart?: number; limit?: number }): Promise<S3UploadPart[]>;
   /** Removes an upload and its part rows; returns the parts (their blobs are the caller's to remove). */
   deleteUpload(uploadId: string): Promise<S3UploadPart[]>;
+  /**
+   * Claims the completion of an upload for `claimId` until `now + leaseMs` (a lease, so
+   * a node that dies mid-way blocks the upload no longer than that). True if the caller
+   * holds the claim now: the upload exists and has no unexpired claim of another id.
+   * Claiming again with the same id renews the lease. One conditional update, so of
+   * concurrent claimants (any process, any node on the database) exactly one wins.
+   */
+  claimUploadCompletion(uploadId: string, claimId: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Drops the claim `claimId` holds (a failed completion: the client may retry); nothing if it holds none. */
+  releaseUploadCompletion(uploadId: string, claimId: string): Promise<void>;
   /** Uploads created before `before` (abandoned), oldest first, at most `limit`. */
   listStaleUploads(before: number, limit: number): Promise<S3Upload[]>;
 }

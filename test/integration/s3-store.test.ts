@@ -5,11 +5,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { ID_PREFIX, newId } from '../../src/domain/ids.js';
 import type { Artifact, ArtifactVersion, Project } from '../../src/domain/types.js';
 import { openPostgresStore, openSqliteStore, type SqlMetadataStore } from '../../src/store/index.js';
-import type { S3Credential } from '../../src/store/s3-store.js';
+import type { S3Credential, S3Upload } from '../../src/store/s3-store.js';
+import { s3Migrations } from '../../src/store/sql/migrations-s3.js';
 import { SqlS3Store, prefixUpperBound } from '../../src/store/sql/s3-sql-store.js';
 
 async function freshPg(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -29,7 +33,10 @@ async function freshPg(url: string): Promise<{ url: string; drop: () => Promise<
   };
 }
 
-function contract(name: string, open: () => Promise<{ core: SqlMetadataStore; cleanup: () => Promise<void> }>): void {
+/** A store on a migrated database; `another` opens a second store on the same database (as another node would). */
+type Opened = { core: SqlMetadataStore; another: () => SqlMetadataStore; cleanup: () => Promise<void> };
+
+function contract(name: string, open: () => Promise<Opened>): void {
   void describe(`S3Store on ${name}`, () => {
     void test('credentials, object facts, delete markers, listings, uploads and parts', async () => {
       const { core, cleanup } = await open();
@@ -121,13 +128,84 @@ function contract(name: string, open: () => Promise<{ core: SqlMetadataStore; cl
         await cleanup();
       }
     });
+
+    void test('completion claims: one holder at a time, a lease, released for a retry, one winner of a race', async () => {
+      const { core, another, cleanup } = await open();
+      try {
+        const s3 = new SqlS3Store(core.kysely, core.dialect);
+        const now = Date.now();
+        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
+        await core.createPrincipal(principal);
+        const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
+        await core.createProject(project);
+        const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
+        await s3.createUpload(upload('mpu_c'));
+
+        const t = 1_000_000;
+        const lease = 60_000;
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_a', t, lease), true);
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_b', t + 1, lease), false, 'a second claim while the first is live is refused');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_b', t + lease - 1, lease), false, 'the claim is live until its last millisecond');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_a', t + lease / 2, lease), true, 'the holder renews');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_b', t + lease, lease), false, 'a renewed lease runs from the renewal');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_b', t + lease / 2 + lease, lease), true, 'a claim after the lease lapsed succeeds');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_a', t + lease / 2 + lease + 1, lease), false, 'the former holder cannot renew a claim taken over');
+        await s3.releaseUploadCompletion('mpu_c', 'cmp_a');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_c', t + 2 * lease, lease), false, 'a release by a former holder leaves the current claim');
+        await s3.releaseUploadCompletion('mpu_c', 'cmp_b');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_c', t + 2 * lease, lease), true, 'a release lets a new claim in at once');
+        assert.deepEqual(await s3.getUpload('mpu_c'), upload('mpu_c'), 'the claim is not part of the upload');
+        assert.equal((await s3.listUploads(project.id, { prefix: '', limit: 10 })).length, 1);
+
+        assert.equal(await s3.claimUploadCompletion('mpu_missing', 'cmp_a', t, lease), false, 'claiming a missing upload is refused');
+        await s3.releaseUploadCompletion('mpu_missing', 'cmp_a');
+        await s3.deleteUpload('mpu_c');
+        assert.equal(await s3.claimUploadCompletion('mpu_c', 'cmp_d', t + 10 * lease, lease), false, 'nor a completed (deleted) upload');
+
+        // two stores on the same database, as two nodes: of claims raced together, exactly one wins
+        const otherCore = another();
+        const other = new SqlS3Store(otherCore.kysely, otherCore.dialect);
+        for (let i = 0; i < 20; i++) {
+          const id = `mpu_race_${i}`;
+          await s3.createUpload(upload(id));
+          const stores = [s3, other, s3, other, s3, other];
+          const won = await Promise.all(stores.map((store, j) => store.claimUploadCompletion(id, `cmp_${j}`, t, lease)));
+          assert.equal(won.filter(Boolean).length, 1, `one winner of ${id}: ${won.join(',')}`);
+          const winner = won.indexOf(true);
+          assert.equal(await other.claimUploadCompletion(id, `cmp_${winner}`, t + 1, lease), true, 'the winner holds it, through either store');
+          assert.equal(await s3.claimUploadCompletion(id, 'cmp_late', t + 1, lease), false);
+        }
+
+        // the migration reruns over itself (SQLite runs it without a transaction: a crash mid-way reruns it)
+        await s3Migrations(core.dialect)['007_s3_completion_claim']!.up(core.kysely as never);
+        assert.equal(await s3.claimUploadCompletion('mpu_race_0', 'cmp_0', t + 2, lease), true);
+      } finally {
+        await cleanup();
+      }
+    });
   });
 }
 
 contract('SQLite', async () => {
-  const core = openSqliteStore(':memory:');
+  // a file, so a second store can open the same database
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-s3-store-'));
+  const path = join(dir, 'coffer.db');
+  const core = openSqliteStore(path);
   await core.migrate();
-  return { core, cleanup: () => core.close() };
+  const others: SqlMetadataStore[] = [];
+  return {
+    core,
+    another: () => {
+      const o = openSqliteStore(path);
+      others.push(o);
+      return o;
+    },
+    cleanup: async () => {
+      for (const o of others) await o.close();
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 const pgUrl = process.env.COFFER_TEST_PG_URL;
@@ -136,9 +214,16 @@ if (pgUrl !== undefined && pgUrl !== '') {
     const db = await freshPg(pgUrl);
     const core = openPostgresStore(db.url);
     await core.migrate();
+    const others: SqlMetadataStore[] = [];
     return {
       core,
+      another: () => {
+        const o = openPostgresStore(db.url);
+        others.push(o);
+        return o;
+      },
       cleanup: async () => {
+        for (const o of others) await o.close();
         await core.close();
         await db.drop();
       },

@@ -3,8 +3,9 @@ import type { SqlDialectName } from './migrations.js';
 
 /**
  * Tables of the S3 endpoint (migration `005_s3`): temporary credentials, S3 facts of
- * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts.
- * Append-only like migrations.ts; every statement uses IF NOT EXISTS.
+ * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
+ * `007_s3_completion_claim`: the claim a node holds while it completes an upload.
+ * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
   const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
@@ -81,5 +82,27 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
           .execute();
       },
     },
+    // named after 006_policy: the migrator applies migrations in name order, after the applied ones
+    '007_s3_completion_claim': {
+      // who is completing an upload (a random claim id) and until when (epoch ms): a lease
+      // taken with one conditional UPDATE, so one node at a time re-seals the parts
+      async up(db: Kysely<unknown>): Promise<void> {
+        await addColumnIfMissing(db, dialect, 's3_uploads', 'completion_claim', 'text');
+        await addColumnIfMissing(db, dialect, 's3_uploads', 'completion_expires_at', 'bigint');
+      },
+    },
   };
+}
+
+/**
+ * ALTER TABLE ADD COLUMN that a rerun skips: PostgreSQL has IF NOT EXISTS; SQLite has
+ * not (and runs migrations without a transaction), so its table_info is read first.
+ */
+async function addColumnIfMissing(db: Kysely<unknown>, dialect: SqlDialectName, table: string, column: string, type: 'text' | 'bigint'): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
+    return;
+  }
+  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
+  if (!rows.some((r) => r.name === column)) await db.schema.alterTable(table).addColumn(column, type).execute();
 }

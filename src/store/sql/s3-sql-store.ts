@@ -56,6 +56,10 @@ interface S3UploadsTable {
   checksum_algorithm: string | null;
   checksum_type: string | null;
   created_at: Int8;
+  /** Migration 007_s3_completion_claim: the id of the claim of a completion in progress, or null. */
+  completion_claim: string | null;
+  /** When that claim lapses (epoch ms), or null. */
+  completion_expires_at: Int8 | null;
 }
 
 interface S3UploadPartsTable {
@@ -323,6 +327,8 @@ export class SqlS3Store implements S3Store {
           checksum_algorithm: u.checksumAlgorithm,
           checksum_type: u.checksumType,
           created_at: u.createdAt,
+          completion_claim: null,
+          completion_expires_at: null,
         })
         .execute();
     });
@@ -400,6 +406,31 @@ export class SqlS3Store implements S3Store {
         await trx.deleteFrom('s3_uploads').where('upload_id', '=', uploadId).execute();
         return parts.map(partFromRow);
       });
+    });
+  }
+
+  claimUploadCompletion(uploadId: string, claimId: string, now: number, leaseMs: number): Promise<boolean> {
+    return run('claim s3 upload completion', async () => {
+      // one statement: PostgreSQL re-checks the WHERE on the row a concurrent claim just
+      // updated (READ COMMITTED), SQLite has one writer; either way a single claimant wins
+      const r = await this.#db
+        .updateTable('s3_uploads')
+        .set({ completion_claim: claimId, completion_expires_at: now + leaseMs })
+        .where('upload_id', '=', uploadId)
+        .where((eb) => eb.or([eb('completion_claim', 'is', null), eb('completion_claim', '=', claimId), eb('completion_expires_at', '<=', now)]))
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    });
+  }
+
+  releaseUploadCompletion(uploadId: string, claimId: string): Promise<void> {
+    return run('release s3 upload completion', async () => {
+      await this.#db
+        .updateTable('s3_uploads')
+        .set({ completion_claim: null, completion_expires_at: null })
+        .where('upload_id', '=', uploadId)
+        .where('completion_claim', '=', claimId)
+        .execute();
     });
   }
 
