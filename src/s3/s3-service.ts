@@ -1,5 +1,6 @@
 import { S3RequestError, isCofferError } from '../domain/errors.js';
 import type { Caller } from '../service/caller.js';
+import { newId } from '../domain/ids.js';
 import { authenticateS3 } from './authenticate-s3.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './buckets.js';
 import { issueCredentials, listCredentials, revokeCredential, type IssuedS3Credentials, type S3CredentialView } from './credentials.js';
@@ -8,6 +9,7 @@ import { getObject, getObjectTagging } from './object-read.js';
 import { copyObject, putObject } from './object-write.js';
 import { listObjectVersions, listObjects } from './listing.js';
 import {
+  COMPLETION_LEASE_MS,
   abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
@@ -90,7 +92,8 @@ export class S3Service {
   async handle(request: S3HttpRequest): Promise<S3HttpResponse> {
     const gate = new TrackedGate(this.ctx.deps);
     const resource = request.rawPath.slice(0, 1024);
-    const common = { 'x-amz-request-id': request.meta.requestId, 'x-amz-id-2': hostId() };
+    // the Date clients correct their clock skew from is the clock signatures are checked against
+    const common = { 'x-amz-request-id': request.meta.requestId, 'x-amz-id-2': hostId(), date: new Date(this.ctx.deps.clock()).toUTCString() };
     let op: S3Op | null = null;
     let caller: Caller | null = null;
     try {
@@ -139,6 +142,9 @@ export class S3Service {
     const now = this.ctx.deps.clock();
     let removed = 0;
     for (const u of await this.ctx.store.listStaleUploads(now - maxAgeMs, 100)) {
+      // claimed as a completion would be: an upload being completed right now is left alone,
+      // and none can start completing while it is removed
+      if (!(await this.ctx.store.claimUploadCompletion(u.uploadId, newId('swp'), now, COMPLETION_LEASE_MS))) continue;
       await removeUpload({ ...this.ctx }, u.uploadId);
       removed++;
       await this.ctx.deps.audit.record({

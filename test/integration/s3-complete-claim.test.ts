@@ -99,6 +99,22 @@ function suite(name: string, postgresUrl: string | undefined, skip: string | fal
       assert.equal(await versions('claim/retry'), 1);
     });
 
+    void test('the stale-upload sweeper leaves an upload being completed alone, and sweeps it once the claim lapses', async () => {
+      const { UploadId, parts } = await start('claim/sweep', [randomBytes(100)]);
+      // every upload older than 0 ms is stale (the others of this suite are completed)
+      now += 1;
+      assert.equal(await otherNode.claimUploadCompletion(UploadId, 'cmp_completing', now, COMPLETION_LEASE_MS), true);
+      await h.runtime.s3.sweep(0);
+      assert.equal((await otherNode.getUpload(UploadId))?.uploadId, UploadId, 'kept while claimed');
+      now += COMPLETION_LEASE_MS + 1;
+      await h.runtime.s3.sweep(0);
+      assert.equal(await otherNode.getUpload(UploadId), null, 'swept once the claim lapsed');
+      await client();
+      assert.equal((await s3Error(complete('claim/sweep', UploadId, parts))).code, 'NoSuchUpload');
+      // the SDK corrects its clock from an error's Date header (real time): start afresh
+      await client();
+    });
+
     void test('two concurrent Completes of one upload commit one version', async () => {
       for (let round = 0; round < 3; round++) {
         const Key = `claim/race-${round}`;
