@@ -14,7 +14,7 @@ import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { MetadataStore } from '../store/index.js';
-import { EncryptingVault, rewrapStaleKeys, settingsKeyringStore } from '../vault/index.js';
+import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
 import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
@@ -137,10 +137,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       warn,
       rewrapAllKeys: async () => {
         const report = await rewrapStaleKeys(vault, store);
+        // the parts of open multipart uploads too, or an upload left open across the retirement
+        // of a term could not be completed (`s3` is made below; rotation runs once the runtime is up)
+        const parts = await rewrapStalePartKeys(vault, s3.ctx.store);
         await loadAuditKeys(store, keyring);
         identity.setKeys(await loadIdentityKeys(store, keyring));
         if (report.failed.length > 0) warn('some data keys could not be rewrapped', { failed: report.failed.length });
-        return report.rewrapped;
+        if (parts.failed.length > 0) warn('some multipart upload part data keys could not be rewrapped', { failed: parts.failed.length });
+        return report.rewrapped + parts.rewrapped;
       },
     });
     const setupToken = await prepareSetupToken(store, admins);

@@ -159,6 +159,16 @@ export interface S3Store {
   putPart(p: S3UploadPart): Promise<S3UploadPart | null>;
   /** Parts by number, after `afterPart`, at most `limit`. */
   listParts(uploadId: string, options?: { afterPart?: number; limit?: number }): Promise<S3UploadPart[]>;
+  /**
+   * Parts (of every upload, by upload id then part number, at most `limit`, capped at 1000)
+   * whose data key is wrapped under a term other than `term` (key rotation).
+   */
+  listPartsNotUnderTerm(term: number, limit: number): Promise<S3UploadPart[]>;
+  /**
+   * Replaces the wrapped data key of a part, only if the part is still the one sealed under
+   * `part.objectId` (not replaced since) and its key is still under `expectedTerm`; false otherwise.
+   */
+  rewrapPartKey(part: Pick<S3UploadPart, 'uploadId' | 'partNumber' | 'objectId'>, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
   /** Removes an upload and its part rows; returns the parts (their blobs are the caller's to remove). */
   deleteUpload(uploadId: string): Promise<S3UploadPart[]>;
   /**

@@ -9,4 +9,17 @@ export type { SealOptions } from './seal-object.js';
 export type { OpenOptions } from './open-object.js';
 export { blobKeyFor, assertObjectId } from './blob-key.js';
 export { settingsKeyringStore, KEYRING_SETTING } from './keyring-settings.js';
-export { rewrapStaleKeys, type RewrapOptions, type RewrapReport, type StaleKeyStore } from './rewrap-stale-keys.js';
+export {
+  rewrapStaleKeys,
+  rewrapStalePartKeys,
+  rewrapKeyHolders,
+  versionKeyHolders,
+  partKeyHolders,
+  type KeyHolder,
+  type KeyHolderSource,
+  type PartKeyHolder,
+  type RewrapOptions,
+  type RewrapReport,
+  type StaleKeyStore,
+  type StalePartKeyStore,
+} from './rewrap-stale-keys.js';

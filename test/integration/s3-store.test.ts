@@ -12,7 +12,7 @@ import pg from 'pg';
 import { ID_PREFIX, newId } from '../../src/domain/ids.js';
 import type { Artifact, ArtifactVersion, Project } from '../../src/domain/types.js';
 import { openPostgresStore, openSqliteStore, type SqlMetadataStore } from '../../src/store/index.js';
-import type { S3Credential, S3Upload } from '../../src/store/s3-store.js';
+import type { S3Credential, S3Upload, S3UploadPart } from '../../src/store/s3-store.js';
 import { s3Migrations } from '../../src/store/sql/migrations-s3.js';
 import { SqlS3Store, prefixUpperBound } from '../../src/store/sql/s3-sql-store.js';
 
@@ -124,6 +124,70 @@ function contract(name: string, open: () => Promise<Opened>): void {
         await core.createProject(empty);
         assert.equal(await s3.deleteProjectIfEmpty(empty.id), true);
         assert.equal(await core.getProjectByName('empty'), null);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    void test('part data keys: listed when not under a term, rewrapped only by a compare-and-set on term and object', async () => {
+      const { core, cleanup } = await open();
+      try {
+        const s3 = new SqlS3Store(core.kysely, core.dialect);
+        const now = Date.now();
+        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
+        await core.createPrincipal(principal);
+        const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
+        await core.createProject(project);
+        for (const uploadId of ['mpu_b', 'mpu_a', 'mpu_c']) {
+          await s3.createUpload({ uploadId, projectId: project.id, key: uploadId, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
+        }
+        const part = (uploadId: string, partNumber: number, keyTerm: number): S3UploadPart => ({
+          uploadId,
+          partNumber,
+          objectId: `s3p_${uploadId}_${partNumber}`,
+          blobKey: `b/${uploadId}/${partNumber}`,
+          wrappedKey: randomBytes(60),
+          keyTerm,
+          size: 10 * partNumber,
+          md5: String(partNumber).repeat(32),
+          checksums: { crc32: 'AAAAAA==' },
+          createdAt: now + partNumber,
+        });
+        const parts = [part('mpu_b', 1, 1), part('mpu_a', 2, 1), part('mpu_a', 1, 2), part('mpu_a', 3, 3), part('mpu_c', 1, 1), part('mpu_a', 10, 1)];
+        for (const p of parts) await s3.putPart(p);
+        const ids = (list: S3UploadPart[]) => list.map((p) => `${p.uploadId}/${p.partNumber}`);
+        const bytes = (p: S3UploadPart | undefined) => (p === undefined ? undefined : { ...p, wrappedKey: Buffer.from(p.wrappedKey) });
+        const stored = async (uploadId: string, partNumber: number) => bytes((await s3.listParts(uploadId)).find((p) => p.partNumber === partNumber));
+
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100)), ['mpu_a/2', 'mpu_a/3', 'mpu_a/10', 'mpu_b/1', 'mpu_c/1'], 'every other term, by upload then part number (numerically)');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 2)), ['mpu_a/2', 'mpu_a/3'], 'at most limit');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(1, 100)), ['mpu_a/1', 'mpu_a/3']);
+        assert.deepEqual(await stored('mpu_a', 2), bytes(parts[1]), 'the listing is the part as stored');
+        await assert.rejects(s3.listPartsNotUnderTerm(2, 0), { code: 'COFFER_VALIDATION_FAILED' });
+
+        const a2 = parts[1]!;
+        const fresh = randomBytes(61);
+        assert.equal(await s3.rewrapPartKey(a2, 2, fresh, 3), false, 'a stale expected term is refused');
+        assert.equal(await s3.rewrapPartKey({ ...a2, objectId: 's3p_other' }, 1, fresh, 3), false, 'another object under that number is refused');
+        assert.equal(await s3.rewrapPartKey({ ...a2, partNumber: 4 }, 1, fresh, 3), false, 'a missing part is refused');
+        assert.deepEqual(await stored('mpu_a', 2), bytes(a2), 'refused updates change nothing');
+        assert.equal(await s3.rewrapPartKey(a2, 1, fresh, 3), true);
+        assert.deepEqual(await stored('mpu_a', 2), { ...bytes(a2), wrappedKey: fresh, keyTerm: 3 }, 'only the key and its term change');
+        assert.equal(await s3.rewrapPartKey(a2, 1, randomBytes(60), 4), false, 'a second update from the same listing is refused');
+        assert.deepEqual(await stored('mpu_a', 2), { ...bytes(a2), wrappedKey: fresh, keyTerm: 3 });
+        assert.deepEqual(await stored('mpu_a', 1), bytes(parts[2]), 'other parts of the upload are untouched');
+
+        // a part replaced (same number, new object, same term) between the listing and the update keeps its own key
+        const [listedB1] = await s3.listPartsNotUnderTerm(3, 100).then((l) => l.filter((p) => p.uploadId === 'mpu_b'));
+        const replacement = { ...part('mpu_b', 1, 1), objectId: 's3p_mpu_b_1_again', blobKey: 'b/mpu_b/1/again' };
+        await s3.putPart(replacement);
+        assert.equal(await s3.rewrapPartKey(listedB1!, listedB1!.keyTerm, randomBytes(60), 3), false);
+        assert.deepEqual(await stored('mpu_b', 1), bytes(replacement));
+
+        // the parts of a completed or aborted upload are gone from the listing
+        await s3.deleteUpload('mpu_c');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(3, 100)), ['mpu_a/1', 'mpu_a/10', 'mpu_b/1']);
+        assert.equal(await s3.rewrapPartKey(parts[4]!, 1, randomBytes(60), 3), false);
       } finally {
         await cleanup();
       }

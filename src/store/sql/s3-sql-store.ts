@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { AlreadyExistsError, StorageError, isCofferError, type CofferError } from '../../domain/errors.js';
+import { AlreadyExistsError, StorageError, ValidationError, isCofferError, type CofferError } from '../../domain/errors.js';
 import type {
   S3Checksums,
   S3Credential,
@@ -395,6 +395,36 @@ export class SqlS3Store implements S3Store {
       if (options.limit !== undefined) q = q.limit(Math.max(1, Math.min(options.limit, MAX_LIST)));
       const rows = await q.execute();
       return rows.map(partFromRow);
+    });
+  }
+
+  listPartsNotUnderTerm(term: number, limit: number): Promise<S3UploadPart[]> {
+    return run('list s3 parts to rewrap', async () => {
+      if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
+      const rows = await this.#db
+        .selectFrom('s3_upload_parts')
+        .selectAll()
+        .where('key_term', '<>', term)
+        .orderBy('upload_id')
+        .orderBy('part_number')
+        .limit(Math.min(limit, MAX_LIST))
+        .execute();
+      return rows.map(partFromRow);
+    });
+  }
+
+  rewrapPartKey(part: Pick<S3UploadPart, 'uploadId' | 'partNumber' | 'objectId'>, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean> {
+    return run('rewrap s3 part key', async () => {
+      const r = await this.#db
+        .updateTable('s3_upload_parts')
+        .set({ wrapped_key: toBuffer(wrappedKey), key_term: term })
+        .where('upload_id', '=', part.uploadId)
+        .where('part_number', '=', part.partNumber)
+        // a part replaced since it was listed (same number, new object) keeps its own key
+        .where('object_id', '=', part.objectId)
+        .where('key_term', '=', expectedTerm)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
     });
   }
 
