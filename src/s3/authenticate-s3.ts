@@ -5,6 +5,7 @@ import {
   S3RequestError,
   StorageError,
   TokenExpiredError,
+  DecryptionFailedError,
   TokenInvalidError,
   TokenRevokedError,
   isCofferError,
@@ -56,7 +57,14 @@ export async function authenticateS3(ctx: S3Context, request: S3HttpRequest, res
     // INVARIANT: temporary credentials are useless without their session token
     if (!sessionTokenMatches(sessionToken, credential.sessionHash)) throw new S3RequestError('the provided token is malformed or otherwise invalid', { s3Code: 'InvalidToken' });
     if (ctx.keyring.isUnknownTerm(credential.keyTerm)) await ctx.keyring.refresh();
-    const secretBytes = ctx.keyring.unwrapDataKey(secretObjectId(accessKeyId), credential.wrappedSecret, credential.keyTerm);
+    let secretBytes: Uint8Array;
+    try {
+      secretBytes = ctx.keyring.unwrapDataKey(secretObjectId(accessKeyId), credential.wrappedSecret, credential.keyTerm);
+    } catch (err) {
+      // sealed under a key term since retired (secrets are not rewrapped: they live an hour at most), or corrupt
+      if (err instanceof DecryptionFailedError) throw new TokenInvalidError('the credential can no longer be used: fetch new credentials');
+      throw err;
+    }
     const secret = encodeSecret(secretBytes);
     secretBytes.fill(0);
     let signing: SigV4Context | null = null;

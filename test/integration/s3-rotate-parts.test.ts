@@ -11,13 +11,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3UploadPart } from '../../src/store/s3-store.js';
-import { sdkClient } from './s3-client-helpers.js';
+import { s3Error, sdkClient } from './s3-client-helpers.js';
 import { startS3Harness, type S3Harness } from './s3-harness.js';
 
 const MIB = 1024 * 1024;
@@ -91,6 +92,8 @@ function suite(name: string, postgresUrl: string | undefined, skip: string | fal
       // the old KEK is destroyed: what still needed it would now be unreadable
       await h.runtime.keyring.retireTerm(term);
       assert.equal(h.runtime.keyring.terms().find((t) => t.term === term)?.retired, true);
+      // credentials issued under the retired term are refused as unknown, not a server error
+      assert.deepEqual(await s3Error(s3.send(new ListObjectsV2Command({ Bucket: 'ml' }))), { code: 'InvalidAccessKeyId', status: 403 });
       await client();
       const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'ml', Key: 'rotate/model.bin', UploadId, MultipartUpload: { Parts: done } }));
       assert.equal(completed.VersionId, '1');
