@@ -36,15 +36,29 @@ async function freshPg(url: string): Promise<{ url: string; drop: () => Promise<
 /** A store on a migrated database; `another` opens a second store on the same database (as another node would). */
 type Opened = { core: SqlMetadataStore; another: () => SqlMetadataStore; cleanup: () => Promise<void> };
 
+/** A user, as every test needs one. */
+async function seedPrincipal(core: SqlMetadataStore) {
+  const now = Date.now();
+  const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
+  await core.createPrincipal(principal);
+  return { now, principal };
+}
+
+/** A user and a project of theirs. */
+async function seedProject(core: SqlMetadataStore) {
+  const { now, principal } = await seedPrincipal(core);
+  const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
+  await core.createProject(project);
+  return { now, principal, project };
+}
+
 function contract(name: string, open: () => Promise<Opened>): void {
   void describe(`S3Store on ${name}`, () => {
     void test('credentials, object facts, delete markers, listings, uploads and parts', async () => {
       const { core, cleanup } = await open();
       try {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
-        const now = Date.now();
-        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
-        await core.createPrincipal(principal);
+        const { now, principal } = await seedPrincipal(core);
         const token = { id: newId(ID_PREFIX.token), principalId: principal.id, hash: randomBytes(32).toString('hex'), hint: 'h', description: '', createdAt: now, expiresAt: now + 3600_000, revokedAt: null, lastUsedAt: null };
         await core.createToken(token);
 
@@ -133,11 +147,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
       const { core, cleanup } = await open();
       try {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
-        const now = Date.now();
-        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
-        await core.createPrincipal(principal);
-        const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
-        await core.createProject(project);
+        const { now, principal, project } = await seedProject(core);
         for (const uploadId of ['mpu_b', 'mpu_a', 'mpu_c']) {
           await s3.createUpload({ uploadId, projectId: project.id, key: uploadId, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
         }
@@ -197,11 +207,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
       const { core, another, cleanup } = await open();
       try {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
-        const now = Date.now();
-        const principal = { id: newId(ID_PREFIX.principal), kind: 'user' as const, name: 'u', displayName: 'u', ownerId: null, disabled: false, createdAt: now };
-        await core.createPrincipal(principal);
-        const project: Project = { id: newId(ID_PREFIX.project), name: 'p', description: '', createdBy: principal.id, createdAt: now };
-        await core.createProject(project);
+        const { now, principal, project } = await seedProject(core);
         const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
         await s3.createUpload(upload('mpu_c'));
 

@@ -61,49 +61,49 @@ const stepArb = fc.oneof(
   fc.record({ op: fc.constant('decide' as const), principal: fc.nat(), action: fc.nat(), resource: fc.nat() }),
 );
 
-function decideAll(set: CompiledPolicySet, entities: EntityStore): string[] {
+/** `answer` for every request over the test entities, one line each. */
+function overAllRequests(entities: EntityStore, answer: (env: Env) => string): string[] {
   const out: string[] = [];
   for (const principal of PRINCIPALS) {
     for (const action of ACTIONS) {
       for (const resource of RESOURCES) {
         const env: Env = { principal, action, resource, context: new Map(), entities, slotPrincipal: undefined, slotResource: undefined };
-        const a = set.authorize(env);
-        out.push(`${principal.key} ${action.key} ${resource.key}: ${a.decision} ${a.reasons.join(',')} ${a.errors.map((e) => e.policyId).join(',')}`);
+        out.push(`${principal.key} ${action.key} ${resource.key}: ${answer(env)}`);
       }
     }
   }
   return out;
 }
 
+function decideAll(set: CompiledPolicySet, entities: EntityStore): string[] {
+  return overAllRequests(entities, (env) => {
+    const a = set.authorize(env);
+    return `${a.decision} ${a.reasons.join(',')} ${a.errors.map((e) => e.policyId).join(',')}`;
+  });
+}
+
 /** Every instance with its full scope test, no index: what the index must agree with. */
 function scanAll(set: CompiledPolicySet, entities: EntityStore): string[] {
-  const out: string[] = [];
-  for (const principal of PRINCIPALS) {
-    for (const action of ACTIONS) {
-      for (const resource of RESOURCES) {
-        const env: Env = { principal, action, resource, context: new Map(), entities, slotPrincipal: undefined, slotResource: undefined };
-        const permits: string[] = [];
-        const forbids: string[] = [];
-        const errors: string[] = [];
-        for (const inst of set.instanceList()) {
-          env.slotPrincipal = inst.slotPrincipal;
-          env.slotResource = inst.slotResource;
-          if (!inst.policy.scope(env)) continue;
-          try {
-            if (inst.policy.condition !== null && !inst.policy.condition(env)) continue;
-          } catch {
-            errors.push(inst.id);
-            continue;
-          }
-          (inst.policy.effect === 'permit' ? permits : forbids).push(inst.id);
-        }
-        const decision = forbids.length > 0 ? 'deny' : permits.length > 0 ? 'allow' : 'deny';
-        const reasons = (forbids.length > 0 ? forbids : permits).sort();
-        out.push(`${principal.key} ${action.key} ${resource.key}: ${decision} ${reasons.join(',')} ${errors.sort().join(',')}`);
+  return overAllRequests(entities, (env) => {
+    const permits: string[] = [];
+    const forbids: string[] = [];
+    const errors: string[] = [];
+    for (const inst of set.instanceList()) {
+      env.slotPrincipal = inst.slotPrincipal;
+      env.slotResource = inst.slotResource;
+      if (!inst.policy.scope(env)) continue;
+      try {
+        if (inst.policy.condition !== null && !inst.policy.condition(env)) continue;
+      } catch {
+        errors.push(inst.id);
+        continue;
       }
+      (inst.policy.effect === 'permit' ? permits : forbids).push(inst.id);
     }
-  }
-  return out;
+    const decision = forbids.length > 0 ? 'deny' : permits.length > 0 ? 'allow' : 'deny';
+    const reasons = (forbids.length > 0 ? forbids : permits).sort();
+    return `${decision} ${reasons.join(',')} ${errors.sort().join(',')}`;
+  });
 }
 
 void it('decides as a fresh set and as a full scan after links come and go between decisions', () => {
