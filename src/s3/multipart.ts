@@ -14,6 +14,7 @@ import type { S3HttpResponse } from './s3-http.js';
 import { assertObjectKey } from './s3-names.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag, unquoteEtag } from './s3-format.js';
+import { userMetadataOf } from './user-metadata.js';
 import { child, children, parseXml, xmlDocument, type XmlNode } from './xml.js';
 
 const XML = { 'content-type': 'application/xml' };
@@ -52,11 +53,12 @@ function partNumberOf(op: S3Op): number {
   return n;
 }
 
-/** CreateMultipartUpload: `upload` on the artifact (created now if it is new). */
+/** CreateMultipartUpload: `upload` on the artifact (created now if it is new); its `x-amz-meta-*` go to the version at Complete. */
 export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
   const key = op.key!;
   assertObjectKey(key);
   const h = op.http.headers;
+  const userMetadata = userMetadataOf(h);
   const algorithmText = h['x-amz-checksum-algorithm'];
   const algorithm = algorithmText === undefined ? null : parseChecksumName(algorithmText);
   if (algorithmText !== undefined && algorithm === null) throw new S3RequestError('checksum algorithm is not supported', { s3Code: 'InvalidRequest' });
@@ -78,6 +80,7 @@ export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
       contentType: (h['content-type'] ?? 'binary/octet-stream').slice(0, 200),
       checksumAlgorithm: algorithm,
       checksumType,
+      userMetadata,
       createdAt: op.ctx.deps.clock(),
     });
   } catch (err) {
@@ -288,7 +291,7 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
               if (value !== undefined) checksums[name] = value;
             }
           }
-          return { etag, checksums, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE', partSizes: parts.map((p) => p.size) };
+          return { etag, checksums, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE', partSizes: parts.map((p) => p.size), userMetadata: upload.userMetadata };
         },
       });
       committed = true;

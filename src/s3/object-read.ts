@@ -5,6 +5,7 @@ import { authorizeVersion, etagMatches, openAuthorized, type AuthorizedVersion }
 import type { S3HttpResponse } from './s3-http.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { httpDate, quoteEtag } from './s3-format.js';
+import { userMetadataHeaders } from './user-metadata.js';
 import { xmlDocument } from './xml.js';
 
 /** Response overrides a (presigned) GET may ask for. */
@@ -64,7 +65,7 @@ function conditional(op: S3Op, found: AuthorizedVersion): 304 | 412 | null {
   return null;
 }
 
-/** Headers describing an object version (ETag, Last-Modified, type, version id, parts count). */
+/** Headers describing an object version (ETag, Last-Modified, type, version id, parts count, `x-amz-meta-*`). */
 function objectHeaders(found: AuthorizedVersion): Record<string, string> {
   const parts = found.meta?.partSizes?.length;
   return {
@@ -74,6 +75,8 @@ function objectHeaders(found: AuthorizedVersion): Record<string, string> {
     'accept-ranges': 'bytes',
     'x-amz-version-id': String(found.version.number),
     ...(parts !== undefined ? { 'x-amz-mp-parts-count': String(parts) } : {}),
+    // versions pushed through the REST API have no S3 facts, hence no user metadata
+    ...userMetadataHeaders(found.meta?.userMetadata),
   };
 }
 

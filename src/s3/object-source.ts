@@ -5,7 +5,7 @@ import type { Permit } from '../service/gate.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import { meterPlaintext } from '../service/metered-plaintext.js';
 import type { ByteRange } from '../store/blob-store.js';
-import type { S3ObjectMeta } from '../store/s3-store.js';
+import type { S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
 import { fallbackEtag } from './s3-format.js';
 import { assertObjectKey } from './s3-names.js';
@@ -127,6 +127,8 @@ export interface CopySource {
   /** Plaintext bytes the body will carry. */
   length: number;
   mediaType: string;
+  /** The source version's user metadata (`{}` for a version without S3 facts). */
+  userMetadata: S3UserMetadata;
   versionNumber: number;
   etag: string;
   resourceName: string;
@@ -169,6 +171,7 @@ export async function resolveSource(op: S3Op, header: string, rangeHeader: strin
     body,
     length: range ? range.end - range.start + 1 : found.version.size,
     mediaType: found.version.mediaType,
+    userMetadata: found.meta?.userMetadata ?? {},
     versionNumber: found.version.number,
     etag: found.etag,
     resourceName: found.resourceName,

@@ -16,6 +16,7 @@ import type { S3HttpResponse } from './s3-http.js';
 import { assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
+import { userMetadataOf } from './user-metadata.js';
 import { xmlDocument } from './xml.js';
 
 
@@ -71,7 +72,7 @@ export interface NewVersionInput {
   mediaType: string;
   /** The failure of an upstream stage (decoding, digest), preferred over the vault's report. */
   failure: () => Error | null;
-  /** ETag, checksums and parts, known once the plaintext has been read. */
+  /** ETag, checksums, parts and user metadata, known once the plaintext has been read. */
   meta: () => Omit<S3ObjectMeta, 'versionId'>;
 }
 
@@ -116,10 +117,11 @@ export function checksumHeaders(meta: Pick<S3ObjectMeta, 'checksums' | 'checksum
   return value === undefined ? {} : { [`x-amz-checksum-${name}`]: value, 'x-amz-checksum-type': meta.checksumType };
 }
 
-/** PutObject: a new immutable version of the artifact named by the key (created on first PUT). */
+/** PutObject: a new immutable version of the artifact named by the key (created on first PUT), with its `x-amz-meta-*`. */
 export async function putObject(op: S3Op): Promise<S3HttpResponse> {
   const key = op.key!;
   assertObjectKey(key);
+  const userMetadata = userMetadataOf(op.http.headers);
   const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
   const body = requestBody(op);
   const artifact = await ensureArtifact(op, project, key);
@@ -130,7 +132,7 @@ export async function putObject(op: S3Op): Promise<S3HttpResponse> {
     sha256: body.sha256,
     mediaType: (op.http.headers['content-type'] ?? 'binary/octet-stream').slice(0, 200),
     failure: () => body.failure(),
-    meta: () => ({ etag: body.plaintext.digest.md5, checksums: body.plaintext.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null }),
+    meta: () => ({ etag: body.plaintext.digest.md5, checksums: body.plaintext.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata }),
   });
   return {
     status: 200,
@@ -138,10 +140,17 @@ export async function putObject(op: S3Op): Promise<S3HttpResponse> {
   };
 }
 
-/** CopyObject: the plaintext of a source version (download) becomes a new version of the target (upload). */
+/**
+ * CopyObject: the plaintext of a source version (download) becomes a new version of the
+ * target (upload). `x-amz-metadata-directive: COPY` (the default) keeps the source's
+ * content type and user metadata; `REPLACE` takes the request's.
+ */
 export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   const key = op.key!;
   assertObjectKey(key);
+  const directive = op.http.headers['x-amz-metadata-directive'] ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3RequestError('unknown metadata directive: x-amz-metadata-directive must be COPY or REPLACE', { s3Code: 'InvalidArgument' });
+  const replaced = directive === 'REPLACE' ? userMetadataOf(op.http.headers) : null;
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
   const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
   const artifact = await ensureArtifact(op, project, key);
@@ -152,9 +161,9 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   const { version, meta } = await commitVersion(op, artifact, permit, {
     plaintext: digest,
     size: source.length,
-    mediaType: op.http.headers['x-amz-metadata-directive'] === 'REPLACE' ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
+    mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
     failure: () => digest.failure,
-    meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null }),
+    meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
   });
   return {
     status: 200,

@@ -32,6 +32,7 @@ const S3_STATUS: Record<string, number> = {
   KeyTooLongError: 400,
   MalformedTrailerError: 400,
   MalformedXML: 400,
+  MetadataTooLarge: 400,
   MethodNotAllowed: 405,
   MissingContentLength: 411,
   NoSuchBucket: 404,

@@ -7,6 +7,13 @@ export type S3ChecksumName = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256
 export type S3Checksums = Partial<Record<S3ChecksumName, string>>;
 
 /**
+ * User-defined metadata of an object (the `x-amz-meta-*` headers of its write): names
+ * lower-cased and without the `x-amz-meta-` prefix, values as received. Stored
+ * unencrypted and returned to whoever may read the object's metadata: never a secret.
+ */
+export type S3UserMetadata = Record<string, string>;
+
+/**
  * Temporary S3 credentials (as AWS STS issues): an access key id, a secret and a
  * session token, bound to a principal and to the API token they were issued from.
  */
@@ -46,6 +53,8 @@ export interface S3ObjectMeta {
   checksumType: 'FULL_OBJECT' | 'COMPOSITE';
   /** Plaintext size of each part of a multipart object, in order; null for a single PUT. */
   partSizes: number[] | null;
+  /** User-defined metadata returned as `x-amz-meta-*` on GET and HEAD (`{}` when none). */
+  userMetadata: S3UserMetadata;
 }
 
 /** The S3 view of an artifact hidden by DeleteObject: versions up to `hidesThrough` are not listed nor served. */
@@ -74,6 +83,8 @@ export interface S3Upload {
   /** Checksum algorithm declared at creation (parts must carry it), or null. */
   checksumAlgorithm: S3ChecksumName | null;
   checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
+  /** User-defined metadata of CreateMultipartUpload, given to the version at Complete (`{}` when none). */
+  userMetadata: S3UserMetadata;
   createdAt: number;
 }
 

@@ -155,7 +155,7 @@ void describe('renewCompletionClaim', () => {
     await core.createPrincipal(principal);
     await core.createProject({ id: 'prj_claims', name: 'p', description: '', createdBy: principal.id, createdAt });
     for (const id of ['mpu_renew', 'mpu_stolen', 'mpu_aborted']) {
-      await store.createUpload({ uploadId: id, projectId: 'prj_claims', key: id, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt });
+      await store.createUpload({ uploadId: id, projectId: 'prj_claims', key: id, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: {}, createdAt });
     }
   });
   after(async () => core?.close());

@@ -42,6 +42,26 @@ void describe('S3 endpoint with boto3 and the AWS CLI', { skip: missing ?? false
     assert.equal(r.missing_code, 'NoSuchKey');
   });
 
+  void test('boto3: put_object(Metadata=...) is returned by head_object and get_object (names lower-cased)', async () => {
+    // a script of its own in the harness directory (test/s3-clients holds the shared ones)
+    const script = join(h.dir, 'boto3_metadata.py');
+    writeFileSync(
+      script,
+      [
+        'import json, os, boto3',
+        's3 = boto3.client("s3", endpoint_url=os.environ["S3_URL"], region_name="us-east-1")',
+        'b = os.environ["BUCKET"]',
+        's3.put_object(Bucket=b, Key="py/meta.txt", Body=b"with metadata", Metadata={"Purpose": "mlflow run", "run-id": "r-7"})',
+        'out = {"head": s3.head_object(Bucket=b, Key="py/meta.txt")["Metadata"], "get": s3.get_object(Bucket=b, Key="py/meta.txt")["Metadata"]}',
+        'print(json.dumps(out))',
+        '',
+      ].join('\n'),
+    );
+    const r = await runScript<{ head: unknown; get: unknown }>(script, env);
+    assert.deepEqual(r.head, { purpose: 'mlflow run', 'run-id': 'r-7' });
+    assert.deepEqual(r.get, { purpose: 'mlflow run', 'run-id': 'r-7' });
+  });
+
   void test('MLflow flow through boto3: upload_file, list with delimiter, download_file', async () => {
     const r = await runScript<{ top: unknown[]; model: unknown[]; downloaded_same: boolean }>('mlflow_flow.py', env);
     assert.deepEqual(r.top, [

@@ -95,9 +95,13 @@ function contract(name: string, open: () => Promise<Opened>): void {
         await mk('a/empty', 0);
         const c = await mk('a0', 1);
         const z = await mk('b/x y', 1);
-        await s3.putObjectMeta({ versionId: a.last!.id, etag: 'e'.repeat(32), checksums: { crc32: 'AAAAAA==' }, checksumType: 'FULL_OBJECT', partSizes: null });
-        await s3.putObjectMeta({ versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1] });
-        assert.deepEqual(await s3.getObjectMeta(b.last!.id), { versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1] });
+        // user metadata: values as received (latin1-decoded header bytes), a name that is a JS accessor elsewhere
+        const userMetadata: Record<string, string> = Object.fromEntries([['__proto__', 'kept'], ['run-id', 'r 1, r2'], ['utf8', Buffer.from('é✓', 'utf8').toString('latin1')]]);
+        await s3.putObjectMeta({ versionId: a.last!.id, etag: 'e'.repeat(32), checksums: { crc32: 'AAAAAA==' }, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata });
+        await s3.putObjectMeta({ versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1], userMetadata: {} });
+        assert.deepEqual(await s3.getObjectMeta(b.last!.id), { versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1], userMetadata: {} });
+        assert.deepEqual((await s3.getObjectMeta(a.last!.id))!.userMetadata, userMetadata, 'user metadata round-trips');
+        assert.deepEqual(Object.keys((await s3.getObjectMeta(a.last!.id))!.userMetadata).sort(), ['__proto__', 'run-id', 'utf8']);
 
         const names = async (range: Parameters<SqlS3Store['listLatest']>[1]) => (await s3.listLatest(project.id, range)).map((r) => `${r.artifact.name}@${r.version.number}`);
         assert.deepEqual(await names({ prefix: '', limit: 100 }), ['a/1@2', 'a/2@1', 'a0@1', 'b/x y@1'], 'artifacts without versions are not objects');
@@ -105,6 +109,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
         assert.deepEqual(await names({ prefix: '', after: 'a/1', limit: 2 }), ['a/2@1', 'a0@1']);
         assert.deepEqual(await names({ prefix: '', from: prefixUpperBound('a/'), limit: 100 }), ['a0@1', 'b/x y@1']);
         assert.equal((await s3.listLatest(project.id, { prefix: 'a/1', limit: 1 }))[0]!.meta?.etag, 'e'.repeat(32));
+        assert.deepEqual((await s3.listLatest(project.id, { prefix: 'a/1', limit: 1 }))[0]!.meta?.userMetadata, userMetadata);
 
         await s3.putDeleteMarker({ artifactId: a.artifact.id, hidesThrough: 2, createdBy: principal.id, createdAt: now });
         assert.deepEqual(await names({ prefix: 'a/', limit: 100 }), ['a/2@1']);
@@ -117,8 +122,11 @@ function contract(name: string, open: () => Promise<Opened>): void {
         void c;
         void z;
 
-        await s3.createUpload({ uploadId: 'mpu_1', projectId: project.id, key: 'a/1', principalId: principal.id, contentType: 'x', checksumAlgorithm: 'crc32', checksumType: 'COMPOSITE', createdAt: now });
-        await s3.createUpload({ uploadId: 'mpu_2', projectId: project.id, key: 'b/2', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now - 1000 });
+        await s3.createUpload({ uploadId: 'mpu_1', projectId: project.id, key: 'a/1', principalId: principal.id, contentType: 'x', checksumAlgorithm: 'crc32', checksumType: 'COMPOSITE', userMetadata: { purpose: 'mp' }, createdAt: now });
+        await s3.createUpload({ uploadId: 'mpu_2', projectId: project.id, key: 'b/2', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: {}, createdAt: now - 1000 });
+        assert.deepEqual((await s3.getUpload('mpu_1'))?.userMetadata, { purpose: 'mp' });
+        assert.deepEqual((await s3.getUpload('mpu_2'))?.userMetadata, {});
+        assert.deepEqual((await s3.listStaleUploads(now + 1, 10)).map((u) => u.userMetadata), [{}, { purpose: 'mp' }]);
         assert.deepEqual((await s3.listUploads(project.id, { prefix: '', limit: 10 })).map((u) => u.uploadId), ['mpu_1', 'mpu_2']);
         assert.deepEqual((await s3.listUploads(project.id, { prefix: '', keyMarker: 'a/1', limit: 10 })).map((u) => u.uploadId), ['mpu_2']);
         assert.deepEqual((await s3.listStaleUploads(now - 500, 10)).map((u) => u.uploadId), ['mpu_2']);
@@ -149,7 +157,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
         const { now, principal, project } = await seedProject(core);
         for (const uploadId of ['mpu_b', 'mpu_a', 'mpu_c']) {
-          await s3.createUpload({ uploadId, projectId: project.id, key: uploadId, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
+          await s3.createUpload({ uploadId, projectId: project.id, key: uploadId, principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: {}, createdAt: now });
         }
         const part = (uploadId: string, partNumber: number, keyTerm: number): S3UploadPart => ({
           uploadId,
@@ -208,7 +216,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
       try {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
         const { now, principal, project } = await seedProject(core);
-        const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, createdAt: now });
+        const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: { k: 'v' }, createdAt: now });
         await s3.createUpload(upload('mpu_c'));
 
         const t = 1_000_000;
@@ -249,6 +257,8 @@ function contract(name: string, open: () => Promise<Opened>): void {
         // the migration reruns over itself (SQLite runs it without a transaction: a crash mid-way reruns it)
         await s3Migrations(core.dialect)['007_s3_completion_claim']!.up(core.kysely as never);
         assert.equal(await s3.claimUploadCompletion('mpu_race_0', 'cmp_0', t + 2, lease), true);
+        await s3Migrations(core.dialect)['008_s3_user_metadata']!.up(core.kysely as never);
+        assert.deepEqual((await s3.getUpload('mpu_race_0'))?.userMetadata, { k: 'v' }, 'a rerun of 008 keeps what is stored');
       } finally {
         await cleanup();
       }

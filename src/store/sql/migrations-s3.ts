@@ -4,7 +4,8 @@ import type { SqlDialectName } from './migrations.js';
 /**
  * Tables of the S3 endpoint (migration `005_s3`): temporary credentials, S3 facts of
  * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
- * `007_s3_completion_claim`: the claim a node holds while it completes an upload.
+ * `007_s3_completion_claim`: the claim a node holds while it completes an upload;
+ * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads.
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -89,6 +90,14 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
       async up(db: Kysely<unknown>): Promise<void> {
         await addColumnIfMissing(db, dialect, 's3_uploads', 'completion_claim', 'text');
         await addColumnIfMissing(db, dialect, 's3_uploads', 'completion_expires_at', 'bigint');
+      },
+    },
+    '008_s3_user_metadata': {
+      // the x-amz-meta-* headers of a write, as a JSON object (null: none): per version on
+      // s3_objects, and on s3_uploads from CreateMultipartUpload until Complete
+      async up(db: Kysely<unknown>): Promise<void> {
+        await addColumnIfMissing(db, dialect, 's3_objects', 'user_metadata', 'text');
+        await addColumnIfMissing(db, dialect, 's3_uploads', 'user_metadata', 'text');
       },
     },
   };

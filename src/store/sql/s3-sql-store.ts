@@ -11,6 +11,7 @@ import type {
   S3Store,
   S3Upload,
   S3UploadPart,
+  S3UserMetadata,
 } from '../s3-store.js';
 import type { Bytes, Database, Int8 } from './database.js';
 import { classifyDbError, storageFailure } from './db-errors.js';
@@ -38,6 +39,8 @@ interface S3ObjectsTable {
   checksum_type: string;
   /** JSON array of part sizes, or null. */
   part_sizes: string | null;
+  /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
+  user_metadata: string | null;
 }
 
 interface S3DeleteMarkersTable {
@@ -60,6 +63,8 @@ interface S3UploadsTable {
   completion_claim: string | null;
   /** When that claim lapses (epoch ms), or null. */
   completion_expires_at: Int8 | null;
+  /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
+  user_metadata: string | null;
 }
 
 interface S3UploadPartsTable {
@@ -167,11 +172,18 @@ export class SqlS3Store implements S3Store {
 
   putObjectMeta(m: S3ObjectMeta): Promise<void> {
     return run('put s3 object meta', async () => {
-      const row = { version_id: m.versionId, etag: m.etag, checksums: JSON.stringify(m.checksums), checksum_type: m.checksumType, part_sizes: m.partSizes === null ? null : JSON.stringify(m.partSizes) };
+      const row = {
+        version_id: m.versionId,
+        etag: m.etag,
+        checksums: JSON.stringify(m.checksums),
+        checksum_type: m.checksumType,
+        part_sizes: m.partSizes === null ? null : JSON.stringify(m.partSizes),
+        user_metadata: userMetadataText(m.userMetadata),
+      };
       await this.#db
         .insertInto('s3_objects')
         .values(row)
-        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes }))
+        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes, user_metadata: row.user_metadata }))
         .execute();
     });
   }
@@ -243,6 +255,7 @@ export class SqlS3Store implements S3Store {
           'o.checksums as o_checksums',
           'o.checksum_type as o_checksum_type',
           'o.part_sizes as o_part_sizes',
+          'o.user_metadata as o_user_metadata',
         ])
         .where('a.project_id', '=', projectId)
         .where('v.number', '=', (eb) => eb.selectFrom('versions as m').select((e) => e.fn.max('m.number').as('n')).whereRef('m.artifact_id', '=', 'a.id'))
@@ -267,7 +280,14 @@ export class SqlS3Store implements S3Store {
         meta:
           r.o_version_id === null
             ? null
-            : metaFromRow({ version_id: r.o_version_id, etag: r.o_etag!, checksums: r.o_checksums!, checksum_type: r.o_checksum_type!, part_sizes: r.o_part_sizes }),
+            : metaFromRow({
+                version_id: r.o_version_id,
+                etag: r.o_etag!,
+                checksums: r.o_checksums!,
+                checksum_type: r.o_checksum_type!,
+                part_sizes: r.o_part_sizes,
+                user_metadata: r.o_user_metadata,
+              }),
       }));
     });
   }
@@ -329,6 +349,7 @@ export class SqlS3Store implements S3Store {
           created_at: u.createdAt,
           completion_claim: null,
           completion_expires_at: null,
+          user_metadata: userMetadataText(u.userMetadata),
         })
         .execute();
     });
@@ -551,6 +572,7 @@ function metaFromRow(r: Selectable<S3ObjectsTable>): S3ObjectMeta {
     checksums: parseChecksums(r.checksums),
     checksumType: r.checksum_type === 'COMPOSITE' ? 'COMPOSITE' : 'FULL_OBJECT',
     partSizes: r.part_sizes === null ? null : (JSON.parse(r.part_sizes) as number[]),
+    userMetadata: parseUserMetadata(r.user_metadata),
   };
 }
 
@@ -567,6 +589,7 @@ function uploadFromRow(r: Selectable<S3UploadsTable>): S3Upload {
     contentType: r.content_type,
     checksumAlgorithm: (r.checksum_algorithm as S3Upload['checksumAlgorithm']) ?? null,
     checksumType: (r.checksum_type as S3Upload['checksumType']) ?? null,
+    userMetadata: parseUserMetadata(r.user_metadata),
     createdAt: toNumber(r.created_at),
   };
 }
@@ -589,4 +612,18 @@ function partFromRow(r: Selectable<S3UploadPartsTable>): S3UploadPart {
 function parseChecksums(text: string): S3Checksums {
   const parsed = JSON.parse(text) as unknown;
   return typeof parsed === 'object' && parsed !== null ? (parsed) : {};
+}
+
+/** The user_metadata column of a metadata object: JSON, or null when there is none. */
+function userMetadataText(m: S3UserMetadata): string | null {
+  return Object.keys(m).length === 0 ? null : JSON.stringify(m);
+}
+
+/** User metadata from its column: null (none, or a row older than migration 008) is `{}`; only string values are kept. */
+function parseUserMetadata(text: string | null): S3UserMetadata {
+  if (text === null || text === '') return {};
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  // fromEntries defines own properties, so a name such as `__proto__` survives
+  return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
