@@ -106,13 +106,14 @@ export interface MetadataStore {
   latestVersionNumber(artifactId: string): Promise<number>;
   listVersions(artifactId: string, options?: ListOptions): Promise<Page<ArtifactVersion>>;
   /**
-   * Versions (all artifacts, by id, at most `limit`, capped at 1000) whose data key is
-   * wrapped under a term other than `term`. Crypto-shredded versions are not listed.
+   * Versions (all artifacts, by id, with an id strictly greater than `after` when given, at
+   * most `limit`, capped at 1000) whose data key is wrapped under a term other than `term`.
+   * Crypto-shredded versions are not listed. Page on with `after` = the last id listed.
    */
-  listVersionsNotUnderTerm(term: number, limit: number): Promise<ArtifactVersion[]>;
+  listVersionsNotUnderTerm(term: number, limit: number, after?: string | null): Promise<ArtifactVersion[]>;
   /** Replaces the wrapped data key of a version, only if it is still `expectedTerm` and not shredded. */
   rewrapVersionKey(id: string, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
-  /** All blob keys referenced by versions (for garbage collection of orphans). */
+  /** True if some version references `blobKey` (garbage collection of orphaned blobs). */
   hasBlobKey(blobKey: string): Promise<boolean>;
 
   // ---- grants ----

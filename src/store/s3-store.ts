@@ -171,10 +171,11 @@ export interface S3Store {
   /** Parts by number, after `afterPart`, at most `limit`. */
   listParts(uploadId: string, options?: { afterPart?: number; limit?: number }): Promise<S3UploadPart[]>;
   /**
-   * Parts (of every upload, by upload id then part number, at most `limit`, capped at 1000)
-   * whose data key is wrapped under a term other than `term` (key rotation).
+   * Parts (of every upload, by upload id then part number, strictly after `after` in that
+   * order when given, at most `limit`, capped at 1000) whose data key is wrapped under a term
+   * other than `term` (key rotation). Page on with `after` = the last part listed.
    */
-  listPartsNotUnderTerm(term: number, limit: number): Promise<S3UploadPart[]>;
+  listPartsNotUnderTerm(term: number, limit: number, after?: Pick<S3UploadPart, 'uploadId' | 'partNumber'> | null): Promise<S3UploadPart[]>;
   /**
    * Replaces the wrapped data key of a part, only if the part is still the one sealed under
    * `part.objectId` (not replaced since) and its key is still under `expectedTerm`; false otherwise.

@@ -1,18 +1,19 @@
-import { DecryptionFailedError, RequestAbortedError, ValidationError } from '../domain/errors.js';
+import { DecryptionFailedError, RequestAbortedError, StorageError, ValidationError } from '../domain/errors.js';
+import type { ArtifactVersion } from '../domain/types.js';
 import { readWrappedKeyInfo } from '../crypto/index.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { S3Store, S3UploadPart } from '../store/s3-store.js';
 import type { Vault } from './vault.js';
 
-/** The two MetadataStore methods a rewrap pass over versions needs. */
-export type StaleKeyStore = Pick<MetadataStore, 'listVersionsNotUnderTerm' | 'rewrapVersionKey'>;
+/** The MetadataStore methods a rewrap pass over versions needs. */
+export type StaleKeyStore = Pick<MetadataStore, 'listVersionsNotUnderTerm' | 'getVersion' | 'rewrapVersionKey'>;
 
-/** The two S3Store methods a rewrap pass over multipart upload parts needs. */
-export type StalePartKeyStore = Pick<S3Store, 'listPartsNotUnderTerm' | 'rewrapPartKey'>;
+/** The S3Store methods a rewrap pass over multipart upload parts needs. */
+export type StalePartKeyStore = Pick<S3Store, 'listPartsNotUnderTerm' | 'listParts' | 'rewrapPartKey'>;
 
 /** Something that holds a wrapped data key: a version, a part of a multipart upload. */
 export interface KeyHolder {
-  /** Identifies the holder in a pass (skip set, `failed`); unique among what its source lists. */
+  /** Identifies the holder in a pass (`failed`); unique among what its source lists. */
   id: string;
   /** The vault object id the data key is bound to (the wrapped key names it). */
   objectId: string;
@@ -23,8 +24,14 @@ export interface KeyHolder {
 
 /** Where a rewrap pass finds data keys and writes them back. */
 export interface KeyHolderSource<H extends KeyHolder = KeyHolder> {
-  /** Holders whose key is wrapped under a term other than `term`, in a stable order, at most `limit`. */
-  list(term: number, limit: number): Promise<H[]>;
+  /**
+   * Holders whose key is wrapped under a term other than `term`, ordered by a stable unique
+   * key, strictly after `after` (a holder this source listed; null: from the first), at
+   * most `limit`. A source may return fewer (a cap): only an empty listing is the end.
+   */
+  list(term: number, limit: number, after: H | null): Promise<H[]>;
+  /** The holder stored now under the same id (possibly changed since listed), or null if there is none. */
+  reread(holder: H): Promise<H | null>;
   /**
    * Replaces the wrapped key of `holder` by `wrappedKey` under `term`, only if the stored
    * holder is still the one listed under `holder.keyTerm` (a compare-and-set); false otherwise.
@@ -48,7 +55,7 @@ export interface RewrapReport {
   rewrapped: number;
   /** Key holders whose data key was destroyed (crypto-shredded): nothing to rewrap. */
   shredded: number;
-  /** Key holders changed by someone else between listing and update, twice in a row: left as they are. */
+  /** Key holders changed by someone else between listing and update, and again between re-reading and update: left as they are. */
   contended: number;
   /** Ids of key holders whose data key did not unwrap (retired term, corrupt or foreign key): left as they are. */
   failed: string[];
@@ -56,9 +63,14 @@ export interface RewrapReport {
 
 /** The versions of the catalog as key holders (id and object id: the version id). */
 export function versionKeyHolders(store: StaleKeyStore): KeyHolderSource {
+  const holder = (v: ArtifactVersion): KeyHolder => ({ id: v.id, objectId: v.id, wrappedKey: v.wrappedKey, keyTerm: v.keyTerm });
   return {
-    list: async (term, limit) => (await store.listVersionsNotUnderTerm(term, limit)).map((v) => ({ id: v.id, objectId: v.id, wrappedKey: v.wrappedKey, keyTerm: v.keyTerm })),
-    rewrap: (holder, wrappedKey, term) => store.rewrapVersionKey(holder.id, holder.keyTerm, wrappedKey, term),
+    list: async (term, limit, after) => (await store.listVersionsNotUnderTerm(term, limit, after?.id ?? null)).map(holder),
+    reread: async (h) => {
+      const v = await store.getVersion(h.id);
+      return v === null ? null : holder(v);
+    },
+    rewrap: (h, wrappedKey, term) => store.rewrapVersionKey(h.id, h.keyTerm, wrappedKey, term),
   };
 }
 
@@ -68,18 +80,23 @@ export type PartKeyHolder = KeyHolder & { part: Pick<S3UploadPart, 'uploadId' | 
 /**
  * The sealed parts of open multipart uploads as key holders. The update is bound to the
  * part's object id too: a part replaced (same number) since the listing is not overwritten.
+ * Re-reading a holder gives the part now stored under its upload and number, replaced or not.
  */
 export function partKeyHolders(store: StalePartKeyStore): KeyHolderSource<PartKeyHolder> {
+  const holder = (p: S3UploadPart): PartKeyHolder => ({
+    id: `${p.uploadId}/${p.partNumber}`,
+    objectId: p.objectId,
+    wrappedKey: p.wrappedKey,
+    keyTerm: p.keyTerm,
+    part: { uploadId: p.uploadId, partNumber: p.partNumber, objectId: p.objectId },
+  });
   return {
-    list: async (term, limit) =>
-      (await store.listPartsNotUnderTerm(term, limit)).map((p) => ({
-        id: `${p.uploadId}/${p.partNumber}`,
-        objectId: p.objectId,
-        wrappedKey: p.wrappedKey,
-        keyTerm: p.keyTerm,
-        part: { uploadId: p.uploadId, partNumber: p.partNumber, objectId: p.objectId },
-      })),
-    rewrap: (holder, wrappedKey, term) => store.rewrapPartKey(holder.part, holder.keyTerm, wrappedKey, term),
+    list: async (term, limit, after) => (await store.listPartsNotUnderTerm(term, limit, after === null ? null : { uploadId: after.part.uploadId, partNumber: after.part.partNumber })).map(holder),
+    reread: async (h) => {
+      const [p] = await store.listParts(h.part.uploadId, { afterPart: h.part.partNumber - 1, limit: 1 });
+      return p?.partNumber === h.part.partNumber ? holder(p) : null;
+    },
+    rewrap: (h, wrappedKey, term) => store.rewrapPartKey(h.part, h.keyTerm, wrappedKey, term),
   };
 }
 
@@ -105,49 +122,65 @@ export function rewrapStalePartKeys(vault: Pick<Vault, 'currentKeyTerm' | 'rewra
  * Rewraps every data key of `source` not under the vault's current KEK term, batch by
  * batch, without touching any ciphertext. Each update is a compare-and-set on the
  * holder's term, so concurrent writers and a second pass are safe. Holders that cannot
- * be rewrapped are counted and skipped, and the pass still ends: a term can be retired
+ * be rewrapped are counted and passed, and the pass still ends: a term can be retired
  * only once a pass reports no failures.
+ *
+ * The pass walks the source's listing once, with a cursor (keyset paging): each listing
+ * starts strictly after the last holder of the one before, so holders it cannot change
+ * (shredded, failed, contended), however many, never hide the ones sorted after them, and
+ * the listing's cap does not matter. A holder whose compare-and-set is refused (changed
+ * since listed) is re-read and, if still under another term, retried once right away;
+ * refused again, it counts as contended. The current term is read once per listing.
+ *
+ * LIMITATION: a holder the walk has passed that a concurrent writer puts back under an
+ * older term (a node that has not seen the current term yet), or that is created under
+ * one behind the cursor, is not seen by this pass: it is left for the next pass. Such a
+ * writer also outlives any report, so retire a term only once every node uses the new one
+ * and a later pass reports nothing left.
  */
 export async function rewrapKeyHolders<H extends KeyHolder>(vault: Pick<Vault, 'currentKeyTerm' | 'rewrapKey'>, source: KeyHolderSource<H>, options: RewrapOptions = {}): Promise<RewrapReport> {
   const batchSize = options.batchSize ?? 100;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ValidationError('batch size must be a positive integer');
   const report: RewrapReport = { rewrapped: 0, shredded: 0, contended: 0, failed: [] };
-  // holders the source keeps listing but that this pass cannot change (bounded by their number)
-  const skip = new Set<string>();
-  const contendedOnce = new Set<string>();
+  let after: H | null = null;
   for (;;) {
     const term = vault.currentKeyTerm();
-    // INVARIANT: the listing asks for enough rows to see batchSize holders past the skipped ones, so the pass always progresses
-    const listed = await source.list(term, batchSize + skip.size);
-    const batch = listed.filter((h) => !skip.has(h.id) && h.keyTerm !== term);
+    const batch = await source.list(term, batchSize, after);
     if (batch.length === 0) return report;
-    for (const holder of batch) {
+    // INVARIANT: every listing is strictly after the one before, so the pass ends; a source that ignores the cursor would list its last holder again
+    const cursorId: string | undefined = after?.id;
+    if (cursorId !== undefined && batch.some((h) => h.id === cursorId)) throw new StorageError(undefined, { detail: 'key holder listing did not honour its cursor' });
+    for (const listed of batch) {
       if (options.signal?.aborted) throw new RequestAbortedError(undefined, { detail: 'key rewrap pass aborted' });
-      if (holder.wrappedKey === null) {
-        skip.add(holder.id);
-        report.shredded++;
-        continue;
+      if (listed.keyTerm === term) continue;
+      let outcome = await rewrapHolder(vault, source, listed);
+      if (outcome === 'refused') {
+        const current = await source.reread(listed);
+        // gone (upload completed or aborted) or already under the current term (another pass): nothing left to do
+        if (current === null || current.keyTerm === vault.currentKeyTerm()) continue;
+        outcome = await rewrapHolder(vault, source, current);
       }
-      let rewrapped: { wrappedKey: Uint8Array; keyTerm: number };
-      try {
-        // a key that belongs to another object is corrupt metadata: report it rather than carry it forward
-        if (readWrappedKeyInfo(holder.wrappedKey).objectId !== holder.objectId) throw new DecryptionFailedError(undefined, { detail: 'wrapped key of another object' });
-        rewrapped = await vault.rewrapKey(holder.wrappedKey, holder.keyTerm);
-      } catch (err) {
-        if (!(err instanceof DecryptionFailedError)) throw err;
-        skip.add(holder.id);
-        report.failed.push(holder.id);
-        continue;
-      }
-      if (await source.rewrap(holder, rewrapped.wrappedKey, rewrapped.keyTerm)) {
-        report.rewrapped++;
-      } else if (contendedOnce.has(holder.id)) {
-        skip.add(holder.id);
-        report.contended++;
-      } else {
-        contendedOnce.add(holder.id);
-      }
+      if (outcome === 'rewrapped') report.rewrapped++;
+      else if (outcome === 'shredded') report.shredded++;
+      else if (outcome === 'failed') report.failed.push(listed.id);
+      else report.contended++;
     }
+    after = batch[batch.length - 1]!;
     options.onProgress?.({ ...report, failed: [...report.failed] });
   }
+}
+
+/** Rewraps one holder's data key under the current term: what became of it. */
+async function rewrapHolder<H extends KeyHolder>(vault: Pick<Vault, 'rewrapKey'>, source: KeyHolderSource<H>, holder: H): Promise<'rewrapped' | 'shredded' | 'failed' | 'refused'> {
+  if (holder.wrappedKey === null) return 'shredded';
+  let rewrapped: { wrappedKey: Uint8Array; keyTerm: number };
+  try {
+    // a key that belongs to another object is corrupt metadata: report it rather than carry it forward
+    if (readWrappedKeyInfo(holder.wrappedKey).objectId !== holder.objectId) throw new DecryptionFailedError(undefined, { detail: 'wrapped key of another object' });
+    rewrapped = await vault.rewrapKey(holder.wrappedKey, holder.keyTerm);
+  } catch (err) {
+    if (!(err instanceof DecryptionFailedError)) throw err;
+    return 'failed';
+  }
+  return (await source.rewrap(holder, rewrapped.wrappedKey, rewrapped.keyTerm)) ? 'rewrapped' : 'refused';
 }

@@ -465,6 +465,53 @@ export function runMetadataStoreContract(adapterName: string, open: () => Promis
         assert.deepEqual((await store.listVersionsNotUnderTerm(8, 1000)).filter((v) => v.artifactId === a.id), []);
       });
 
+      test('rewrap listing pages with a cursor: by id, strictly after the cursor, at most limit', async () => {
+        const p = project();
+        await store.createProject(p);
+        const a = artifact(p.id);
+        await store.createArtifact(a);
+        const mine: ArtifactVersion[] = [];
+        for (let n = 1; n <= 7; n++) {
+          // 3 is under the listed-away term, 5 is shredded: neither is listed
+          const v = version(a.id, n, { keyTerm: n === 3 ? 31 : 30, wrappedKey: n === 5 ? null : new Uint8Array([n]) });
+          await store.createVersion(v);
+          mine.push(v);
+        }
+        const ids = (list: ArtifactVersion[]) => list.map((v) => v.id);
+        const mineIds = new Set(ids(mine));
+        // the listing spans every artifact: other tests' versions are in it too
+        const all = ids(await store.listVersionsNotUnderTerm(31, 1000));
+        assert.ok(all.length < 1000, 'one listing holds them all');
+        assert.deepEqual(all, [...all].sort(), 'by id');
+        assert.equal(new Set(all).size, all.length);
+        const listedMine = all.filter((id) => mineIds.has(id));
+        assert.deepEqual(listedMine, ids(mine.filter((v) => v.keyTerm === 30 && v.wrappedKey !== null)).sort());
+
+        const paged: string[] = [];
+        let after: string | null = null;
+        for (let calls = 0; ; calls++) {
+          assert.ok(calls <= all.length, 'the walk ends');
+          const page = await store.listVersionsNotUnderTerm(31, 2, after);
+          assert.ok(page.length <= 2, 'at most limit');
+          if (page.length === 0) break;
+          paged.push(...ids(page));
+          after = page.at(-1)!.id;
+        }
+        assert.deepEqual(paged, all, 'walking with the last id as cursor lists every row once, in order');
+
+        const first = listedMine[0]!;
+        const at = all.indexOf(first);
+        assert.deepEqual(ids(await store.listVersionsNotUnderTerm(31, 1000, first)), all.slice(at + 1), 'strictly after the cursor');
+        assert.deepEqual(ids(await store.listVersionsNotUnderTerm(31, 1, first)), all.slice(at + 1, at + 2), 'at most limit after the cursor');
+        for (const cursor of [mine[2]!.id, mine[4]!.id]) {
+          assert.deepEqual(ids(await store.listVersionsNotUnderTerm(31, 1000, cursor)), all.filter((id) => id > cursor), 'a cursor needs not be a listed row');
+        }
+        const last = all.at(-1);
+        assert.ok(last !== undefined);
+        assert.deepEqual(await store.listVersionsNotUnderTerm(31, 1000, last), [], 'nothing after the last');
+        assert.deepEqual(ids(await store.listVersionsNotUnderTerm(31, 1000, null)), all, 'a null cursor is the start');
+      });
+
       test('concurrent creation of the same number: exactly one wins, the others get ConflictError', async () => {
         const p = project();
         await store.createProject(p);

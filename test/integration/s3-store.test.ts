@@ -183,6 +183,27 @@ function contract(name: string, open: () => Promise<Opened>): void {
         assert.deepEqual(await stored('mpu_a', 2), bytes(parts[1]), 'the listing is the part as stored');
         await assert.rejects(s3.listPartsNotUnderTerm(2, 0), { code: 'COFFER_VALIDATION_FAILED' });
 
+        // keyset paging: strictly after (upload id, part number), in the order of the listing
+        const after = (uploadId: string, partNumber: number) => ({ uploadId, partNumber });
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100, after('mpu_a', 3))), ['mpu_a/10', 'mpu_b/1', 'mpu_c/1'], 'strictly after, part numbers numerically');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 2, after('mpu_a', 2))), ['mpu_a/3', 'mpu_a/10'], 'at most limit after the cursor');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100, after('mpu_a', 10))), ['mpu_b/1', 'mpu_c/1'], 'on to the next uploads, from their first part');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100, after('mpu_a', 1))), ['mpu_a/2', 'mpu_a/3', 'mpu_a/10', 'mpu_b/1', 'mpu_c/1'], 'a cursor needs not be a listed part');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100, after('mpu_ab', 1))), ['mpu_b/1', 'mpu_c/1'], 'nor an existing upload');
+        assert.deepEqual(await s3.listPartsNotUnderTerm(2, 100, after('mpu_c', 1)), [], 'nothing after the last');
+        assert.deepEqual(ids(await s3.listPartsNotUnderTerm(2, 100, null)), ['mpu_a/2', 'mpu_a/3', 'mpu_a/10', 'mpu_b/1', 'mpu_c/1'], 'a null cursor is the start');
+        const paged: string[] = [];
+        for (let cursor: S3UploadPart | null = null, calls = 0; ; calls++) {
+          assert.ok(calls <= 5, 'the walk ends');
+          const page = await s3.listPartsNotUnderTerm(2, 2, cursor);
+          assert.ok(page.length <= 2);
+          if (page.length === 0) break;
+          paged.push(...ids(page));
+          cursor = page.at(-1)!;
+        }
+        assert.deepEqual(paged, ['mpu_a/2', 'mpu_a/3', 'mpu_a/10', 'mpu_b/1', 'mpu_c/1'], 'walking with the last part as cursor lists every part once, in order');
+        await assert.rejects(s3.listPartsNotUnderTerm(2, 100, after('mpu_a', 1.5)), { code: 'COFFER_VALIDATION_FAILED' });
+
         const a2 = parts[1]!;
         const fresh = randomBytes(61);
         assert.equal(await s3.rewrapPartKey(a2, 2, fresh, 3), false, 'a stale expected term is refused');

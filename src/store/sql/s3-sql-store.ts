@@ -419,17 +419,14 @@ export class SqlS3Store implements S3Store {
     });
   }
 
-  listPartsNotUnderTerm(term: number, limit: number): Promise<S3UploadPart[]> {
+  listPartsNotUnderTerm(term: number, limit: number, after: Pick<S3UploadPart, 'uploadId' | 'partNumber'> | null = null): Promise<S3UploadPart[]> {
     return run('list s3 parts to rewrap', async () => {
       if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
-      const rows = await this.#db
-        .selectFrom('s3_upload_parts')
-        .selectAll()
-        .where('key_term', '<>', term)
-        .orderBy('upload_id')
-        .orderBy('part_number')
-        .limit(Math.min(limit, MAX_LIST))
-        .execute();
+      if (after !== null && !Number.isSafeInteger(after.partNumber)) throw new ValidationError('part number must be an integer');
+      let q = this.#db.selectFrom('s3_upload_parts').selectAll().where('key_term', '<>', term);
+      // keyset paging on the primary key (upload_id, part_number): a row-value comparison, in the order of the listing
+      if (after !== null) q = q.where((eb) => eb(eb.refTuple('upload_id', 'part_number'), '>', eb.tuple(after.uploadId, after.partNumber)));
+      const rows = await q.orderBy('upload_id').orderBy('part_number').limit(Math.min(limit, MAX_LIST)).execute();
       return rows.map(partFromRow);
     });
   }

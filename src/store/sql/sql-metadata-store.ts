@@ -465,18 +465,14 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  /** Versions still holding a data key wrapped under another term, by id; shredded versions are skipped. */
-  listVersionsNotUnderTerm(term: number, limit: number): Promise<ArtifactVersion[]> {
+  /** Versions still holding a data key wrapped under another term, by id, after `after`; shredded versions are skipped. */
+  listVersionsNotUnderTerm(term: number, limit: number, after: string | null = null): Promise<ArtifactVersion[]> {
     return this.#run('list versions to rewrap', async () => {
       const n = pageSize(limit);
-      const rows = await this.#db
-        .selectFrom('versions')
-        .selectAll()
-        .where('key_term', '<>', term)
-        .where('wrapped_key', 'is not', null)
-        .orderBy('id')
-        .limit(n)
-        .execute();
+      let q = this.#db.selectFrom('versions').selectAll().where('key_term', '<>', term).where('wrapped_key', 'is not', null);
+      // keyset paging: `id >` and `order by id` compare under the same collation
+      if (after !== null) q = q.where('id', '>', after);
+      const rows = await q.orderBy('id').limit(n).execute();
       return rows.map(versionFromRow);
     });
   }
