@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { CofferApiError, toError } from './coffer-client.js';
-import type { ClientOptions } from './coffer-client.js';
+import { CofferApiError, callApi, toError } from './coffer-client.js';
+import type { ClientOptions, Query } from './coffer-client.js';
 
 /** A request for elevated access as the API shows it. */
 export interface AccessRequestInfo {
@@ -78,21 +78,8 @@ export class AccessClient {
     this.base = options.baseUrl.replace(/\/+$/, '');
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
-    const url = new URL(this.base + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const res = await fetch(url, {
-      method,
-      headers: {
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        'user-agent': this.options.userAgent ?? 'coffer-client',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw await toError(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+  private call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    return callApi<T>(this.options, method, path, { body, query });
   }
 
   requestAccess(input: ScopeRef & { role: string; durationSeconds: number; justification: string; ticket?: string }) {

@@ -46,6 +46,47 @@ const enc = encodeURIComponent;
  * Typed client of the Coffer REST API (the CLI and console use it). Bodies stream:
  * uploads are never buffered and downloads are handed over as a stream.
  */
+/** A query string's values (undefined ones are left out). */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** One call of the API: JSON body, query, whether to send the bearer token (default yes). */
+export interface CallInput {
+  body?: unknown;
+  query?: Query;
+  auth?: boolean;
+  redirect?: 'follow' | 'manual' | 'error';
+}
+
+/**
+ * Sends one request to the Coffer API (bearer token, user agent, JSON body) and returns
+ * the response; an error answer becomes its CofferApiError. The one request path of
+ * every feature client.
+ */
+export async function apiFetch(options: ClientOptions, method: string, path: string, input: CallInput = {}): Promise<Response> {
+  const url = new URL(options.baseUrl.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(input.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  const { body } = input;
+  const res = await fetch(url, {
+    method,
+    ...(input.redirect ? { redirect: input.redirect } : {}),
+    headers: {
+      ...(input.auth !== false && options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      'user-agent': options.userAgent ?? 'coffer-client',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw await toError(res);
+  return res;
+}
+
+/** {@link apiFetch}, answering the JSON body (undefined for 204 No Content). */
+export async function callApi<T>(options: ClientOptions, method: string, path: string, input: CallInput = {}): Promise<T> {
+  const res = await apiFetch(options, method, path, input);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
 export class CofferClient {
   private readonly base: string;
 
@@ -61,17 +102,8 @@ export class CofferClient {
     };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> {
-    const url = new URL(this.base + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const res = await fetch(url, {
-      method,
-      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw await toError(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+  private call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    return callApi<T>(this.options, method, path, { body, query });
   }
 
   health() { return this.call<{ status: string }>('GET', '/v1/health'); }

@@ -1,4 +1,4 @@
-import { CofferApiError } from './coffer-client.js';
+import { callApi } from './coffer-client.js';
 
 /** Tokens of a session, as the server hands them out. */
 export interface SessionTokens {
@@ -28,34 +28,17 @@ export interface SessionInfo {
  * federation, SCIM tokens, devices). Errors are CofferApiError with the server's code.
  */
 export class IdentityClient {
-  private readonly base: string;
-
-  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
-  }
+  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {}
 
   /** The same client with another bearer token. */
   withToken(token: string): IdentityClient {
     return new IdentityClient({ ...this.options, token });
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
-    const res = await fetch(this.base + path, {
-      method,
-      redirect: 'manual',
-      headers: {
-        'user-agent': this.options.userAgent ?? 'coffer-client',
-        ...(auth && this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) {
-      const b = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; requestId?: string } };
-      throw new CofferApiError(res.status, b.error?.code ?? `HTTP_${res.status}`, b.error?.message ?? res.statusText, b.error?.requestId);
-    }
-    return res.status === 204 ? (undefined as T) : ((await res.json()) as T);
+  private call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    return callApi<T>(this.options, method, path, { body, auth, redirect: 'manual' });
   }
+
 
   // ---- login and tokens (no bearer) ----
   login(name: string, password: string) { return this.call<LoginAnswer>('POST', '/v1/auth/login', { name, password }, false); }

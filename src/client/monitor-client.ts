@@ -1,5 +1,5 @@
-import { toError } from './coffer-client.js';
-import type { ClientOptions } from './coffer-client.js';
+import { apiFetch, callApi } from './coffer-client.js';
+import type { ClientOptions, Query } from './coffer-client.js';
 
 /** An alert as the API shows it. */
 export interface AlertInfo {
@@ -108,31 +108,16 @@ const enc = encodeURIComponent;
 
 /** Client of the monitoring, review and recommendation API (docs/monitoring.md). */
 export class MonitorClient {
-  private readonly base: string;
+  constructor(private readonly options: ClientOptions) {}
 
-  constructor(private readonly options: ClientOptions) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
+  private request(method: string, path: string, body?: unknown, query?: Query): Promise<Response> {
+    return apiFetch(this.options, method, path, { body, query });
   }
 
-  private async request(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<Response> {
-    const url = new URL(this.base + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const res = await fetch(url, {
-      method,
-      headers: {
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        'user-agent': this.options.userAgent ?? 'coffer-client',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw await toError(res);
-    return res;
+  private call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    return callApi<T>(this.options, method, path, { body, query });
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>): Promise<T> {
-    return (await (await this.request(method, path, body, query)).json()) as T;
-  }
 
   listAlerts(query: { status?: 'open' | 'acked'; principal?: string; limit?: number; cursor?: string } = {}) {
     return this.call<{ items: AlertInfo[]; next: string | null }>('GET', '/v1/monitor/alerts', undefined, query);

@@ -1,4 +1,4 @@
-import { CofferApiError } from './coffer-client.js';
+import { callApi } from './coffer-client.js';
 
 /** A policy file as sent to the server. */
 export interface PolicySourceInput { name: string; text: string }
@@ -31,11 +31,7 @@ export interface ExplainContextInfo { sourceIp?: string; time?: number; mfa?: st
 
 /** Typed client of the policy management API (`/v1/policy`, `/v1/authz/explain`). */
 export class PolicyClient {
-  private readonly base: string;
-
-  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
-  }
+  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {}
 
   list() { return this.call<{ active: ActivePolicyInfo; versions: PolicyVersionInfo[]; activations: PolicyActivationInfo[] }>('GET', '/v1/policy'); }
   show(version: number) { return this.call<PolicyVersionDetailInfo>('GET', `/v1/policy/versions/${version}`); }
@@ -50,30 +46,8 @@ export class PolicyClient {
     return this.call<ExplainInfo>('POST', '/v1/authz/explain', input);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: {
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        'user-agent': this.options.userAgent ?? 'coffer-client',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) {
-      let code = `HTTP_${res.status}`;
-      let message = res.statusText || 'request failed';
-      let requestId: string | undefined;
-      try {
-        const err = ((await res.json()) as { error?: { code?: string; message?: string; requestId?: string } }).error;
-        if (err?.code) code = err.code;
-        if (err?.message) message = err.message;
-        requestId = err?.requestId;
-      } catch {
-        // not a JSON error body: keep the status
-      }
-      throw new CofferApiError(res.status, code, message, requestId);
-    }
-    return (await res.json()) as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return callApi<T>(this.options, method, path, { body });
   }
+
 }

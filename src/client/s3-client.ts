@@ -1,4 +1,4 @@
-import { CofferApiError } from './coffer-client.js';
+import { callApi } from './coffer-client.js';
 
 /** Temporary S3 credentials as the server issues them (secret and session token shown once). */
 export interface S3Credentials {
@@ -21,35 +21,12 @@ export interface S3CredentialInfo {
 
 /** Client of `/v1/s3/credentials` (the CLI's `coffer s3 credentials`). */
 export class S3CredentialsClient {
-  private readonly base: string;
+  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {}
 
-  constructor(private readonly options: { baseUrl: string; token?: string | undefined; userAgent?: string }) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return callApi<T>(this.options, method, path, { body });
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: {
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-        'user-agent': this.options.userAgent ?? 'coffer-client',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) {
-      const text = await res.text();
-      let parsed: { error?: { code?: string; message?: string; requestId?: string } } = {};
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch {
-        // not JSON: reported as is
-      }
-      throw new CofferApiError(res.status, parsed.error?.code ?? `HTTP_${res.status}`, parsed.error?.message ?? text.slice(0, 200), parsed.error?.requestId);
-    }
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
-  }
 
   /** Issues temporary credentials for the caller (at most one hour). */
   issue(input: { ttlSeconds?: number; description?: string } = {}): Promise<S3Credentials> {
