@@ -11,6 +11,11 @@ export function newId(prefix: string): string {
   const bytes = randomBytes(16);
   const ms = Date.now();
   bytes.writeUIntBE(ms, 0, 6);
+  return `${prefix}_${base32(bytes, ALPHABET)}`;
+}
+
+/** `bytes` in base32 over the 32-character `alphabet`, big-endian, unpadded (the last group zero-filled). */
+export function base32(bytes: Uint8Array, alphabet: string): string {
   let out = '';
   let bits = 0;
   let value = 0;
@@ -19,11 +24,11 @@ export function newId(prefix: string): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += ALPHABET[(value >>> bits) & 31];
+      out += alphabet[(value >>> bits) & 31];
     }
   }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
-  return `${prefix}_${out}`;
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
 }
 
 /** Id prefixes, one per entity type. */

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { base32 } from '../domain/ids.js';
 
 /** Hash functions RFC 6238 allows. */
 export type TotpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
@@ -57,19 +58,7 @@ const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** RFC 4648 base32 without padding (what otpauth URIs carry). */
 export function base32Encode(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += B32[(value >>> bits) & 31];
-    }
-  }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
+  return base32(bytes, B32);
 }
 
 /** Decodes RFC 4648 base32 (case-insensitive, padding and spaces ignored); null if invalid. */
