@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { isCofferError } from '../domain/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
 import { RangeNotSatisfiableError } from '../domain/errors.js';
+import { destroySafely, guard } from '../streams/index.js';
 
 /** A RangeNotSatisfiableError that carries the object size for Content-Range. */
 export class RangeNotSatisfiable extends RangeNotSatisfiableError {
@@ -44,13 +45,17 @@ export async function meterPlaintext(body: Readable, onDone: (result: DownloadOu
     finished = true;
     onDone(result);
   };
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  body.once('error', (err) => meter.destroy(err));
+  // INVARIANT: guarded from birth: a lock or a client gone may destroy the response body
+  // before the transport takes it, and after the transport let go of it
+  const meter = guard(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sent += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+  );
+  guard(body).on('error', (err) => destroySafely(meter, err));
   body.pipe(meter);
   meter.once('end', () => finish({ outcome: 'success', bytes: sent }));
   meter.once('error', (err) => finish({ outcome: 'failure', bytes: sent, reason: isCofferError(err) ? err.code : 'error' }));

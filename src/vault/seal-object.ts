@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream';
 import { ContentLengthMismatchError, CofferError, DigestMismatchError, StorageError, UploadAbortedError, ValidationError } from '../domain/errors.js';
 import { ciphertextSize, createEncryptStream, generateDataKey, objectHeaderLength } from '../crypto/index.js';
 import { blobKeyFor } from './blob-key.js';
+import { destroySafely, guard } from '../streams/index.js';
 import { PlaintextMeter } from './plaintext-meter.js';
 import type { SealedObject } from './vault.js';
 import type { VaultDeps } from './vault-deps.js';
@@ -32,7 +33,7 @@ export async function sealObject(deps: VaultDeps, objectId: string, plaintext: R
     if (expectedSha256 !== undefined && !SHA256_HEX.test(expectedSha256)) throw new ValidationError('expected sha256 must be 64 hex characters');
     if (signal?.aborted) throw new UploadAbortedError(undefined, { detail: 'signal aborted before sealing started' });
   } catch (err) {
-    plaintext.destroy();
+    destroySafely(plaintext);
     throw err;
   }
 
@@ -43,7 +44,7 @@ export async function sealObject(deps: VaultDeps, objectId: string, plaintext: R
     sealed = deps.keyring.wrapDataKey(objectId, dataKey);
     encrypt = createEncryptStream({ dataKey, objectId, keyTerm: sealed.keyTerm, segmentSize: deps.segmentSize });
   } catch (err) {
-    plaintext.destroy();
+    destroySafely(plaintext);
     throw err;
   } finally {
     // the encrypt stream holds its own copy and wipes it when done
@@ -54,9 +55,14 @@ export async function sealObject(deps: VaultDeps, objectId: string, plaintext: R
     ...(options.expectedSize === undefined ? {} : { size: options.expectedSize }),
     ...(expectedSha256 === undefined ? {} : { sha256: expectedSha256 }),
   });
-  // errors anywhere destroy every stage, so the store sees its body fail and publishes nothing
+  // errors anywhere destroy every stage, so the store sees its body fail and publishes nothing.
+  // INVARIANT: every stage stays guarded after the pipeline settles (it drops its listener on
+  // the last stage then), so an abort or a late failure can never emit an unhandled error
+  guard(plaintext);
+  guard(meter);
+  guard(encrypt);
   pipeline(plaintext, meter, encrypt, () => undefined);
-  const onAbort = () => encrypt.destroy(new UploadAbortedError(undefined, { detail: 'signal aborted during sealing' }));
+  const onAbort = () => destroySafely(encrypt, new UploadAbortedError(undefined, { detail: 'signal aborted during sealing' }));
   signal?.addEventListener('abort', onAbort, { once: true });
 
   let storedSize: number;

@@ -13,3 +13,4 @@ export { waitFor } from './wait.js';
 export { openRaw, requestHead, statusCodes, type RawConnection } from './raw-http.js';
 export { blobFileOf, listTree, tempFiles } from './files.js';
 export { mountTmpfs, remount, unmount } from './tmpfs.js';
+export { STREAMING_SIGNED, awsChunkedBody, awsChunkedLength, rawS3Request, s3Query, signS3Request, type S3BodyEncoding, type S3SigningCredentials, type SignedS3Request } from './s3-sign.js';
