@@ -4,6 +4,7 @@ import { isCofferError } from '../domain/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
 import { RangeNotSatisfiableError } from '../domain/errors.js';
 import { destroySafely, guard } from '../streams/index.js';
+import type { DownloadSlot } from './download-slot.js';
 
 /** A RangeNotSatisfiableError that carries the object size for Content-Range. */
 export class RangeNotSatisfiable extends RangeNotSatisfiableError {
@@ -35,9 +36,11 @@ export type DownloadOutcome = { outcome: 'success'; bytes: number } | { outcome:
  * leave (without putting the stream into flowing mode), reports the outcome exactly
  * once (end, error or a client that went away), and authenticates the first segment
  * before resolving, so a tampered or missing object fails as one clean error before
- * any status line is sent. Every download path (REST, share links, S3) serves through it.
+ * any status line is sent. Every download path (REST, share links, S3) serves through it,
+ * with the slot it opened before recording its attempt (download-slot.ts), so a lock
+ * cuts the download from the first byte on.
  */
-export async function meterPlaintext(body: Readable, onDone: (result: DownloadOutcome) => void, options: { expectBytes: boolean } = { expectBytes: true }): Promise<Readable> {
+export async function meterPlaintext(body: Readable, onDone: (result: DownloadOutcome) => void, options: { expectBytes?: boolean; slot?: DownloadSlot } = {}): Promise<Readable> {
   let finished = false;
   let sent = 0;
   const finish = (result: DownloadOutcome) => {
@@ -64,7 +67,9 @@ export async function meterPlaintext(body: Readable, onDone: (result: DownloadOu
     // release the vault stream and its file handle when the consumer goes away early
     if (!body.destroyed) body.destroy();
   });
-  if (options.expectBytes) {
+  // a lock cuts it from now on (or at once, if it fell while the download was being opened)
+  options.slot?.attach(meter);
+  if (options.expectBytes !== false) {
     try {
       await firstReadable(meter);
     } catch (err) {
