@@ -16,6 +16,7 @@ import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.
 import type { MetadataStore } from '../store/index.js';
 import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
+import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
 import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
@@ -63,6 +64,8 @@ export interface Runtime {
   monitor: MonitorModule;
   /** Prometheus registries of feature modules, merged into /metrics by the HTTP app. */
   metricRegistries: Registry[];
+  /** Whether this node can serve: audit records writable, database and blob store reachable (`/v1/ready`). */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -208,6 +211,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
+      readiness: new Readiness({ store, blobStore, clock, warn }),
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         keyring.close();
