@@ -14,7 +14,7 @@ import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { MetadataStore } from '../store/index.js';
-import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
+import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
@@ -92,7 +92,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
 
     const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
     const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
-    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize });
+    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize, maxSealMs: config.maxUploadSeconds * 1000 });
     // the detectors read the audit stream as it is written: they are one of its sinks
     const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
     const audit = new HashChainAuditLog(store, await loadAuditKeys(store, keyring), {
@@ -182,6 +182,33 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       const sweep = setInterval(() => void s3.sweep(7 * 24 * 3600_000).catch(() => undefined), 3600_000);
       sweep.unref();
       onClose.push(async () => clearInterval(sweep));
+    }
+    {
+      // complete blobs nothing points to (a crash between a blob's publication and its row's
+      // commit, or between a row's removal and its blob's): removed at start and periodically
+      // once older than the longest possible upload plus a commit margin (docs/security.md#orphaned-blobs)
+      const graceMs = orphanGraceMs(config.maxUploadSeconds * 1000);
+      const sweeps = startOrphanSweeps(
+        { blobStore, clock, graceMs, isReferenced: async (key) => (await store.hasBlobKey(key)) || (await s3.ctx.store.hasPartBlobKey(key)) },
+        {
+          intervalMs: orphanSweepIntervalMs(graceMs),
+          onReport: async (report) => {
+            await audit.record({
+              time: clock(),
+              requestId: newId('swp'),
+              actor: null,
+              action: 'vault:sweep-orphans',
+              resource: 'blobs/objects',
+              decision: 'allow',
+              policies: [],
+              outcome: 'success',
+              context: { removed: report.removed.length, scanned: report.scanned, keys: report.removed.slice(0, 50) },
+            });
+          },
+          onError: (err) => warn('orphaned blob sweep failed', { code: (err as { code?: string }).code ?? 'unknown', message: (err as Error).message }),
+        },
+      );
+      onClose.push(() => sweeps.close());
     }
     {
       // monitoring, access reviews, least-privilege recommendations (docs/monitoring.md)

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { ContentLengthMismatchError, CofferError, DigestMismatchError, StorageError, UploadAbortedError, ValidationError } from '../domain/errors.js';
+import { ContentLengthMismatchError, CofferError, DigestMismatchError, StorageError, UploadAbortedError, UploadTimeoutError, ValidationError } from '../domain/errors.js';
 import { ciphertextSize, createEncryptStream, generateDataKey, objectHeaderLength } from '../crypto/index.js';
 import { blobKeyFor } from './blob-key.js';
 import { destroySafely, guard } from '../streams/index.js';
@@ -64,22 +64,32 @@ export async function sealObject(deps: VaultDeps, objectId: string, plaintext: R
   pipeline(plaintext, meter, encrypt, () => undefined);
   const onAbort = () => destroySafely(encrypt, new UploadAbortedError(undefined, { detail: 'signal aborted during sealing' }));
   signal?.addEventListener('abort', onAbort, { once: true });
+  // INVARIANT: no blob is published later than maxSealMs after its seal began: the
+  // orphaned-blob sweep treats an unreferenced blob older than that (plus a margin) as dead
+  const late: { error: UploadTimeoutError | null } = { error: null };
+  const deadline = setTimeout(() => {
+    late.error = new UploadTimeoutError(undefined, { detail: `seal still running after ${deps.maxSealMs} ms` });
+    destroySafely(encrypt, late.error);
+  }, deps.maxSealMs);
 
   let storedSize: number;
   try {
     storedSize = (await deps.blobStore.put(blobKey, encrypt, signal === undefined ? {} : { signal })).size;
   } catch (err) {
-    // our own verdict (length, digest) wins over however the store chose to report the failed body
+    // our own verdict (length, digest, deadline) wins over however the store chose to report the failed body
     if (meter.failure !== null) throw meter.failure;
+    if (late.error !== null) throw late.error;
     if (signal?.aborted) throw new UploadAbortedError(undefined, { detail: 'signal aborted during sealing', cause: err });
     throw err instanceof CofferError ? err : new StorageError(undefined, { detail: 'blob put failed', cause: err });
   } finally {
+    clearTimeout(deadline);
     signal?.removeEventListener('abort', onAbort);
   }
 
   // INVARIANT: past this point the blob is visible; any refusal must remove it again
   let sha256: string;
   try {
+    if (late.error !== null) throw late.error;
     if (signal?.aborted) throw new UploadAbortedError(undefined, { detail: 'signal aborted after the blob was stored' });
     if (options.expectedSize !== undefined && meter.size !== options.expectedSize) throw new ContentLengthMismatchError();
     sha256 = meter.sha256;

@@ -12,7 +12,7 @@ import {
   type CofferError,
 } from '../../domain/errors.js';
 import { assertBlobKey, assertBlobPrefix, isBlobKey } from '../blob-key.js';
-import type { BlobStat, BlobStore, ByteRange } from '../blob-store.js';
+import type { BlobInfo, BlobStat, BlobStore, ByteRange } from '../blob-store.js';
 import { destroySafely, guard } from '../../streams/index.js';
 import { errnoCode, isMissing, mapFsError } from './fs-errors.js';
 
@@ -192,11 +192,12 @@ export class FsBlobStore implements BlobStore {
     return out;
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
+  async stat(key: string): Promise<BlobInfo | null> {
     assertBlobKey(key);
     try {
       const info = await stat(this.#pathOf(key));
-      return info.isFile() ? { key, size: info.size } : null;
+      // the link keeps the temp file's times: its last write, just before it became visible
+      return info.isFile() ? { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) } : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw mapFsError(err, 'stat');
