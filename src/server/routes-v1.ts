@@ -9,6 +9,7 @@ import type { ServerMetrics } from './metrics.js';
 import { parseRange } from './range.js';
 import { abortOnDisconnect } from './disconnect.js';
 import { RequestBody } from './request-body.js';
+import { guard } from '../streams/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -273,8 +274,8 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
     { schema: { summary: 'Export the audit log as JSON Lines', querystring: obj([], { fromSeq: { type: 'integer', minimum: 1 } }) } },
     async (request, reply) => {
       const lines = await service.exportAudit(callerOf(request), request.query.fromSeq ?? 1);
-      // each line carries its own newline
-      return reply.type('application/x-ndjson').send(Readable.from(lines));
+      // each line carries its own newline; guarded like every response body (a client gone mid-export)
+      return reply.type('application/x-ndjson').send(guard(Readable.from(lines)));
     },
   );
 }

@@ -13,16 +13,6 @@ import { openRaw, rawS3Request, requestHead, startServerProcess, statusCodes, wa
 // process, replayed against a real server subprocess: a crash there cannot take the
 // test runner with it, and shows as a dead pid and an unanswered health check.
 
-/** True while the process `pid` exists. */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 void describe('security: a client hanging up never ends the process (the reported instances)', { timeout: 180_000 }, () => {
@@ -37,7 +27,7 @@ void describe('security: a client hanging up never ends the process (the reporte
   const assertAlive = async (what: string) => {
     // a crash is asynchronous (the error event fires on a later tick): give it the time to happen
     await pause(300);
-    const alive = running(server.pid);
+    const alive = server.alive();
     const health = await fetch(`${server.url}/v1/health`).then((r) => r.status, (err: Error) => `no answer (${err.message})`);
     if (!alive || health !== 200) {
       const stderr = server.stderr();

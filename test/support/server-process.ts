@@ -14,6 +14,8 @@ export interface ServerProcess {
   pid: number;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** True until the process has exited (for whatever reason). */
+  alive(): boolean;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
   stop(): Promise<void>;
   /** `kill -9`; resolves once the process is gone. */
@@ -75,6 +77,7 @@ export async function startServerProcess(dataDir: string, options: { env?: Recor
     setupToken: token ? token[1]! : null,
     pid: child.pid!,
     stderr: () => stderr,
+    alive: () => !gone(),
     stop: async () => {
       if (gone()) return;
       child.kill('SIGTERM');
