@@ -1,37 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CofferApiError } from '../../src/client/index.js';
-import { bootstrapAdmin, mountTmpfs, startInProcess, unmount, waitFor, type InProcessServer } from '../support/index.js';
+import { bootstrapAdmin, fillDisk, mountTmpfs, startInProcess, unmount, waitFor, type InProcessServer } from '../support/index.js';
 
 // Issue 11, finding 15: `/v1/ready` answered 200 while every request was refused because
 // the audit store was full. A node that cannot write audit records serves nothing (fail
 // closed), so it must leave the load balancer's rotation: readiness probes the write
 // path of the audit records, and comes back by itself once the store recovers.
-
-/** Fills the filesystem of `dir` to the last byte; returns the filler's path. */
-async function fillDisk(dir: string): Promise<string> {
-  const path = join(dir, 'filler');
-  const fh = await open(path, 'w');
-  try {
-    for (const size of [1024 * 1024, 64 * 1024, 4096, 512, 1]) {
-      const chunk = Buffer.alloc(size, 0xaa);
-      for (;;) {
-        try {
-          await fh.write(chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-  return path;
-}
 
 const readiness = async (url: string) => (await fetch(`${url}/v1/ready`)).status;
 

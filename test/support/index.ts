@@ -13,7 +13,7 @@ export { findRecords, parseAuditExport, readText, type ExportedRecord } from './
 export { waitFor } from './wait.js';
 export { openRaw, rawExchange, requestHead, statusCodes, type RawConnection, type RawResponse } from './raw-http.js';
 export { blobFileOf, listTree, tempFiles } from './files.js';
-export { mountTmpfs, remount, unmount } from './tmpfs.js';
+export { fillDisk, mountTmpfs, remount, unmount } from './tmpfs.js';
 export { STREAMING_SIGNED, awsChunkedBody, awsChunkedLength, rawS3Request, s3Query, signS3Request, type S3BodyEncoding, type S3SigningCredentials, type SignedS3Request } from './s3-sign.js';
 export { referencedBlobKeys, storedBlobKeys, unreferencedBlobs } from './blob-references.js';
 export { seededRandom } from './seeded-random.js';
