@@ -64,9 +64,12 @@ void describe('security: readiness tells the truth about the audit store', { tim
     // past the reuse window of the last verdict
     await new Promise((r) => setTimeout(r, 1100));
     const before = server.runtime.readiness.probeWrites();
+    const started = Date.now();
     const statuses = await Promise.all(Array.from({ length: 200 }, () => readiness(server!.url)));
+    const seconds = Math.ceil((Date.now() - started) / 1000);
     assert.ok(statuses.every((s) => s === 200), statuses.join(','));
     const writes = server.runtime.readiness.probeWrites() - before;
-    assert.ok(writes >= 1 && writes <= 3, `${writes} probe writes for 200 probes`);
+    // one verdict a second, whatever the number of callers (a slow machine stretches the burst)
+    assert.ok(writes >= 1 && writes <= seconds + 1, `${writes} probe writes for 200 probes in ${seconds} s`);
   });
 });
