@@ -40,6 +40,8 @@ export class ContentLengthMismatchError extends define('COFFER_CONTENT_LENGTH_MI
 export class DigestMismatchError extends define('COFFER_DIGEST_MISMATCH', 'uploaded content does not match the declared digest') {}
 export class RangeNotSatisfiableError extends define('COFFER_RANGE_NOT_SATISFIABLE', 'requested range is not satisfiable') {}
 export class UploadAbortedError extends define('COFFER_UPLOAD_ABORTED', 'upload was aborted') {}
+/** An upload ran longer than `maxUploadSeconds` (the bound the orphaned-blob sweep relies on). */
+export class UploadTimeoutError extends define('COFFER_UPLOAD_TIMEOUT', 'upload took longer than the server allows') {}
 /** The caller gave up (its AbortSignal fired) before the operation finished. */
 export class RequestAbortedError extends define('COFFER_REQUEST_ABORTED', 'request was aborted') {}
 export class RouteNotFoundError extends define('COFFER_ROUTE_NOT_FOUND', 'no such route') {}
