@@ -52,7 +52,7 @@ export interface Verdict {
   truncated: boolean;
   /** Formats this scanner recognized and judged (`pickle`, `torch-zip`, `csv`...). */
   formats: string[];
-  /** Bytes this scanner looked at (archive entries count their uncompressed bytes). */
+  /** Bytes of the artifact that went through the scan. */
   bytes: number;
 }
 
@@ -65,4 +65,5 @@ export const INCOMPLETE_TYPES: ReadonlySet<string> = new Set([
   'scan-limit',
   'unsupported-encoding',
   'archive-unreadable',
+  'scanner-error',
 ]);

@@ -79,7 +79,7 @@ export function* scanOnnx(findings: ScopedFindings, driver: PullDriver, limits: 
     }
     if (tag < 0) return malformed('bad varint');
     const field = Math.floor(tag / 8);
-    const wire = tag % 8;
+    const wire = (tag % 8) as WireType;
     if (field === 0) return malformed('field number 0');
     if (wire === WireType.Varint) {
       if ((yield* varint()) === null) return malformed('truncated varint');

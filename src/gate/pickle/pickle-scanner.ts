@@ -143,7 +143,7 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
   const popMark = (): Val[] => {
     const at = stack.lastIndexOf(MARK);
     if (at < 0) fail('malformed', `no mark at ${opcodeName(op)}`);
-    const items = stack.splice(at) as (Val | typeof MARK)[];
+    const items = stack.splice(at);
     items.shift();
     return items as Val[];
   };
@@ -166,7 +166,14 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
     return { k: 'global', module, name };
   };
   const callResult = (callable: Val, args: Val | null): Val => {
-    if (callable.k === 'global') return { k: 'obj', cls: `${callable.module}.${callable.name}`, args, state: null };
+    if (callable.k === 'global') {
+      // copyreg._reconstructor(cls, base, state) and copyreg.__newobj__(cls, ...) make an instance of cls
+      const first = args?.k === 'tuple' ? args.items?.[0] : undefined;
+      if (callable.module === 'copyreg' && (callable.name === '_reconstructor' || callable.name === '__newobj__') && first?.k === 'global') {
+        return { k: 'obj', cls: `${first.module}.${first.name}`, args, state: null };
+      }
+      return { k: 'obj', cls: `${callable.module}.${callable.name}`, args, state: null };
+    }
     if (callable.k !== 'obj' && callable.k !== 'unknown') fail('malformed', `${opcodeName(op)} on a ${callable.k}`);
     return { k: 'obj', cls: null, args, state: null };
   };
