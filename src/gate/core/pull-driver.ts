@@ -95,6 +95,8 @@ export class PullDriver {
    */
   unread(n: number): void {
     this.rewind += n;
+    // the offset moves back at once: the parser may read it before its next yield
+    this.offset -= n;
   }
 
   private feed(chunk: Uint8Array): void {
@@ -139,9 +141,7 @@ export class PullDriver {
           this.resume(b);
           if (this.rewind > 0) {
             // INVARIANT: only bytes of this very `some` can be given back
-            const n = Math.min(this.rewind, k);
-            pos -= n;
-            this.offset -= n;
+            pos -= Math.min(this.rewind, k);
             this.rewind = 0;
           }
           break;

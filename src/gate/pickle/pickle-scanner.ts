@@ -18,7 +18,7 @@
  */
 import type { ScopedFindings } from '../core/findings.js';
 import type { GateLimits } from '../core/limits.js';
-import { LINE_TOO_LONG, line, skip, take, type Need, type PullDriver } from '../core/pull-driver.js';
+import { LINE_TOO_LONG, line, skip, some, take, type Need, type PullDriver } from '../core/pull-driver.js';
 import { OP, opcodeName } from './opcodes.js';
 import { canonicalGlobal, isKnownDangerous, isSafeGlobal } from './safe-globals.js';
 
@@ -26,7 +26,7 @@ import { canonicalGlobal, isKnownDangerous, isSafeGlobal } from './safe-globals.
 type Val =
   | { k: 'str'; s: string | null }
   | { k: 'bytes' }
-  | { k: 'int'; v: bigint | null }
+  | { k: 'int'; v: number | bigint | null }
   | { k: 'float' }
   | { k: 'none' }
   | { k: 'bool'; v: boolean }
@@ -44,6 +44,7 @@ const FLOAT: Val = { k: 'float' };
 const BYTES: Val = { k: 'bytes' };
 const OPAQUE_STR: Val = { k: 'str', s: null };
 const MARK = Symbol('mark');
+const EMPTY_BYTES = new Uint8Array(0);
 /** Longest string kept as text (module and attribute names are far shorter). */
 const MAX_KEPT_STRING = 256;
 /** Longest protocol-0 argument line. */
@@ -99,7 +100,7 @@ export function* scanPickleStream(ctx: PickleScanContext, maxPickles = Infinity)
     const top = yield* scanOnePickle(ctx, op, 0);
     if (top === false) return;
     count++;
-    if (count === 1 && top.k === 'int' && top.v === TORCH_LEGACY_MAGIC) legacyTorch = true;
+    if (count === 1 && top.k === 'int' && typeof top.v === 'bigint' && top.v === TORCH_LEGACY_MAGIC) legacyTorch = true;
     // legacy torch.load reads exactly five pickles, then raw storage bytes
     if (legacyTorch && count === 5) return;
     if (count >= maxPickles) {
@@ -177,32 +178,75 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
     if (callable.k !== 'obj' && callable.k !== 'unknown') fail('malformed', `${opcodeName(op)} on a ${callable.k}`);
     return { k: 'obj', cls: null, args, state: null };
   };
+  // Opcodes are read from a local piece of the input (no allocation, no generator per
+  // opcode); anything that must yield gives the unread rest of the piece back first.
+  let buf: Uint8Array = EMPTY_BYTES;
+  let pos = 0;
+  const flush = () => {
+    if (pos < buf.length) driver.unread(buf.length - pos);
+    buf = EMPTY_BYTES;
+    pos = 0;
+  };
+  const have = (n: number) => buf.length - pos >= n;
+  /** Makes `n` bytes readable at `pos` (slow path: the bytes straddle pieces). */
+  const ensure = function* (n: number): Generator<Need, true, unknown> {
+    flush();
+    const b = yield* take(n);
+    if (b === null) fail('malformed', 'truncated pickle');
+    buf = b!;
+    pos = 0;
+    return true;
+  };
+  const u8 = () => buf[pos++]!;
+  const u16 = () => {
+    const v = buf[pos]! | (buf[pos + 1]! << 8);
+    pos += 2;
+    return v;
+  };
+  const u32 = () => {
+    const v = (buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16)) + buf[pos + 3]! * 0x1000000;
+    pos += 4;
+    return v;
+  };
+  const i32 = () => u32() | 0;
+  const u64 = () => {
+    const lo = BigInt(u32());
+    return (BigInt(u32()) << 32n) | lo;
+  };
+  const bytes = (n: number) => {
+    const b = buf.subarray(pos, pos + n);
+    pos += n;
+    return b;
+  };
   const readLine = function* (): Generator<Need, string, unknown> {
+    flush();
     const l = yield* line(MAX_LINE);
     if (l === null) fail('malformed', 'truncated pickle');
     if (l === LINE_TOO_LONG) fail('malformed', `argument line of ${opcodeName(op)} too long`);
-    const bytes = l as Uint8Array;
-    let end = bytes.length - 1;
-    if (end > 0 && bytes[end - 1] === 13) end--;
-    return Buffer.from(bytes.buffer, bytes.byteOffset, end).toString('utf8');
-  };
-  const readFixed = function* (n: number): Generator<Need, Buffer, unknown> {
-    const b = yield* take(n);
-    if (b === null) fail('malformed', 'truncated pickle');
-    const u = b as Uint8Array;
-    return Buffer.from(u.buffer, u.byteOffset, u.length);
+    const lb = l as Uint8Array;
+    let end = lb.length - 1;
+    if (end > 0 && lb[end - 1] === 13) end--;
+    return Buffer.from(lb.buffer, lb.byteOffset, end).toString('utf8');
   };
   /** Reads (if short) or skips (if long) a length-prefixed payload. */
   const payload = function* (len: number | bigint, asText: boolean): Generator<Need, Val, unknown> {
     const n = typeof len === 'bigint' ? len : BigInt(len);
     if (n < 0n) fail('malformed', `negative length at ${opcodeName(op)}`);
     if (asText && n <= BigInt(MAX_KEPT_STRING * 4)) {
-      const b = yield* readFixed(Number(n));
-      return str(b.toString('utf8'));
+      const k = Number(n);
+      if (!have(k)) yield* ensure(k);
+      const b = bytes(k);
+      return str(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
     }
     if (n > BigInt(Number.MAX_SAFE_INTEGER)) fail('malformed', `length beyond the stream at ${opcodeName(op)}`);
-    const skipped = yield* skip(Number(n));
-    if (skipped < Number(n)) fail('malformed', 'truncated pickle');
+    let k = Number(n);
+    const here = Math.min(k, buf.length - pos);
+    pos += here;
+    k -= here;
+    if (k > 0) {
+      flush();
+      if ((yield* skip(k)) < k) fail('malformed', 'truncated pickle');
+    }
     return asText ? OPAQUE_STR : BYTES;
   };
   const memoGet = (key: number): Val => {
@@ -227,15 +271,17 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
     for (;;) {
       switch (op) {
         case OP.PROTO: {
-          const v = (yield* readFixed(1))[0]!;
+          const v = (have(1) || (yield* ensure(1)), u8());
           if (v > 5) fail('malformed', `unsupported pickle protocol ${v}`);
           break;
         }
         case OP.FRAME:
-          yield* readFixed(8);
+          if (!have(8)) yield* ensure(8);
+          pos += 8;
           break;
         case OP.STOP: {
           const top = pop();
+          flush();
           return top;
         }
         case OP.MARK:
@@ -272,28 +318,30 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
           push(FLOAT);
           break;
         case OP.BININT:
-          push({ k: 'int', v: BigInt((yield* readFixed(4)).readInt32LE(0)) });
+          push({ k: 'int', v: (have(4) || (yield* ensure(4)), i32()) });
           break;
         case OP.BININT1:
-          push({ k: 'int', v: BigInt((yield* readFixed(1))[0]!) });
+          push({ k: 'int', v: (have(1) || (yield* ensure(1)), u8()) });
           break;
         case OP.BININT2:
-          push({ k: 'int', v: BigInt((yield* readFixed(2)).readUInt16LE(0)) });
+          push({ k: 'int', v: (have(2) || (yield* ensure(2)), u16()) });
           break;
         case OP.BINFLOAT:
-          yield* readFixed(8);
+          if (!have(8)) yield* ensure(8);
+          pos += 8;
           push(FLOAT);
           break;
         case OP.LONG1: {
-          const n = (yield* readFixed(1))[0]!;
-          const b = yield* readFixed(n);
+          const n = (have(1) || (yield* ensure(1)), u8());
+          if (!have(n)) yield* ensure(n);
+          const b = bytes(n);
           push({ k: 'int', v: n === 0 ? 0n : leSigned(b) });
           break;
         }
         case OP.LONG4: {
-          const n = (yield* readFixed(4)).readInt32LE(0);
+          const n = (have(4) || (yield* ensure(4)), i32());
           if (n < 0) fail('malformed', 'negative LONG4 length');
-          if (n <= 64) push({ k: 'int', v: n === 0 ? 0n : leSigned(yield* readFixed(n)) });
+          if (n <= 64) push({ k: 'int', v: n === 0 ? 0n : (have(n) || (yield* ensure(n)), leSigned(bytes(n))) });
           else {
             yield* payload(n, false);
             push({ k: 'int', v: null });
@@ -309,27 +357,27 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
           push(str(rawUnicodeEscape(yield* readLine())));
           break;
         case OP.BINSTRING:
-          push(yield* payload((yield* readFixed(4)).readInt32LE(0), true));
+          push(yield* payload((have(4) || (yield* ensure(4)), i32()), true));
           break;
         case OP.SHORT_BINSTRING:
         case OP.SHORT_BINUNICODE:
-          push(yield* payload((yield* readFixed(1))[0]!, true));
+          push(yield* payload((have(1) || (yield* ensure(1)), u8()), true));
           break;
         case OP.BINUNICODE:
-          push(yield* payload((yield* readFixed(4)).readUInt32LE(0), true));
+          push(yield* payload((have(4) || (yield* ensure(4)), u32()), true));
           break;
         case OP.BINUNICODE8:
-          push(yield* payload((yield* readFixed(8)).readBigUInt64LE(0), true));
+          push(yield* payload((have(8) || (yield* ensure(8)), u64()), true));
           break;
         case OP.BINBYTES:
-          push(yield* payload((yield* readFixed(4)).readUInt32LE(0), false));
+          push(yield* payload((have(4) || (yield* ensure(4)), u32()), false));
           break;
         case OP.SHORT_BINBYTES:
-          push(yield* payload((yield* readFixed(1))[0]!, false));
+          push(yield* payload((have(1) || (yield* ensure(1)), u8()), false));
           break;
         case OP.BINBYTES8:
         case OP.BYTEARRAY8:
-          push(yield* payload((yield* readFixed(8)).readBigUInt64LE(0), false));
+          push(yield* payload((have(8) || (yield* ensure(8)), u64()), false));
           break;
         case OP.NEXT_BUFFER:
           push(BYTES);
@@ -404,14 +452,14 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
         case OP.GET:
         case OP.BINGET:
         case OP.LONG_BINGET: {
-          const key = op === OP.GET ? Number(intArg(yield* readLine()) ?? fail('malformed', 'bad GET index')) : op === OP.BINGET ? (yield* readFixed(1))[0]! : (yield* readFixed(4)).readUInt32LE(0);
+          const key = op === OP.GET ? Number(intArg(yield* readLine()) ?? fail('malformed', 'bad GET index')) : op === OP.BINGET ? (have(1) || (yield* ensure(1)), u8()) : (have(4) || (yield* ensure(4)), u32());
           push(memoGet(key));
           break;
         }
         case OP.PUT:
         case OP.BINPUT:
         case OP.LONG_BINPUT: {
-          const key = op === OP.PUT ? Number(intArg(yield* readLine()) ?? fail('malformed', 'bad PUT index')) : op === OP.BINPUT ? (yield* readFixed(1))[0]! : (yield* readFixed(4)).readUInt32LE(0);
+          const key = op === OP.PUT ? Number(intArg(yield* readLine()) ?? fail('malformed', 'bad PUT index')) : op === OP.BINPUT ? (have(1) || (yield* ensure(1)), u8()) : (have(4) || (yield* ensure(4)), u32());
           if (key < 0) fail('malformed', 'negative memo key');
           memoPut(key, peek());
           break;
@@ -476,6 +524,7 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
           if (target.k === 'obj') {
             target.state = state;
             if (target.cls === JOBLIB_WRAPPER) {
+              flush();
               const ok = yield* skipJoblibArray(ctx, target, depth);
               if (!ok) throw new Stop('limit');
             }
@@ -486,7 +535,8 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
         case OP.EXT2:
         case OP.EXT4: {
           const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
-          yield* readFixed(n);
+          if (!have(n)) yield* ensure(n);
+          pos += n;
           // INVARIANT: the copyreg extension registry maps codes to arbitrary globals of the loading process
           findings.add('pickle-extension-code', { offset: opAt }, `${opcodeName(op)}: global from the copyreg extension registry`);
           push(UNKNOWN);
@@ -503,13 +553,23 @@ export function* scanOnePickle(ctx: PickleScanContext, firstOp: number, depth: n
         default:
           fail('malformed', `invalid opcode 0x${op.toString(16).padStart(2, '0')}`);
       }
-      opAt = driver.offset;
-      const next = yield* take(1);
-      if (next === null) fail('malformed', 'truncated pickle: no STOP');
-      op = next![0]!;
+      if (pos >= buf.length) {
+        const piece = yield* some(64 * 1024);
+        if (piece === null) {
+          opAt = driver.offset;
+          fail('malformed', 'truncated pickle: no STOP');
+        }
+        buf = piece!;
+        pos = 0;
+      }
+      opAt = driver.offset - (buf.length - pos);
+      op = buf[pos++]!;
     }
   } catch (err) {
-    if (err instanceof Stop) return false;
+    if (err instanceof Stop) {
+      flush();
+      return false;
+    }
     throw err;
   }
 }
@@ -546,11 +606,11 @@ function* skipJoblibArray(ctx: PickleScanContext, wrapper: Extract<Val, { k: 'ob
   }
   let count = 1n;
   for (const d of shape.items) {
-    if (d.k !== 'int' || d.v === null || d.v < 0n) {
+    if (d.k !== 'int' || d.v === null || d.v < 0) {
       ctx.findings.add('scan-limit', { offset: at }, 'joblib array wrapper with an untracked shape');
       return false;
     }
-    count *= d.v;
+    count *= BigInt(d.v);
   }
   if (aligned !== undefined && aligned.k !== 'none') {
     const pad = yield* take(1);
@@ -580,9 +640,9 @@ function describeDtype(v: Val | undefined): { itemSize: number; hasObject: boole
   const st = v.state?.k === 'tuple' && v.state.items !== null ? v.state.items : null;
   const flags = st?.[7];
   const elsize = st?.[5];
-  const hasObject = kind === 'O' || (flags?.k === 'int' && flags.v !== null && (flags.v & 1n) === 1n);
+  const hasObject = kind === 'O' || (flags?.k === 'int' && flags.v !== null && (BigInt(flags.v) & 1n) === 1n);
   if (hasObject) return { itemSize: 8, hasObject: true };
-  if (elsize?.k === 'int' && elsize.v !== null && elsize.v > 0n) return { itemSize: Number(elsize.v), hasObject: false };
+  if (elsize?.k === 'int' && elsize.v !== null && elsize.v > 0) return { itemSize: Number(elsize.v), hasObject: false };
   const sizes: Record<string, number> = { b: 1, B: 1, '?': 1 };
   if (kind === 'U' && n !== null) return { itemSize: 4 * n, hasObject: false };
   if (n !== null && n > 0) return { itemSize: n, hasObject: false };

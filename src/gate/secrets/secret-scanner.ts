@@ -28,9 +28,9 @@ const MIN_RUN = 20;
 
 /** Secrets in binary content: every run of at least 20 printable ASCII characters. */
 export class BinarySecretScanner implements StreamScanner {
-  private run: Buffer[] = [];
-  private runLen = 0;
-  private runStart = 0;
+  /** The printable run that reached the end of the previous chunk (at most maxLineBytes). */
+  private carry = '';
+  private carryStart = 0;
   private offset = 0;
   readonly done = false;
 
@@ -40,41 +40,49 @@ export class BinarySecretScanner implements StreamScanner {
   ) {}
 
   write(chunk: Uint8Array): void {
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    let i = 0;
-    const n = buf.length;
-    while (i < n) {
-      // scan to the next non-printable byte
-      const start = i;
-      while (i < n) {
-        const c = buf[i]!;
-        if ((c < 0x20 || c > 0x7e) && c !== 0x09) break;
-        i++;
+    // latin1 keeps one character per byte, so string indexes are byte offsets
+    const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('latin1');
+    const base = this.offset;
+    this.offset += chunk.length;
+    let from = 0;
+    if (this.carry !== '') {
+      const lead = /^[\x20-\x7e\t]*/.exec(text)![0];
+      if (lead.length === text.length && this.carry.length + lead.length < this.limits.maxLineBytes) {
+        this.carry += lead;
+        return;
       }
-      if (i > start) {
-        if (this.runLen === 0) this.runStart = this.offset + start;
-        this.run.push(Buffer.from(buf.subarray(start, i)));
-        this.runLen += i - start;
-        if (this.runLen >= this.limits.maxLineBytes) this.flush();
-      }
-      if (i < n) {
-        this.flush();
-        i++;
-      }
+      this.judge(this.carry + lead, this.carryStart);
+      this.carry = '';
+      from = lead.length;
     }
-    this.offset += n;
+    // the printable tail may continue in the next chunk: it is carried, not judged yet
+    let tail = text.length;
+    while (tail > from && printable(text.charCodeAt(tail - 1))) tail--;
+    RUN.lastIndex = from;
+    for (let m = RUN.exec(text); m !== null && m.index < tail; m = RUN.exec(text)) {
+      if (m.index + m[0].length > tail) break;
+      this.judge(m[0], base + m.index);
+    }
+    if (tail < text.length) {
+      this.carry = text.slice(Math.max(tail, text.length - this.limits.maxLineBytes));
+      this.carryStart = base + text.length - this.carry.length;
+    }
   }
 
   end(): void {
-    this.flush();
+    if (this.carry !== '') this.judge(this.carry, this.carryStart);
+    this.carry = '';
   }
 
-  private flush(): void {
-    if (this.runLen >= MIN_RUN) {
-      const text = Buffer.concat(this.run, this.runLen).toString('latin1');
-      for (const m of findSecrets(text)) this.findings.add(m.type, { offset: this.runStart + m.index });
-    }
-    this.run = [];
-    this.runLen = 0;
+  private judge(run: string, start: number): void {
+    if (run.length < MIN_RUN) return;
+    for (const m of findSecrets(run)) this.findings.add(m.type, { offset: start + m.index });
   }
+}
+
+/** A printable run long enough to hold a secret. */
+const RUN = /[\x20-\x7e\t]{20,}/g;
+
+function printable(c: number): boolean {
+  return (c >= 0x20 && c <= 0x7e) || c === 0x09;
 }
