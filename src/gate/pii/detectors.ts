@@ -216,7 +216,21 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
   return resolveOverlaps(found);
 }
 
+/** Recent phone validations (libphonenumber costs tens of microseconds a call); bounded. */
+const PHONE_CACHE = new Map<string, boolean>();
+const PHONE_CACHE_SIZE = 10_000;
+
 function validPhone(raw: string, options: PiiOptions): boolean {
+  const key = `${options.phoneRegions.join(',')}|${raw}`;
+  const hit = PHONE_CACHE.get(key);
+  if (hit !== undefined) return hit;
+  const v = checkPhone(raw, options);
+  if (PHONE_CACHE.size >= PHONE_CACHE_SIZE) PHONE_CACHE.clear();
+  PHONE_CACHE.set(key, v);
+  return v;
+}
+
+function checkPhone(raw: string, options: PiiOptions): boolean {
   try {
     if (raw.startsWith('+')) return parsePhoneNumberFromString(raw)?.isValid() === true;
     for (const region of options.phoneRegions) if (parsePhoneNumberFromString(raw, region)?.isValid() === true) return true;

@@ -3,6 +3,8 @@
  * longer than `maxLineBytes` is handed over in pieces, each cut at a separator (space,
  * comma, semicolon, tab) near the limit so a token is rarely split. Each piece comes with
  * its line number, the column its first character has in the line, and its byte offset.
+ * Chunks are decoded once (a streaming UTF-8 decoder keeps characters cut between
+ * chunks whole) and split as strings: no per-line buffers.
  */
 import type { StreamScanner } from '../core/stream-scanner.js';
 
@@ -18,15 +20,19 @@ export interface TextLine {
 }
 
 const CUT_WINDOW = 1024;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Feeds `onLine` the lines of a byte stream. */
 export class LineSplitter implements StreamScanner {
-  private parts: Buffer[] = [];
-  private partLen = 0;
+  private readonly decoder = new TextDecoder('utf-8');
+  /** Characters of the current line not handed over yet. */
+  private carry = '';
+  /** Byte offset where the current line starts. */
+  private lineStart = 0;
+  /** Bytes of the current line already handed over as pieces. */
+  private emitted = 0;
   private lineNo = 1;
   private column = 0;
-  private lineOffset = 0;
-  private offset = 0;
   readonly done = false;
 
   constructor(
@@ -35,75 +41,66 @@ export class LineSplitter implements StreamScanner {
   ) {}
 
   write(chunk: Uint8Array): void {
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    let pos = 0;
-    while (pos < buf.length) {
-      const nl = buf.indexOf(10, pos);
-      const end = nl === -1 ? buf.length : nl;
-      if (this.partLen + (end - pos) > this.maxLineBytes) {
-        const room = this.maxLineBytes - this.partLen;
-        this.parts.push(Buffer.from(buf.subarray(pos, pos + room)));
-        this.partLen += room;
-        pos += room;
-        this.offset += room;
-        this.cutPiece();
-        continue;
-      }
-      this.parts.push(Buffer.from(buf.subarray(pos, end)));
-      this.partLen += end - pos;
-      this.offset += end - pos;
-      pos = end;
-      if (nl !== -1) {
-        this.emit(this.take(this.partLen), true);
-        pos++;
-        this.offset++;
-      }
-    }
+    this.take(this.decoder.decode(chunk, { stream: true }));
   }
 
   end(): void {
-    if (this.partLen > 0) this.emit(this.take(this.partLen), true);
+    this.take(this.decoder.decode());
+    if (this.carry !== '') this.finishLine(this.carry, Buffer.byteLength(this.carry, 'utf8'));
+    this.carry = '';
   }
 
-  private take(n: number): Buffer {
-    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLen);
-    const head = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.parts = rest.length > 0 ? [Buffer.from(rest)] : [];
-    this.partLen = rest.length;
-    return head;
+  private take(text: string): void {
+    if (text === '') return;
+    const ascii = !NON_ASCII.test(text);
+    let pos = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', pos);
+      if (nl === -1) {
+        this.carry += text.slice(pos);
+        while (this.carry.length > this.maxLineBytes) this.cut();
+        return;
+      }
+      const piece = text.slice(pos, nl);
+      const pieceBytes = ascii ? piece.length : Buffer.byteLength(piece, 'utf8');
+      if (this.carry === '') this.finishLine(piece, pieceBytes);
+      else {
+        const carryBytes = Buffer.byteLength(this.carry, 'utf8');
+        this.finishLine(this.carry + piece, carryBytes + pieceBytes);
+        this.carry = '';
+      }
+      this.lineStart += 1;
+      pos = nl + 1;
+    }
   }
 
-  /** Hands over the front of an overlong line, cut at a separator near the end when there is one. */
-  private cutPiece(): void {
-    const all = Buffer.concat(this.parts, this.partLen);
-    this.parts = [all];
-    let cut = all.length;
-    for (let i = all.length - 1; i >= Math.max(0, all.length - CUT_WINDOW); i--) {
-      const c = all[i]!;
+  /** Hands over a whole line (or the rest of an overlong one) of `bytes` bytes. */
+  private finishLine(text: string, bytes: number): void {
+    const clean = text.endsWith('\r') ? text.slice(0, -1) : text;
+    this.onLine({ text: clean, line: this.lineNo, column: this.column, offset: this.lineStart + this.emitted });
+    this.lineStart += this.emitted + bytes;
+    this.emitted = 0;
+    this.lineNo++;
+    this.column = 0;
+  }
+
+  /** Hands over the front of an overlong line, cut at a separator near the limit when there is one. */
+  private cut(): void {
+    const all = this.carry;
+    let cut = this.maxLineBytes;
+    for (let i = cut - 1; i >= Math.max(0, cut - CUT_WINDOW); i--) {
+      const c = all.charCodeAt(i);
       if (c === 0x20 || c === 0x2c || c === 0x3b || c === 0x09) {
         cut = i + 1;
         break;
       }
     }
-    // never cut inside a UTF-8 sequence
-    while (cut > 0 && cut < all.length && (all[cut]! & 0xc0) === 0x80) cut--;
-    if (cut === 0) cut = all.length;
-    this.emit(this.take(cut), false);
-  }
-
-  private emit(bytes: Buffer, endsLine: boolean): void {
-    let text = bytes.toString('utf8');
-    if (endsLine && text.endsWith('\r')) text = text.slice(0, -1);
-    const startOffset = this.lineOffset;
-    this.onLine({ text, line: this.lineNo, column: this.column, offset: startOffset });
-    if (endsLine) {
-      this.lineNo++;
-      this.column = 0;
-      this.lineOffset = this.offset + 1;
-    } else {
-      this.column += text.length;
-      this.lineOffset = startOffset + bytes.length;
-    }
+    // never split a surrogate pair
+    if (cut < all.length && (all.charCodeAt(cut) & 0xfc00) === 0xdc00) cut--;
+    const head = all.slice(0, cut);
+    this.carry = all.slice(cut);
+    this.onLine({ text: head, line: this.lineNo, column: this.column, offset: this.lineStart + this.emitted });
+    this.emitted += Buffer.byteLength(head, 'utf8');
+    this.column += head.length;
   }
 }
