@@ -20,6 +20,7 @@ export interface TextLine {
 }
 
 const CUT_WINDOW = 1024;
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Feeds `onLine` the lines of a byte stream. */
