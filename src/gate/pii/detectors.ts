@@ -125,8 +125,14 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
     }
   }
   if (!hasDigits) return found;
+  // cheap bounds first: most lines hold too few digits for most formats
+  let digitCount = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digitCount++;
+  }
 
-  CARD.lastIndex = 0;
+  CARD.lastIndex = digitCount >= 13 ? 0 : text.length;
   for (let m = CARD.exec(text); m !== null; m = CARD.exec(text)) {
     const raw = m[0];
     const digits = raw.replace(/[ -]/g, '');
@@ -138,7 +144,7 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
     add('payment-card', m.index, raw.length);
   }
 
-  IBAN.lastIndex = 0;
+  IBAN.lastIndex = digitCount >= 6 ? 0 : text.length;
   for (let m = IBAN.exec(text); m !== null; m = IBAN.exec(text)) {
     const compact = m[1]!.replace(/ /g, '');
     // the greedy candidate may run into a following word: try every length from the longest
@@ -156,7 +162,7 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
     }
   }
 
-  SSN_FORMATTED.lastIndex = 0;
+  SSN_FORMATTED.lastIndex = digitCount >= 9 ? 0 : text.length;
   for (let m = SSN_FORMATTED.exec(text); m !== null; m = SSN_FORMATTED.exec(text)) {
     if (validSsn(m[1]!, m[2]!, m[3]!)) add('us-ssn', m.index, m[0].length);
   }
@@ -167,7 +173,7 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
     }
   }
 
-  if (text.includes('.')) {
+  if (digitCount >= 4 && text.includes('.')) {
     IPV4.lastIndex = 0;
     for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
       const before = text.slice(Math.max(0, m.index - 9), m.index);
@@ -200,7 +206,7 @@ export function findPii(text: string, field: string | undefined, options: PiiOpt
   }
 
   const phoneField = field !== undefined && PHONE_FIELD.test(field);
-  PHONE.lastIndex = 0;
+  PHONE.lastIndex = digitCount >= 7 ? 0 : text.length;
   for (let m = PHONE.exec(text); m !== null; m = PHONE.exec(text)) {
     const raw = m[1]!;
     const digits = raw.replace(/\D/g, '');

@@ -45,3 +45,16 @@ test('secrets inside binary content (a pickle) are found through printable runs'
   assert.equal(r.secrets.counts['aws-access-key-id'], 1);
   assert.equal(r.secrets.findings[0]!.location.offset, 13);
 });
+
+test('the trigger prefilter lets through every line a rule matches (corpus lines and rule samples)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { repoRoot } = await import('../test-support.js');
+  const { SPECIFIC_RULES, TRIGGER } = await import('./secret-rules.js');
+  for (const f of ['text/config.env', 'text/settings.yaml', 'text/notebook.ipynb.txt']) {
+    for (const line of readFileSync(join(repoRoot(), 'test/fixtures/gate', f), 'utf8').split('\n')) {
+      const any = SPECIFIC_RULES.some((r) => new RegExp(r.re.source, r.re.flags.replace('g', '')).test(line));
+      if (any) assert.ok(TRIGGER.test(line), line.slice(0, 30));
+    }
+  }
+});

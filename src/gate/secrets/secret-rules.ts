@@ -68,8 +68,15 @@ export const SPECIFIC_RULES: readonly Rule[] = [
 /** Keys whose assigned value is a secret (the key must end with one of these). */
 const GENERIC = /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_.-])*(?:password|passwd|passphrase|pwd|secret|secret[_-]?key|api[_-]?key|apikey|api[_-]?token|auth[_-]?token|access[_-]?token|refresh[_-]?token|bearer[_-]?token|client[_-]?secret|private[_-]?key|token|credentials?))["']?\s*(?:=|:=|:|=>)\s*(["'`]?)([^\s"'`,;]{8,200})\2/gi;
 
+/**
+ * A line none of the rules can match lacks all of these: one test skips the eighteen
+ * rules on most lines. Every rule's fixed part appears here (kept in step by a test).
+ */
+export const TRIGGER = /coffer_|CKIA|PRIVATE KEY|A(?:KIA|SIA|BIA|CCA|GPA|IDA|IPA|NPA|NVA|ROA|PKA)|AccountKey=|sig=|gh[pousr]_|github_pat_|xox|hooks\.slack|[sr]k_(?:live|test)_|AIza|T3BlbkFJ|hf_|:\/\/|pass|pwd|secret|key|token|credential/i;
+
 /** Every secret in `line`, specific rules first, then generic assignments over unclaimed spans. */
 export function findSecrets(line: string): SecretMatch[] {
+  if (!TRIGGER.test(line)) return [];
   const out: SecretMatch[] = [];
   const claimed = (a: number, b: number) => out.some((s) => a < s.index + s.length && s.index < b);
   for (const rule of SPECIFIC_RULES) {
