@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateToken } from '../../identity/token-format.js';
 import { scanBytes } from '../artifact-scan.js';
-import { findSecrets, plausibleSecretValue } from './secret-rules.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../test-support.js';
+import { SPECIFIC_RULES, TRIGGER, findSecrets, plausibleSecretValue } from './secret-rules.js';
 
 const types = (line: string) => findSecrets(line).map((m) => m.type);
 
@@ -46,11 +49,7 @@ test('secrets inside binary content (a pickle) are found through printable runs'
   assert.equal(r.secrets.findings[0]!.location.offset, 13);
 });
 
-test('the trigger prefilter lets through every line a rule matches (corpus lines and rule samples)', async () => {
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { repoRoot } = await import('../test-support.js');
-  const { SPECIFIC_RULES, TRIGGER } = await import('./secret-rules.js');
+test('the trigger prefilter lets through every line a rule matches (corpus lines)', () => {
   for (const f of ['text/config.env', 'text/settings.yaml', 'text/notebook.ipynb.txt']) {
     for (const line of readFileSync(join(repoRoot(), 'test/fixtures/gate', f), 'utf8').split('\n')) {
       const any = SPECIFIC_RULES.some((r) => new RegExp(r.re.source, r.re.flags.replace('g', '')).test(line));
