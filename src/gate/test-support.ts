@@ -2,22 +2,13 @@
  * Test support for the gate: the labelled corpora under test/fixtures/gate/ and the
  * precision/recall arithmetic. Not part of the gate's API.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/support/paths.js';
 import { scanBytes } from './artifact-scan.js';
 import type { Finding } from './core/verdict.js';
 
-/** The repository root (the folder holding package.json above this file). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found');
-    dir = up;
-  }
-  return dir;
-}
+export { repoRoot };
 
 /** The ground truth written by test/fixtures/gate/generate.py. */
 export interface CorpusLabels {

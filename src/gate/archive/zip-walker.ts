@@ -104,7 +104,7 @@ export function* walkZip(o: ZipWalkOptions): Generator<Need, void, unknown> {
       const extraLen = u16(h, 24);
       const nameBytes = yield* take(nameLen);
       if (nameBytes === null) return stop('archive-unreadable', at, 'truncated local header');
-      const name = Buffer.from(nameBytes).toString((flags & 0x800) !== 0 ? 'utf8' : 'latin1');
+      const name = entryName(nameBytes, flags);
       const extra = yield* take(extraLen);
       if (extra === null) return stop('archive-unreadable', at, 'truncated local header');
       const z64 = zip64Extra(extra);
@@ -159,7 +159,7 @@ export function* walkZip(o: ZipWalkOptions): Generator<Need, void, unknown> {
       const nameBytes = yield* take(nameLen);
       const extra = yield* take(extraLen);
       if (nameBytes === null || extra === null || (yield* skip(commentLen)) < commentLen) return stop('archive-unreadable', at, 'truncated central directory');
-      const name = Buffer.from(nameBytes).toString((flags & 0x800) !== 0 ? 'utf8' : 'latin1');
+      const name = entryName(nameBytes, flags);
       // zip64 extra in the central directory: only the fields whose 32-bit value is saturated, in order
       const z = zip64Extra(extra) ?? [];
       let i = 0;
@@ -296,6 +296,11 @@ function entryFeeder(o: ZipWalkOptions, name: string, at: number, method: number
       sink.end();
     },
   };
+}
+
+/** An entry name: UTF-8 when flag bit 11 says so, else CP437 (read as latin1, as Python's zipfile falls back to). */
+function entryName(bytes: Uint8Array, flags: number): string {
+  return Buffer.from(bytes).toString((flags & 0x800) !== 0 ? 'utf8' : 'latin1');
 }
 
 /** Flags entry names that would write outside the extraction folder. */
