@@ -89,7 +89,8 @@ export function detectFormat(head: Uint8Array, hints: FormatHints = {}): Artifac
   if (startsWith(head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) || startsWith(head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], 512)) return 'hdf5';
   if (head[0] === 0x80 && head.length > 1 && head[1]! >= 2 && head[1]! <= 5) return 'pickle';
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
-  if (head.length >= 2 && head[0] === 0x78 && ((head[0] << 8) | head[1]!) % 31 === 0) return 'zlib';
+  // zlib: 0x78 then a check byte; `x^` and `x\x01` also start text, so those need a compressed-pickle name
+  if (head.length >= 2 && head[0] === 0x78 && ((head[0] << 8) | head[1]!) % 31 === 0 && (head[1] === 0x9c || head[1] === 0xda || /^(joblib|pkl|pickle|z|zlib)$/.test(e))) return 'zlib';
   if (startsWith(head, [0x42, 0x5a, 0x68]) || startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a]) || startsWith(head, [0x04, 0x22, 0x4d, 0x18]) || startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) {
     return 'unsupported-compression';
   }
