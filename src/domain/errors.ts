@@ -121,6 +121,8 @@ export class AccessRequestClosedError extends define('COFFER_ACCESS_REQUEST_CLOS
 export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a request cannot be approved by its requester') {}
 /** A promotion gate (digest check or a registered check) refused the version. */
 export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
+/** A model signature (OpenSSF Model Signing bundle) that does not verify, or does not match the files it signs. */
+export class ModelSignatureInvalidError extends define('COFFER_MODEL_SIGNATURE_INVALID', 'model signature is not valid') {}
 /** A share link that is malformed, fails its checksum or is unknown. */
 export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}
 /** A share link that exists but can no longer be used (revoked, expired, download limit reached, not approved). */
