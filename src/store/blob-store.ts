@@ -11,6 +11,18 @@ export interface BlobStat {
   size: number;
 }
 
+/** One listed object: its key, size and when it was last written. */
+export interface BlobEntry {
+  key: string;
+  size: number;
+  /**
+   * When the object became visible, in milliseconds since the epoch (the store's clock:
+   * the file's mtime, the S3 `LastModified`, with its one-second precision). A sweep of
+   * unreferenced blobs uses it to spare objects younger than an upload in flight.
+   */
+  modifiedAt: number;
+}
+
 /**
  * BlobStore is where ciphertext lives.
  *
@@ -37,4 +49,6 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys that start with `prefix`, in lexical order. */
   list(prefix?: string): AsyncIterable<string>;
+  /** As {@link BlobStore.list}, with each object's size and last-modified time. */
+  listEntries(prefix?: string): AsyncIterable<BlobEntry>;
 }

@@ -2,7 +2,8 @@
  * Storage. Ports: {@link MetadataStore} (catalog, principals, tokens, grants,
  * settings, audit log) and {@link BlobStore} (ciphertext objects).
  * Adapters: SQLite (embedded default) and PostgreSQL through one Kysely
- * implementation, and a filesystem blob store. Only the composition root picks one:
+ * implementation; a filesystem blob store and an S3 one (`openS3BlobStore`). Only the
+ * composition root picks one:
  *
  *   const meta = openSqliteStore(join(dataDir, 'coffer.db')); // or openPostgresStore(url)
  *   await meta.migrate();
@@ -10,9 +11,12 @@
  *   await blobs.sweepTemp();
  */
 export type { MetadataStore, ListOptions, Page, StoredAuditRecord, StoredAuditCheckpoint } from './metadata-store.js';
-export type { BlobStore, BlobStat, ByteRange } from './blob-store.js';
+export type { BlobStore, BlobEntry, BlobStat, ByteRange } from './blob-store.js';
 export { assertBlobKey, isBlobKey } from './blob-key.js';
 export { SqlMetadataStore } from './sql/sql-metadata-store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres/open-postgres-store.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';
+export { S3BlobStore, type S3BlobStoreOptions, type IncompleteUpload } from './s3/s3-blob-store.js';
+export { openS3BlobStore, createS3Client, probeConditionalCreate, type S3BlobStoreSettings } from './s3/open-s3-blob-store.js';
+export type { ConditionalCreate } from './s3/s3-upload.js';
