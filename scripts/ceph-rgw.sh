@@ -191,6 +191,8 @@ print_env() {
   echo "export COFFER_TEST_S3_SECRET=$secret"
   echo "export COFFER_TEST_S3_BUCKET=coffer-test"
   echo "export COFFER_TEST_S3_REGION=us-east-1"
+  # for tests that administer the gateway (quotas) with radosgw-admin
+  echo "export COFFER_TEST_CEPH_DIR=$dir"
 }
 
 do_start() {

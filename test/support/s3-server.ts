@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { openS3BlobStore, type S3BlobStore, type S3BlobStoreSettings } from '../../src/store/index.js';
@@ -111,4 +113,14 @@ export async function emptyPrefix(server: S3TestServer, store: S3BlobStore, pref
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * Runs `radosgw-admin` on the Ceph cluster of scripts/ceph-rgw.sh (COFFER_TEST_CEPH_DIR),
+ * or returns null when the S3 server is not that cluster.
+ */
+export function radosgwAdmin(args: string[]): string | null {
+  const dir = process.env.COFFER_TEST_CEPH_DIR;
+  if (!dir) return null;
+  return execFileSync('radosgw-admin', ['-c', join(dir, 'ceph.conf'), '-n', 'client.admin', '-k', join(dir, 'admin.keyring'), ...args], { encoding: 'utf8', timeout: 60_000 });
 }
