@@ -7,32 +7,15 @@ import {
   isCofferError,
   type CofferError,
 } from '../../domain/errors.js';
+import { describeSdkFailure, sdkFailure } from '../../domain/sdk-failure.js';
 
 /** S3 error codes that mean "no more room": the bucket's or the user's quota, or the server's disks. */
 const FULL_CODES = new Set(['QuotaExceeded', 'InsufficientCapacity', 'InsufficientStorage']);
 const FULL_STATUSES = new Set([507]);
 const MISSING_CODES = new Set(['NoSuchKey', 'NotFound']);
 
-/** The facts of a failed S3 call that are safe to log: error code, HTTP status, request id, network errno. */
-export interface S3Failure {
-  code: string;
-  status: number | undefined;
-  requestId: string | undefined;
-}
-
-/**
- * Reads the loggable facts of an error thrown by the AWS SDK (a service exception or a
- * network error). Only the code, status and request id are kept: never the message, the
- * request or the response, which can name the access key or echo request headers.
- */
-export function s3Failure(err: unknown): S3Failure {
-  if (typeof err !== 'object' || err === null) return { code: 'Unknown', status: undefined, requestId: undefined };
-  const e = err as { name?: unknown; Code?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown; requestId?: unknown } };
-  const code = [e.Code, e.name, e.code].find((c): c is string => typeof c === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(c) && c !== 'Error') ?? 'Unknown';
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  const requestId = typeof e.$metadata?.requestId === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(e.$metadata.requestId) ? e.$metadata.requestId : undefined;
-  return { code, status, requestId };
-}
+/** The loggable facts of a failed S3 call (see domain's sdkFailure). */
+export const s3Failure = sdkFailure;
 
 /** True if the SDK call failed because its abort signal fired. */
 export function isAbortError(err: unknown): boolean {
@@ -60,7 +43,7 @@ export function isPreconditionFailed(err: unknown): boolean {
 export function mapS3Error(err: unknown, operation: string, key?: string): CofferError {
   if (isCofferError(err)) return err;
   const f = s3Failure(err);
-  const detail = `blob store (s3): ${operation}: ${f.code}${f.status === undefined ? '' : ` (HTTP ${f.status})`}${f.requestId === undefined ? '' : ` request ${f.requestId}`}`;
+  const detail = `blob store (s3): ${operation}: ${describeSdkFailure(f)}`;
   if (key !== undefined && isMissingObject(err)) return new NotFoundError(`blob \`${key}\` not found`, { detail });
   if (key !== undefined && isPreconditionFailed(err)) return new AlreadyExistsError(`blob \`${key}\` already exists`, { detail });
   if (f.status === 416 || f.code === 'InvalidRange') return new RangeNotSatisfiableError(undefined, { detail });
