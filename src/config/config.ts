@@ -61,10 +61,14 @@ export type BlobStoreConfig =
       readonly concurrency: number;
     };
 
-/** The key provider (keys `keyProvider`, `rootKey*`, `pkcs11*`, `kms*`). */
-export type KeyProviderConfig =
+/**
+ * The key provider (keys `keyProvider`, `rootKey`, `pkcs11*`, `kms*`), and `rootKeyPrevious`:
+ * the local root key (base64) the keyring is still sealed under when moving to a new key
+ * or to another provider (it only opens; `coffer keys rotate-root` rewraps).
+ */
+export type KeyProviderConfig = { readonly previousRootKey: string | null } & (
   | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'env'; readonly rootKey: string; readonly previousRootKey: string | null }
+  | { readonly kind: 'env'; readonly rootKey: string }
   | {
       readonly kind: 'pkcs11';
       /** Path of the PKCS#11 module (`/usr/lib/softhsm/libsofthsm2.so`). */
@@ -85,7 +89,8 @@ export type KeyProviderConfig =
       readonly endpoint: string | null;
       /** null = the AWS SDK's default credential chain. */
       readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | null;
-    };
+    }
+);
 
 /** Settings of monitoring and reviews (keys `monitor*`, `reviewStaleDays`, `reviewReminderHours`, `recommendWindowDays`). */
 export interface MonitorConfig {
@@ -362,7 +367,7 @@ function keyProviderConfig(raw: Record<string, unknown>, dataDir: string): KeyPr
   const kind = raw.keyProvider === 'auto' ? (raw.rootKey !== null ? 'env' : 'file') : (raw.keyProvider as 'file' | 'env' | 'pkcs11' | 'kms');
   const owned: Record<typeof kind, string[]> = {
     file: [],
-    env: ['rootKey', 'rootKeyPrevious'],
+    env: ['rootKey'],
     pkcs11: ['pkcs11Module', 'pkcs11TokenLabel', 'pkcs11Pin', 'pkcs11PinFile'],
     kms: ['kmsKeyId', 'kmsEndpoint', 'kmsAccessKeyId', 'kmsSecretAccessKey', 'kmsSessionToken'],
   };
@@ -376,16 +381,17 @@ function keyProviderConfig(raw: Record<string, unknown>, dataDir: string): KeyPr
     if (typeof value !== 'string') throw new ConfigInvalidError(`configuration key \`${key}\` must be set with \`keyProvider\` = \`${kind}\``);
     return value;
   };
+  const previousRootKey = raw.rootKeyPrevious as string | null;
   switch (kind) {
     case 'file':
-      return Object.freeze({ kind, path: resolve(dataDir, 'root.key') });
+      return Object.freeze({ kind, path: resolve(dataDir, 'root.key'), previousRootKey });
     case 'env':
-      return Object.freeze({ kind, rootKey: need('rootKey'), previousRootKey: raw.rootKeyPrevious as string | null });
+      return Object.freeze({ kind, rootKey: need('rootKey'), previousRootKey });
     case 'pkcs11': {
       const pin = raw.pkcs11Pin as string | null;
       const pinFile = raw.pkcs11PinFile as string | null;
       if ((pin === null) === (pinFile === null)) throw new ConfigInvalidError('exactly one of configuration keys `pkcs11Pin` and `pkcs11PinFile` must be set with `keyProvider` = `pkcs11`');
-      return Object.freeze({ kind, module: need('pkcs11Module'), tokenLabel: need('pkcs11TokenLabel'), pin, pinFile, keyLabel: raw.pkcs11KeyLabel as string });
+      return Object.freeze({ kind, module: need('pkcs11Module'), tokenLabel: need('pkcs11TokenLabel'), pin, pinFile, keyLabel: raw.pkcs11KeyLabel as string, previousRootKey });
     }
     case 'kms':
       return Object.freeze({
@@ -394,6 +400,7 @@ function keyProviderConfig(raw: Record<string, unknown>, dataDir: string): KeyPr
         region: raw.kmsRegion as string,
         endpoint: httpOrigin(raw.kmsEndpoint as string | null, 'kmsEndpoint'),
         credentials: awsCredentials(raw, 'kmsAccessKeyId', 'kmsSecretAccessKey', 'kmsSessionToken'),
+        previousRootKey,
       });
   }
 }

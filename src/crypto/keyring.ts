@@ -170,7 +170,8 @@ export class Keyring {
       }
       // INVARIANT: the previous root key is destroyed only once no stored keyring needs it
       const { destroyedPrevious } = await rotation.commit(saved.previousOwned === rotation.keyId ? null : saved.previousOwned);
-      return { provider: this.provider.kind, keyId: rotation.keyId, previousKeyId: saved.previousKeyId, destroyedPrevious };
+      // the id the wrapped key itself names (a KMS alias resolves to its key ARN)
+      return { provider: this.provider.kind, keyId: this.keyIdOfSeal(this.seal) ?? rotation.keyId, previousKeyId: saved.previousKeyId, destroyedPrevious };
     });
   }
 

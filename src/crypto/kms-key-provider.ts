@@ -49,7 +49,8 @@ export class KmsKeyProvider implements KeyProvider {
       new KMSClient({
         region: settings.region,
         ...(settings.endpoint === null ? {} : { endpoint: settings.endpoint }),
-        ...(settings.credentials === null ? {} : { credentials: settings.credentials }),
+        // a copy: the SDK annotates the credentials object it is given, and config is frozen
+        ...(settings.credentials === null ? {} : { credentials: { ...settings.credentials } }),
         maxAttempts: 3,
       });
   }

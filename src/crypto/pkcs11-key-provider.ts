@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pkcs11js from 'pkcs11js';
 import { KeyringError, ValidationError } from '../domain/errors.js';
@@ -66,11 +66,15 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const session = call('open session', () => module.lib.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION));
       try {
         module.lib.C_Login(session, pkcs11js.CKU_USER, pin);
+        module.loggedIn.set(settings.tokenLabel, pinDigest(pin));
       } catch (err) {
-        // the login state is the application's: another provider of this process may have logged in
-        if (!(err instanceof pkcs11js.Pkcs11Error && err.code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN)) {
+        // the login state is the application's: another provider of this process may have logged
+        // in. INVARIANT: that never lets a wrong PIN through: it must be the PIN that logged in
+        const known = module.loggedIn.get(settings.tokenLabel);
+        const same = known !== undefined && timingSafeEqual(known, pinDigest(pin));
+        if (!(err instanceof pkcs11js.Pkcs11Error && err.code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN && same)) {
           module.lib.C_CloseSession(session);
-          throw new KeyringError('PKCS#11 login failed', { detail: describe(err) });
+          throw new KeyringError('PKCS#11 login failed', { detail: err instanceof pkcs11js.Pkcs11Error && err.code === pkcs11js.CKR_USER_ALREADY_LOGGED_IN ? 'C_Login: not the PIN this process logged in with' : describe(err) });
         }
       }
       return new Pkcs11KeyProvider(module, session, settings.keyLabel);
@@ -252,10 +256,16 @@ function describe(err: unknown): string {
 /** One loaded, initialized PKCS#11 module, shared by the providers of this process. */
 interface LoadedModule {
   lib: pkcs11js.PKCS11;
+  /** SHA-256 of the PIN each token was logged in with, by token label (the login is the process's). */
+  loggedIn: Map<string, Buffer>;
   release(): void;
 }
 
-const loaded = new Map<string, { lib: pkcs11js.PKCS11; users: number }>();
+const loaded = new Map<string, { lib: pkcs11js.PKCS11; users: number; loggedIn: Map<string, Buffer> }>();
+
+function pinDigest(pin: string): Buffer {
+  return createHash('sha256').update(pin, 'utf8').digest();
+}
 
 /**
  * C_Initialize may run once per process and module: providers share it, counted, and the
@@ -271,7 +281,7 @@ function loadModule(path: string): LoadedModule {
     } catch (err) {
       throw new KeyringError(`PKCS#11 module \`${path}\` could not be loaded`, { detail: describe(err) });
     }
-    entry = { lib, users: 0 };
+    entry = { lib, users: 0, loggedIn: new Map() };
     loaded.set(path, entry);
   }
   entry.users++;
@@ -279,6 +289,7 @@ function loadModule(path: string): LoadedModule {
   let released = false;
   return {
     lib: used.lib,
+    loggedIn: used.loggedIn,
     release: () => {
       if (released) return;
       released = true;

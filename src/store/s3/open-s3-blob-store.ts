@@ -44,7 +44,8 @@ export function createS3Client(settings: Pick<S3BlobStoreSettings, 'endpoint' | 
     region: settings.region,
     ...(settings.endpoint === null ? {} : { endpoint: settings.endpoint }),
     forcePathStyle: settings.forcePathStyle,
-    ...(settings.credentials === null ? {} : { credentials: settings.credentials }),
+    // a copy: the SDK annotates the credentials object it is given, and config is frozen
+    ...(settings.credentials === null ? {} : { credentials: { ...settings.credentials } }),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
