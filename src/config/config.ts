@@ -343,7 +343,7 @@ function blobStoreConfig(raw: Record<string, unknown>): BlobStoreConfig {
     throw new ConfigInvalidError('configuration key `blobS3Bucket` must name an S3 bucket (3-63 of a-z 0-9 . -) with `blobStore` = `s3`');
   }
   const prefix = (raw.blobS3Prefix as string | null) ?? '';
-  if (!/^(?:[A-Za-z0-9._-]+\/)*$/.test(prefix) || prefix.length > 256) throw new ConfigInvalidError('configuration key `blobS3Prefix` must be empty or end with `/`, with segments of A-Z a-z 0-9 . _ -');
+  if (!/^(?:(?!\.\.?\/)[A-Za-z0-9._-]+\/)*$/.test(prefix) || prefix.length > 256) throw new ConfigInvalidError('configuration key `blobS3Prefix` must be empty or end with `/`, with segments of A-Z a-z 0-9 . _ - (not `.` or `..`)');
   return Object.freeze({
     kind: 's3',
     endpoint: httpOrigin(raw.blobS3Endpoint as string | null, 'blobS3Endpoint'),

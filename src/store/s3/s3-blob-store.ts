@@ -17,8 +17,8 @@ import { MAX_PART_SIZE, MIN_PART_SIZE, uploadStream, type ConditionalCreate } fr
 
 /** Read buffer of a download, as the filesystem adapter's. */
 const READ_CHUNK = 1024 * 1024;
-/** Object-store prefixes: empty, or segments of `[A-Za-z0-9._-]` each ending in `/`. */
-const STORE_PREFIX = /^(?:[A-Za-z0-9._-]+\/)*$/;
+/** Object-store prefixes: empty, or segments of `[A-Za-z0-9._-]` (not `.` or `..`) each ending in `/`. */
+const STORE_PREFIX = /^(?:(?!\.\.?\/)[A-Za-z0-9._-]+\/)*$/;
 
 /** Options of {@link S3BlobStore}. */
 export interface S3BlobStoreOptions {
