@@ -14,8 +14,8 @@
 # machine is touched, so several clusters can run side by side. `start` is idempotent: a
 # running cluster is left alone, a stopped one is started again with its data.
 #
-# Needs Debian's ceph-mon ceph-osd radosgw ceph-common (Pacific in Debian 12) and node (for
-# free ports). Waits are bounded; on failure the tail of the daemons' logs is printed.
+# Needs Debian's ceph-mon ceph-osd radosgw ceph-common (Pacific in Debian 12) and node (free
+# ports, the readiness check). Waits are bounded; on failure the tail of the daemons' logs is printed.
 set -euo pipefail
 
 cmd=${1:-}
@@ -43,8 +43,8 @@ alive() {
 
 rgw_answers() {
   [[ -f "$dir/rgw.port" ]] || return 1
-  # an anonymous GET / answers 200 with an empty bucket list once the gateway serves
-  curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$(cat "$dir/rgw.port")/" 2>/dev/null | grep -q '^200$'
+  # an anonymous GET / answers 200 (an empty bucket list) once the gateway serves
+  node -e 'require("http").get({host:"127.0.0.1",port:+process.argv[1],path:"/",timeout:2000},r=>process.exit(r.statusCode===200?0:1)).on("error",()=>process.exit(1)).on("timeout",function(){this.destroy()})' "$(cat "$dir/rgw.port")" 2>/dev/null
 }
 
 fail() {
@@ -197,6 +197,12 @@ print_env() {
 
 do_start() {
   mkdir -p "$run" "$logs"
+  if [[ -f "$dir/.created-mon" && ! -f "$dir/.created-rgw" ]]; then
+    # a creation that died half-way: start over (only this script's files live here)
+    do_stop
+    find "$dir" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    mkdir -p "$run" "$logs"
+  fi
   [[ -f "$dir/.created-mon" ]] || create
   start_mon
   [[ -f "$dir/.created-osd" ]] || create_osd
