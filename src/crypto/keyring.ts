@@ -353,7 +353,8 @@ async function openSealed(sealed: Uint8Array, provider: KeyProvider, previous: K
   const candidates = providers.filter((p) => p.scheme === head.scheme && p.keyIdOf(head.wrappedKey) !== null);
   if (candidates.length === 0) {
     const kinds = providers.map((p) => p.kind).join(', ');
-    throw new KeyringError(`keyring could not be opened: it is sealed by a ${SCHEME_NAMES[head.scheme] ?? `scheme ${head.scheme}`} root key, which the key provider (${kinds}) does not hold`);
+    const hint = head.scheme === WRAP_SCHEME.local ? ': to move off it, configure that key (base64) as `rootKeyPrevious` and run `coffer keys rotate-root`' : '';
+    throw new KeyringError(`keyring could not be opened: it is sealed by a ${SCHEME_NAMES[head.scheme] ?? `scheme ${head.scheme}`} root key, which the key provider (${kinds}) does not hold${hint}`);
   }
   let failure: unknown;
   for (const p of candidates) {
