@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { KEYRING_KEY_CONTEXT, Keyring, type KeyringStore } from '../../src/crypto/index.js';
+import { KEYRING_KEY_CONTEXT, Keyring } from '../../src/crypto/index.js';
 import { KmsKeyProvider, type KmsSettings } from '../../src/crypto/kms-key-provider.js';
 import { KeyringError } from '../../src/domain/errors.js';
 import { KmsStandIn } from '../support/kms-stand-in.js';
+import { MemoryKeyringStore } from '../support/memory-keyring-store.js';
 
 // The KMS key provider with the real @aws-sdk/client-kms against a local stand-in of the
 // KMS API (test/support/kms-stand-in.ts: AWS JSON 1.1, SigV4 checked): no KMS is reachable here.
-
-class MemoryKeyringStore implements KeyringStore {
-  value: Uint8Array | null = null;
-  load() {
-    return Promise.resolve(this.value === null ? null : Uint8Array.from(this.value));
-  }
-  save(sealed: Uint8Array, previous: Uint8Array | null) {
-    const ok = previous === null ? this.value === null : this.value !== null && Buffer.from(this.value).equals(previous);
-    if (ok) this.value = Uint8Array.from(sealed);
-    return Promise.resolve(ok);
-  }
-}
 
 void describe('KMS key provider (AWS SDK against a local KMS stand-in)', { timeout: 60_000 }, () => {
   let kms: KmsStandIn;

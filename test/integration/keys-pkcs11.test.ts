@@ -3,25 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import pkcs11js from 'pkcs11js';
-import { KEYRING_KEY_CONTEXT, Keyring, type KeyringStore } from '../../src/crypto/index.js';
+import { KEYRING_KEY_CONTEXT, Keyring } from '../../src/crypto/index.js';
 import { Pkcs11KeyProvider, type Pkcs11Settings } from '../../src/crypto/pkcs11-key-provider.js';
 import { KeyringError } from '../../src/domain/errors.js';
 import { repoRoot } from '../support/index.js';
+import { MemoryKeyringStore } from '../support/memory-keyring-store.js';
 import { createSoftHsmToken, softHsmSkip, type SoftHsmToken } from '../support/softhsm.js';
 
 // The PKCS#11 key provider against Debian's SoftHSM2 (a real PKCS#11 module; CI installs it).
-
-class MemoryKeyringStore implements KeyringStore {
-  value: Uint8Array | null = null;
-  load() {
-    return Promise.resolve(this.value === null ? null : Uint8Array.from(this.value));
-  }
-  save(sealed: Uint8Array, previous: Uint8Array | null) {
-    const ok = previous === null ? this.value === null : this.value !== null && Buffer.from(this.value).equals(previous);
-    if (ok) this.value = Uint8Array.from(sealed);
-    return Promise.resolve(ok);
-  }
-}
 
 /** Looks into the token from outside the provider: the AES key objects, by label. */
 function tokenKeys(token: SoftHsmToken): { label: string; id: string; sensitive: boolean; extractable: boolean; valueReadable: boolean }[] {

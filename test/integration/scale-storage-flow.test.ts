@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { CofferApiError, CofferClient } from '../../src/client/index.js';
 import { bootstrapAdmin, findRecords, parseAuditExport, readText, startInProcess } from '../support/index.js';
 import type { ConfigFlags, InProcessServer } from '../support/index.js';
 import { KmsStandIn } from '../support/kms-stand-in.js';
+import { pgAdmin } from '../support/postgres.js';
 import { emptyPrefix, ensureBucket, rawS3Client, requireS3TestServer, s3Settings, s3Skip, s3TestServer, uniquePrefix } from '../support/s3-server.js';
 import { createSoftHsmToken, softHsmSkip, type SoftHsmToken } from '../support/softhsm.js';
 import { openS3BlobStore } from '../../src/store/index.js';
@@ -22,16 +22,6 @@ import { openS3BlobStore } from '../../src/store/index.js';
 const pgUrl = process.env.COFFER_TEST_PG_URL;
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 const pgSkip = pgUrl ? false : inCi ? false : 'skipped: set COFFER_TEST_PG_URL to run the PostgreSQL + S3 flow';
-
-async function pgAdmin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const collect = async (body: Readable) => Buffer.concat((await body.toArray()) as Buffer[]);

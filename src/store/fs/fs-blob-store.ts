@@ -11,6 +11,7 @@ import {
   isCofferError,
 } from '../../domain/errors.js';
 import { assertBlobKey, assertBlobPrefix, isBlobKey } from '../blob-key.js';
+import { pipeBlobRead } from '../read-stream.js';
 import { SourceReader } from '../upload-source.js';
 import type { BlobEntry, BlobStat, BlobStore, ByteRange } from '../blob-store.js';
 import { errnoCode, isMissing, mapFsError } from './fs-errors.js';
@@ -161,17 +162,7 @@ export class FsBlobStore implements BlobStore {
     }
 
     const file = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: true });
-    const out = new PassThrough({ highWaterMark: READ_CHUNK });
-    file.on('error', (err) => out.destroy(mapFsError(err, 'read')));
-    file.pipe(out);
-    const onAbort = () => out.destroy(new RequestAbortedError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    out.once('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      // the consumer may stop early: always release the file handle
-      file.destroy();
-    });
-    return out;
+    return pipeBlobRead(file, new PassThrough({ highWaterMark: READ_CHUNK }), signal, (err) => mapFsError(err, 'read'));
   }
 
   async stat(key: string): Promise<BlobStat | null> {

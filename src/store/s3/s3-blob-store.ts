@@ -12,6 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { RangeNotSatisfiableError, RequestAbortedError, StorageError, UploadAbortedError, ValidationError } from '../../domain/errors.js';
 import { assertBlobKey, assertBlobPrefix, isBlobKey } from '../blob-key.js';
 import type { BlobEntry, BlobStat, BlobStore, ByteRange } from '../blob-store.js';
+import { pipeBlobRead } from '../read-stream.js';
 import { isMissingObject, mapS3Error, s3Failure } from './s3-errors.js';
 import { MAX_PART_SIZE, MIN_PART_SIZE, uploadStream, type ConditionalCreate } from './s3-upload.js';
 
@@ -144,16 +145,7 @@ export class S3BlobStore implements BlobStore {
         else done();
       },
     });
-    body.on('error', (err) => out.destroy(mapS3Error(err, 'read', key)));
-    body.pipe(out);
-    const onAbort = () => out.destroy(new RequestAbortedError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    out.once('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      // the consumer may stop early: always release the connection
-      body.destroy();
-    });
-    return out;
+    return pipeBlobRead(body, out, signal, (err) => mapS3Error(err, 'read', key));
   }
 
   async stat(key: string): Promise<BlobStat | null> {
