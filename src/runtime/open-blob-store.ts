@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import { FsBlobStore, openS3BlobStore, type BlobStore } from '../store/index.js';
+import { FsBlobStore, type BlobStore } from '../store/index.js';
 
 /** An open blob store, with what the composition root needs besides the port. */
 export interface OpenedBlobStore {
@@ -29,6 +29,8 @@ export async function openBlobStore(config: Config, warn: (message: string, deta
     await store.sweepTemp();
     return { store, ready: () => Promise.resolve(), close: () => Promise.resolve() };
   }
+  // loaded only here: the AWS SDK costs seconds of start-up to nodes that do not use it
+  const { openS3BlobStore } = await import('../store/s3/index.js');
   const store = await openS3BlobStore(settings);
   try {
     const swept = await store.sweepIncomplete({ olderThanMs: STALE_UPLOAD_MS });

@@ -1,7 +1,5 @@
 import type { Config } from '../config/index.js';
 import { EnvKeyProvider, FileKeyProvider, type KeyProvider } from '../crypto/index.js';
-import { KmsKeyProvider } from '../crypto/kms-key-provider.js';
-import { Pkcs11KeyProvider } from '../crypto/pkcs11-key-provider.js';
 
 /**
  * The configured key provider, and the previous local root key (`rootKeyPrevious`) when
@@ -15,9 +13,14 @@ export async function openKeyProvider(config: Config): Promise<{ provider: KeyPr
       return { provider: new FileKeyProvider(settings.path), previous };
     case 'env':
       return { provider: new EnvKeyProvider(settings.rootKey, 'rootKey'), previous };
-    case 'pkcs11':
+    // the HSM binding and the AWS SDK are loaded only by the nodes that use them
+    case 'pkcs11': {
+      const { Pkcs11KeyProvider } = await import('../crypto/pkcs11-key-provider.js');
       return { provider: await Pkcs11KeyProvider.open(settings), previous };
-    case 'kms':
+    }
+    case 'kms': {
+      const { KmsKeyProvider } = await import('../crypto/kms-key-provider.js');
       return { provider: new KmsKeyProvider(settings), previous };
+    }
   }
 }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { StorageError, isCofferError } from '../../src/domain/errors.js';
-import { openS3BlobStore, type S3BlobStore } from '../../src/store/index.js';
+import { openS3BlobStore, type S3BlobStore } from '../../src/store/s3/index.js';
 import { runBlobStoreContract } from './blob-store.contract.js';
 import { emptyPrefix, ensureBucket, openTestS3Store, radosgwAdmin, rawS3Client, requireS3TestServer, s3Settings, s3Skip, type S3TestServer } from '../support/s3-server.js';
 

@@ -14,7 +14,7 @@ import { KmsStandIn } from '../support/kms-stand-in.js';
 import { pgAdmin } from '../support/postgres.js';
 import { emptyPrefix, ensureBucket, rawS3Client, requireS3TestServer, s3Settings, s3Skip, s3TestServer, uniquePrefix } from '../support/s3-server.js';
 import { createSoftHsmToken, softHsmSkip, type SoftHsmToken } from '../support/softhsm.js';
-import { openS3BlobStore } from '../../src/store/index.js';
+import { openS3BlobStore } from '../../src/store/s3/index.js';
 
 // Coffer on the scaled-out stores: PostgreSQL + a real S3 server (Ceph RGW in CI) through
 // the REST API, and the root key held by an HSM (SoftHSM2) or a KMS (local stand-in).

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { openS3BlobStore, type S3BlobStore, type S3BlobStoreSettings } from '../../src/store/index.js';
+import { openS3BlobStore, type S3BlobStore, type S3BlobStoreSettings } from '../../src/store/s3/index.js';
 
 /**
  * The real S3 server the S3 tests run against: Ceph RGW started by `scripts/ceph-rgw.sh`
