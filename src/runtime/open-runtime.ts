@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import { EnvKeyProvider, FileKeyProvider, openKeyring } from '../crypto/index.js';
+import { openKeyring } from '../crypto/index.js';
 import type { Keyring } from '../crypto/index.js';
 import { HashChainAuditLog } from '../audit/index.js';
 import { AlreadyExistsError } from '../domain/errors.js';
@@ -12,8 +12,10 @@ import { SqlPolicyStore } from '../store/sql/policy-sql-store.js';
 import { policyRoutes } from '../server/routes-policy.js';
 import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
-import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
-import type { MetadataStore } from '../store/index.js';
+import { openPostgresStore, openSqliteStore } from '../store/index.js';
+import type { BlobStore, MetadataStore } from '../store/index.js';
+import { openBlobStore } from './open-blob-store.js';
+import { openKeyProvider } from './open-key-provider.js';
 import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import { Readiness } from './readiness.js';
@@ -42,7 +44,8 @@ import { monitorRoutes } from '../server/routes-monitor.js';
 export interface Runtime {
   service: CofferService;
   store: MetadataStore;
-  blobStore: FsBlobStore;
+  /** Ciphertext: `dataDir/blobs` or an S3-compatible bucket (config `blobStore`). */
+  blobStore: BlobStore;
   keyring: Keyring;
   audit: HashChainAuditLog;
   policy: PolicyEngine;
@@ -77,6 +80,8 @@ export interface RuntimeOptions {
 /**
  * The composition root of the core: the only place that names concrete adapters.
  * Embedded default: SQLite + local disk + generated root key file, all in dataDir.
+ * Scaled out: PostgreSQL (`databaseUrl`) + an S3 bucket (`blobStore`) + a root key in an
+ * HSM or a KMS (`keyProvider`), see docs/deploy.md.
  */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? Date.now;
@@ -84,14 +89,24 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const store = config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, 'coffer.db'));
+  // opened one after the other; whatever opened is closed again if a later step fails
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
   try {
     await store.migrate();
-    const blobStore = new FsBlobStore(join(config.dataDir, 'blobs'));
-    // a crash (kill -9) mid-upload leaves only temp files: remove them before serving
-    await blobStore.sweepTemp();
+    const blobs = await openBlobStore(config, warn);
+    closers.push(() => blobs.close());
+    const blobStore = blobs.store;
 
-    const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
-    const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
+    const keys = await openKeyProvider(config);
+    closers.push(async () => {
+      await keys.provider.close();
+      await keys.previous?.close();
+    });
+    const keyring = await openKeyring(keys.provider, settingsKeyringStore(store), { previous: keys.previous });
+    closers.push(async () => keyring.close());
     const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize, maxSealMs: config.maxUploadSeconds * 1000 });
     // the detectors read the audit stream as it is written: they are one of its sinks
     const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
@@ -238,15 +253,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
-      readiness: new Readiness({ store, blobStore, clock, warn }),
+      readiness: new Readiness({ store, blobStore, blobsReady: () => blobs.ready(), clock, warn }),
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
-        keyring.close();
-        await store.close();
+        await closeAll();
       },
     };
   } catch (err) {
-    await store.close().catch(() => undefined);
+    await closeAll();
     throw err;
   }
 }

@@ -15,6 +15,8 @@ const PROBE_TIMEOUT_MS = 3000;
 export interface ReadinessDeps {
   store: Pick<MetadataStore, 'ping' | 'putSetting'>;
   blobStore: Pick<BlobStore, 'stat'>;
+  /** The blob store adapter's own check (an S3 bucket answers HeadBucket), run with the stat probe. */
+  blobsReady?: () => Promise<void>;
   clock: () => number;
   /** Told which probe failed (operators' log); the HTTP answer stays a bare 503. */
   warn: (message: string, detail: Record<string, unknown>) => void;
@@ -74,7 +76,10 @@ export class Readiness {
           return d.store.putSetting(READINESS_PROBE_KEY, Buffer.from(String(d.clock())));
         },
       ],
-      ['blobs', () => d.blobStore.stat(BLOB_PROBE_KEY)],
+      ['blobs', async () => {
+        await d.blobsReady?.();
+        return d.blobStore.stat(BLOB_PROBE_KEY);
+      }],
     ];
     const results = await Promise.all(probes.map(async ([name, run]) => ((await withTimeout(run(), d.probeTimeoutMs ?? PROBE_TIMEOUT_MS)) ? null : name)));
     const failing = results.filter((r): r is string => r !== null);

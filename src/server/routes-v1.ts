@@ -259,6 +259,7 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
 
   // ---- keys and audit ----
   app.post('/keys/rotate', { schema: { summary: 'Add a key term and rewrap every data key' } }, async (request) => service.rotateKeys(callerOf(request)));
+  app.post('/keys/rotate-root', { schema: { summary: 'Rotate the root key that seals the keyring (rewraps the keyring only)' } }, async (request) => service.rotateRootKey(callerOf(request)));
   app.get('/audit/verify', { schema: { summary: 'Verify the audit hash chain' } }, async (request) => service.verifyAudit(callerOf(request)));
   const checkpointSchema = obj(['seq', 'hash', 'signature'], { seq: { type: 'integer', minimum: 1 }, hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, signature: { type: 'string', pattern: '^[0-9a-f]{128}$' } });
   app.post<{ Body: { checkpoint?: { seq: number; hash: string; signature: string } } }>(

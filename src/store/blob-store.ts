@@ -48,4 +48,6 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys that start with `prefix`, in lexical order. */
   list(prefix?: string): AsyncIterable<string>;
+  /** As {@link BlobStore.list}, with each object's size and last-modified time. */
+  listEntries(prefix?: string): AsyncIterable<BlobInfo>;
 }

@@ -55,6 +55,9 @@ class RecordingStore implements BlobStore {
   list(prefix?: string) {
     return this.inner.list(prefix);
   }
+  listEntries(prefix?: string) {
+    return this.inner.listEntries(prefix);
+  }
 }
 
 async function setup(segmentSize = 1024, maxSealMs?: number) {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, type Keyring, type KeyTermInfo } from '../crypto/index.js';
+import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, type Keyring, type KeyTermInfo, type RootKeyRotationResult } from '../crypto/index.js';
 import { ValidationError } from '../domain/errors.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { openObject, type OpenOptions } from './open-object.js';
@@ -63,6 +63,10 @@ export class EncryptingVault implements Vault {
 
   addKeyTerm(): Promise<number> {
     return this.deps.keyring.addTerm();
+  }
+
+  rotateRootKey(): Promise<RootKeyRotationResult> {
+    return this.deps.keyring.rotateRoot();
   }
 
   currentKeyTerm(): number {

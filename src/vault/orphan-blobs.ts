@@ -27,7 +27,7 @@ export function orphanSweepIntervalMs(graceMs: number): number {
 
 /** What the orphaned-blob sweep works with: the BlobStore port only, and the metadata's word on references. */
 export interface OrphanSweepDeps {
-  blobStore: Pick<BlobStore, 'list' | 'stat' | 'delete'>;
+  blobStore: Pick<BlobStore, 'listEntries' | 'delete'>;
   /** True if a version or a part of an open multipart upload has its bytes in `blobKey`. */
   isReferenced: (blobKey: string) => Promise<boolean>;
   clock: () => number;
@@ -56,22 +56,22 @@ export interface OrphanSweepReport {
  * its object id). Uploads in progress are invisible (temp files, unfinished multipart
  * uploads) and, once visible, are younger than the grace period until their row is
  * committed. The reference is checked again right before the delete.
- * Uses only the BlobStore port (`list`, `stat`, `delete`), so every adapter supports it.
+ * Uses only the BlobStore port (`listEntries`, `delete`), so every adapter supports it; the
+ * listing carries each object's storage time, so an S3 store needs no HEAD per object.
  */
 export async function sweepOrphanBlobs(deps: OrphanSweepDeps): Promise<OrphanSweepReport> {
   // ages are measured from the start: a long sweep is more careful, never less
   const cutoff = deps.clock() - deps.graceMs;
   const report: OrphanSweepReport = { scanned: 0, removed: [] };
-  for await (const key of deps.blobStore.list(VAULT_BLOB_PREFIX)) {
+  for await (const { key, modifiedAt } of deps.blobStore.listEntries(VAULT_BLOB_PREFIX)) {
     if (deps.stopped?.() === true) break;
     report.scanned++;
     const objectId = key.slice(key.lastIndexOf('/') + 1);
     const made = idTime(objectId);
     // INVARIANT: what the vault did not name (no id time) is not the sweep's to judge
     if (made === null || made > cutoff) continue;
+    if (modifiedAt > cutoff) continue;
     if (await deps.isReferenced(key)) continue;
-    const info = await deps.blobStore.stat(key);
-    if (info === null || info.modifiedAt > cutoff) continue;
     // INVARIANT: re-checked right before the delete (a commit may have landed meanwhile)
     if (await deps.isReferenced(key)) continue;
     await deps.blobStore.delete(key);
