@@ -248,23 +248,31 @@ export function policyStatements(json: unknown): Statement[] {
   });
 }
 
+/**
+ * The statements of `aws_iam_policy_document` blocks. Each field is read when a rule reads
+ * it, so a statement whose `resources` are known only after apply can still be judged on
+ * its principals.
+ */
 function documentBlockStatements(blocks: unknown): Statement[] {
   return items(blocks).map((b) => {
     const block = b as Record<string, unknown>;
-    const ps: string[] = [];
-    for (const p of items(block.principals)) {
-      const pb = p as Record<string, unknown>;
-      for (const id of strings(pb.identifiers)) ps.push(pb.type === '*' && id === '*' ? '*' : `${String(pb.type)}:${id}`);
-    }
-    return {
-      effect: typeof block.effect === 'string' && block.effect !== '' ? block.effect : 'Allow',
-      actions: strings(block.actions),
-      not_actions: strings(block.not_actions),
-      resources: strings(block.resources),
-      not_resources: strings(block.not_resources),
-      principals: ps,
-      has_condition: items(block.condition).length > 0,
-    };
+    const lazy = Object.create(null) as Statement;
+    const field = <K extends keyof Statement>(key: K, get: () => Statement[K]) => Object.defineProperty(lazy, key, { enumerable: true, get });
+    field('effect', () => (typeof block.effect === 'string' && block.effect !== '' ? block.effect : 'Allow'));
+    field('actions', () => strings(block.actions));
+    field('not_actions', () => strings(block.not_actions));
+    field('resources', () => strings(block.resources));
+    field('not_resources', () => strings(block.not_resources));
+    field('principals', () => {
+      const ps: string[] = [];
+      for (const p of items(block.principals)) {
+        const pb = p as Record<string, unknown>;
+        for (const id of strings(pb.identifiers)) ps.push(pb.type === '*' && id === '*' ? '*' : `${String(pb.type)}:${id}`);
+      }
+      return ps;
+    });
+    field('has_condition', () => items(block.condition).length > 0);
+    return lazy;
   });
 }
 
@@ -286,7 +294,7 @@ export function awsPolicyStatements(v: unknown): Statement[] {
   const values = view.values as Record<string, unknown>;
   const out: Statement[] = [];
   if (resource.type === 'aws_iam_role') {
-    for (const p of items(values.inline_policy)) out.push(...policyStatements((p as Record<string, unknown>).policy));
+    for (const p of items(setting(v, 'inline_policy'))) out.push(...policyStatements((p as Record<string, unknown>).policy));
   }
   if (!Object.prototype.hasOwnProperty.call(values, 'policy')) return out;
   try {
