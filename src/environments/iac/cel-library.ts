@@ -331,16 +331,17 @@ export function plainSecrets(v: unknown): string[] {
   const { resource } = resourceOf(v, 'plainSecrets');
   const out: string[] = [];
   // the raw `after`: values known only after apply are null there, and come from elsewhere
-  const stack: [JsonValue, JsonValue | undefined, string][] = [[resource.after ?? {}, resource.afterSensitive ?? undefined, '']];
+  const stack: [JsonValue, JsonValue | undefined, string, string][] = [[resource.after ?? {}, resource.afterSensitive ?? undefined, '', '']];
   while (stack.length > 0) {
-    const [value, sensitive, path] = stack.pop()!;
+    const [value, sensitive, path, key] = stack.pop()!;
     if (sensitive === true) continue;
     if (typeof value === 'string') {
-      if (findSecrets(value).length > 0) out.push(path);
+      // with its name, so `AWS_SECRET_ACCESS_KEY = "..."` is recognized like in a file
+      if (findSecrets(key === '' ? value : `${key}=${value}`).length > 0) out.push(path);
     } else if (Array.isArray(value)) {
-      value.forEach((x, i) => stack.push([x, Array.isArray(sensitive) ? sensitive[i] : undefined, `${path}[${i}]`]));
+      value.forEach((x, i) => stack.push([x, Array.isArray(sensitive) ? sensitive[i] : undefined, `${path}[${i}]`, '']));
     } else if (isJsonObject(value)) {
-      for (const [k, x] of Object.entries(value)) stack.push([x, isJsonObject(sensitive) ? sensitive[k] : undefined, path === '' ? k : `${path}.${k}`]);
+      for (const [k, x] of Object.entries(value)) stack.push([x, isJsonObject(sensitive) ? sensitive[k] : undefined, path === '' ? k : `${path}.${k}`, k]);
     }
   }
   return out.sort();

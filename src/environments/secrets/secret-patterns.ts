@@ -147,7 +147,7 @@ export function containsSecret(text: string): boolean {
 /** Names of attributes and settings that hold credentials (`password`, `client_secret`, `api_key`...). */
 const SECRET_NAME = /(^|[_-])(password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|secret_?key|client_?secret|connection_?string|sas|credentials?)([_-]|$)/i;
 /** Names that look like credentials but hold none (`password_length`, `secret_name`, `token_ttl`...). */
-const NOT_SECRET_NAME = /(_|-)(length|len|min|max|policy|name|names|id|ids|arn|version|ttl|expiry|expiration|enabled|required|rotation|reset|type|count|prefix|path|uri|url|hint|hash|wo_version)$|^(secret_|token_)?(id|arn)$/i;
+const NOT_SECRET_NAME = /(_|-)(length|len|min|max|policy|name|names|id|ids|arn|version|ttl|expiry|expiration|enabled|required|rotation|reset|type|count|prefix|path|uri|url|hint|hash|wo_version)$|^(secret_|token_)?(id|arn)$|^(creation|client|idempotency|request|continuation|next|page|pagination)_token$/i;
 
 /** True when an attribute or variable named `name` is meant to hold a credential. */
 export function isSecretName(name: string): boolean {
