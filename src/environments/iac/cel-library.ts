@@ -198,7 +198,7 @@ export function portSpecCovers(spec: unknown, port: number): boolean {
   if (typeof spec === 'number') return spec === port;
   if (typeof spec !== 'string') return false;
   const s = spec.trim().toLowerCase();
-  if (s === '*' || s === 'any' || s === '') return true;
+  if (s === '*' || s === 'any') return true;
   const m = /^([0-9]{1,5})(?:\s*-\s*([0-9]{1,5}))?$/.exec(s);
   if (!m) return false;
   const a = Number(m[1]);
@@ -483,16 +483,21 @@ function lowerString(v: unknown): string {
   return typeof v === 'string' ? v.trim().toLowerCase() : '';
 }
 
+/** The non-empty strings of a value (inline NSG rules write unused single fields as ""). */
+function present(v: unknown): string[] {
+  return strings(v).filter((x) => x.trim() !== '');
+}
+
 function azurePorts(b: Record<string, unknown>): string[] {
-  const out = [...strings(b.destination_port_range), ...strings(b.destination_port_ranges)];
+  const out = [...present(b.destination_port_range), ...present(b.destination_port_ranges)];
   return out.length === 0 ? ['*'] : out;
 }
 
 function azureRule(b: Record<string, unknown>): NetRule {
   const inbound = lowerString(b.direction) === 'inbound';
   const peers = inbound
-    ? [...strings(b.source_address_prefix), ...strings(b.source_address_prefixes)]
-    : [...strings(b.destination_address_prefix), ...strings(b.destination_address_prefixes)];
+    ? [...present(b.source_address_prefix), ...present(b.source_address_prefixes)]
+    : [...present(b.destination_address_prefix), ...present(b.destination_address_prefixes)];
   return {
     direction: inbound ? 'ingress' : 'egress',
     action: lowerString(b.access) === 'allow' ? 'allow' : 'deny',

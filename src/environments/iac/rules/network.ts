@@ -9,7 +9,7 @@ import type { RuleSpec } from '../rule-spec.js';
 export function networkRuleSpecs(p: { provider: string; prefix: string; subject: string; types: string[]; fixtures: string; controlFix: string }): RuleSpec[] {
   const worldIngress = 'r.direction == "ingress" && r.action == "allow" && r.peers.exists(p, worldCidr(p))';
   const where = (cond: string) =>
-    `networkRules(resource).filter(r, ${cond}).map(r, r.direction + " " + r.protocol + " " + r.ports.join(",") + " from/to " + r.peers.filter(p, worldCidr(p)).join(","))`;
+    `networkRules(resource).filter(r, ${cond}).map(r, r.direction + " " + r.protocol + " port " + r.ports.join(",") + (r.direction == "ingress" ? " from " : " to ") + r.peers.filter(p, worldCidr(p)).join(","))`;
   const open = (id: string, port: number, name: string, severity: RuleSpec['severity']): RuleSpec => ({
     id: `${p.prefix}-ingress-${id}-open`,
     severity,
