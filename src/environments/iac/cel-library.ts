@@ -467,15 +467,38 @@ function awsPorts(protocol: string, from: unknown, to: unknown): string[] {
   return [`${a ?? b}-${b ?? a}`];
 }
 
-function awsBlockRule(direction: NetRule['direction'], b: Record<string, unknown>, cidrKeys: string[], protocolKey: string): NetRule {
-  const protocol = protocolOf(b[protocolKey]);
-  return {
+/**
+ * An object whose fields are computed when read (once). Rule fields are lazy so that a
+ * value known only after apply in one field or one rule stays there: CEL can still
+ * decide on the other rules (`exists` absorbs the unknown when another rule matches).
+ */
+function lazy<T extends object>(fields: { [K in keyof T]: () => T[K] }): T {
+  const out = Object.create(null) as T;
+  for (const key of Object.keys(fields) as (keyof T)[]) {
+    let done = false;
+    let value: T[keyof T];
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      get() {
+        if (!done) {
+          value = fields[key]();
+          done = true;
+        }
+        return value;
+      },
+    });
+  }
+  return out;
+}
+
+function awsRule(direction: () => NetRule['direction'], field: (name: string) => unknown, cidrKeys: string[], protocolKey: string): NetRule {
+  return lazy<NetRule>({
     direction,
-    action: 'allow',
-    protocol,
-    ports: awsPorts(protocol, b.from_port, b.to_port),
-    peers: cidrKeys.flatMap((k) => strings(b[k])),
-  };
+    action: () => 'allow',
+    protocol: () => protocolOf(field(protocolKey)),
+    ports: () => awsPorts(protocolOf(field(protocolKey)), field('from_port'), field('to_port')),
+    peers: () => cidrKeys.flatMap((k) => strings(field(k))),
+  });
 }
 
 /** A string value lowercased, '' for anything else. */
@@ -488,77 +511,88 @@ function present(v: unknown): string[] {
   return strings(v).filter((x) => x.trim() !== '');
 }
 
-function azurePorts(b: Record<string, unknown>): string[] {
-  const out = [...present(b.destination_port_range), ...present(b.destination_port_ranges)];
-  return out.length === 0 ? ['*'] : out;
+function azureRule(field: (name: string) => unknown): NetRule {
+  const inbound = () => lowerString(field('direction')) === 'inbound';
+  return lazy<NetRule>({
+    direction: () => (inbound() ? 'ingress' : 'egress'),
+    action: () => (lowerString(field('access')) === 'allow' ? 'allow' : 'deny'),
+    protocol: () => protocolOf(field('protocol')),
+    ports: () => {
+      const out = [...present(field('destination_port_range')), ...present(field('destination_port_ranges'))];
+      return out.length === 0 ? ['*'] : out;
+    },
+    peers: () =>
+      inbound()
+        ? [...present(field('source_address_prefix')), ...present(field('source_address_prefixes'))]
+        : [...present(field('destination_address_prefix')), ...present(field('destination_address_prefixes'))],
+  });
 }
 
-function azureRule(b: Record<string, unknown>): NetRule {
-  const inbound = lowerString(b.direction) === 'inbound';
-  const peers = inbound
-    ? [...present(b.source_address_prefix), ...present(b.source_address_prefixes)]
-    : [...present(b.destination_address_prefix), ...present(b.destination_address_prefixes)];
-  return {
-    direction: inbound ? 'ingress' : 'egress',
-    action: lowerString(b.access) === 'allow' ? 'allow' : 'deny',
-    protocol: protocolOf(b.protocol),
-    ports: azurePorts(b),
-    peers,
+/** Field reader of the `i`th element of a list of blocks (the element is read only when a field is). */
+function blockField(list: unknown[], i: number): (name: string) => unknown {
+  return (name) => {
+    const b = list[i];
+    return b !== null && typeof b === 'object' ? (b as Record<string, unknown>)[name] : null;
   };
 }
 
 /** The traffic rules of a network control (see CEL_FUNCTIONS). */
 export function networkRules(v: unknown): NetRule[] {
   const { resource } = resourceOf(v, 'networkRules');
-  const get = (path: string) => setting(v, path);
+  const get = (name: string) => setting(v, name);
   switch (resource.type) {
     case 'aws_security_group':
-    case 'aws_default_security_group':
-      return [
-        ...items(get('ingress')).map((b) => awsBlockRule('ingress', b as Record<string, unknown>, ['cidr_blocks', 'ipv6_cidr_blocks'], 'protocol')),
-        ...items(get('egress')).map((b) => awsBlockRule('egress', b as Record<string, unknown>, ['cidr_blocks', 'ipv6_cidr_blocks'], 'protocol')),
-      ];
-    case 'aws_security_group_rule': {
-      const direction = get('type') === 'egress' ? 'egress' : 'ingress';
-      return [awsBlockRule(direction, { protocol: get('protocol'), from_port: get('from_port'), to_port: get('to_port'), cidr_blocks: get('cidr_blocks'), ipv6_cidr_blocks: get('ipv6_cidr_blocks') }, ['cidr_blocks', 'ipv6_cidr_blocks'], 'protocol')];
+    case 'aws_default_security_group': {
+      const out: NetRule[] = [];
+      for (const direction of ['ingress', 'egress'] as const) {
+        const blocks = items(get(direction));
+        for (let i = 0; i < blocks.length; i++) out.push(awsRule(() => direction, blockField(blocks, i), ['cidr_blocks', 'ipv6_cidr_blocks'], 'protocol'));
+      }
+      return out;
     }
+    case 'aws_security_group_rule':
+      return [awsRule(() => (get('type') === 'egress' ? 'egress' : 'ingress'), get, ['cidr_blocks', 'ipv6_cidr_blocks'], 'protocol')];
     case 'aws_vpc_security_group_ingress_rule':
-    case 'aws_vpc_security_group_egress_rule':
-      return [
-        awsBlockRule(resource.type.endsWith('ingress_rule') ? 'ingress' : 'egress', { ip_protocol: get('ip_protocol'), from_port: get('from_port'), to_port: get('to_port'), cidr_ipv4: get('cidr_ipv4'), cidr_ipv6: get('cidr_ipv6') }, ['cidr_ipv4', 'cidr_ipv6'], 'ip_protocol'),
-      ];
+    case 'aws_vpc_security_group_egress_rule': {
+      const direction = resource.type.endsWith('ingress_rule') ? 'ingress' : 'egress';
+      return [awsRule(() => direction, get, ['cidr_ipv4', 'cidr_ipv6'], 'ip_protocol')];
+    }
     case 'google_compute_firewall': {
       if (get('disabled') === true) return [];
-      const egress = lowerString(get('direction')) === 'egress';
-      let peers = strings(get(egress ? 'destination_ranges' : 'source_ranges'));
-      // with no source at all, an ingress rule applies to every source (0.0.0.0/0); an egress rule's default destination is everywhere
-      if (peers.length === 0 && (egress || (strings(get('source_tags')).length === 0 && strings(get('source_service_accounts')).length === 0))) peers = ['0.0.0.0/0'];
+      const egress = () => lowerString(get('direction')) === 'egress';
+      const peers = () => {
+        const ranges = strings(get(egress() ? 'destination_ranges' : 'source_ranges'));
+        // with no source at all, an ingress rule applies to every source (0.0.0.0/0); an egress rule's default destination is everywhere
+        if (ranges.length === 0 && (egress() || (strings(get('source_tags')).length === 0 && strings(get('source_service_accounts')).length === 0))) return ['0.0.0.0/0'];
+        return ranges;
+      };
       const rules: NetRule[] = [];
-      for (const [key, action] of [['allow', 'allow'], ['deny', 'deny']] as const) {
-        for (const b of items(get(key))) {
-          const block = b as Record<string, unknown>;
-          const ports = strings(block.ports);
-          rules.push({ direction: egress ? 'egress' : 'ingress', action, protocol: protocolOf(block.protocol), ports: ports.length === 0 ? ['*'] : ports, peers });
+      for (const action of ['allow', 'deny'] as const) {
+        const blocks = items(get(action));
+        for (let i = 0; i < blocks.length; i++) {
+          const field = blockField(blocks, i);
+          rules.push(
+            lazy<NetRule>({
+              direction: () => (egress() ? 'egress' : 'ingress'),
+              action: () => action,
+              protocol: () => protocolOf(field('protocol')),
+              ports: () => {
+                const ports = strings(field('ports'));
+                return ports.length === 0 ? ['*'] : ports;
+              },
+              peers,
+            }),
+          );
         }
       }
       return rules;
     }
-    case 'azurerm_network_security_group':
-      return items(get('security_rule')).map((b) => azureRule(b as Record<string, unknown>));
+    case 'azurerm_network_security_group': {
+      const blocks = items(get('security_rule'));
+      return blocks.map((_b, i) => azureRule(blockField(blocks, i)));
+    }
     case 'azurerm_network_security_rule':
-      return [
-        azureRule({
-          direction: get('direction'),
-          access: get('access'),
-          protocol: get('protocol'),
-          source_address_prefix: get('source_address_prefix'),
-          source_address_prefixes: get('source_address_prefixes'),
-          destination_address_prefix: get('destination_address_prefix'),
-          destination_address_prefixes: get('destination_address_prefixes'),
-          destination_port_range: get('destination_port_range'),
-          destination_port_ranges: get('destination_port_ranges'),
-        }),
-      ];
+      return [azureRule(get)];
     default:
       return [];
   }
