@@ -2,6 +2,10 @@ import { CEL_FUNCTIONS, ML_WORKLOAD_TYPES } from './cel-library.js';
 import type { RuleSpec } from './rule-spec.js';
 import { SECRET_KINDS } from '../secrets/secret-patterns.js';
 
+/** The markers docs/environments.md puts around the generated catalogue. */
+export const CATALOGUE_BEGIN = '<!-- iac-catalogue:begin (generated from the rules by `npm run docs:iac`: do not edit by hand) -->';
+export const CATALOGUE_END = '<!-- iac-catalogue:end -->';
+
 const PROVIDERS: [string, string][] = [
   ['aws', 'AWS (`aws`)'],
   ['google', 'Google Cloud (`google`)'],

@@ -54,7 +54,7 @@ const PATTERNS: Pattern[] = [
   {
     kind: 'aws-access-key-id',
     description: 'AWS access key id (AKIA/ASIA...)',
-    re: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Z0-9])/g,
+    re: /(?<![A-Za-z0-9/+])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Za-z0-9/+=])/g,
     show: () => 8,
   },
   {
