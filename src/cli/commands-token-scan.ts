@@ -90,7 +90,8 @@ export const tokenScanCommands: CommandRegistrar = (program: Command, ctx: CliCo
       ctx.print(opts.json, rows, () => {
         if (rows.length === 0) return `no leaked credentials found (${describeStats(stats, opts.staged)})\n`;
         const cols: (keyof LeakRow)[] = opts.revoke ? ['kind', 'redacted', 'source', 'where', 'revoke'] : ['kind', 'redacted', 'source', 'where'];
-        return ctx.table(rows, cols) + `${rows.length} finding${rows.length === 1 ? '' : 's'} (${describeStats(stats, opts.staged)}); rotate every credential listed: it stays in the history of every clone\n`;
+        const advice = opts.staged ? 'take them out of the change (and rotate them if they were ever shared)' : 'rotate every credential listed: it stays in the history of every clone';
+        return ctx.table(rows, cols) + `${rows.length} finding${rows.length === 1 ? '' : 's'} (${describeStats(stats, opts.staged)}); ${advice}\n`;
       });
       const live = rows.filter((r) => r.revoke !== 'revoked');
       if (live.length > 0) process.exitCode = 3;
