@@ -80,7 +80,8 @@ export function planFromJson(doc: JsonValue): Plan {
   if (!isPlan && !isState) throw new IacPlanInvalidError('plan is not valid: it has neither `resource_changes`, `planned_values` nor `values`');
 
   const configRoot = isJsonObject(doc.configuration) && isJsonObject(doc.configuration.root_module) ? doc.configuration.root_module : null;
-  const configOf = (moduleAddress: string, mode: string, type: string, name: string) => findConfig(configRoot, moduleAddress, mode, type, name);
+  const configIndex = new ConfigIndex(configRoot);
+  const configOf = (moduleAddress: string, mode: string, type: string, name: string) => configIndex.find(moduleAddress, mode, type, name);
   const resources: PlanResource[] = [];
   const seen = new Set<string>();
 
@@ -227,16 +228,39 @@ export function skipIndex(s: string, i: number): number {
   return i;
 }
 
-function findConfig(root: JsonObject | null, moduleAddress: string, mode: string, type: string, name: string): JsonObject | null {
-  let mod: JsonValue | undefined = root;
-  for (const call of moduleCallPath(moduleAddress)) {
-    if (!isJsonObject(mod) || !isJsonObject(mod.module_calls)) return null;
-    const c: JsonValue | undefined = mod.module_calls[call];
-    mod = isJsonObject(c) ? c.module : undefined;
+/**
+ * The configuration's resource blocks, indexed by module call path and address, built on
+ * first use per module (a linear search per resource would make big plans quadratic).
+ */
+class ConfigIndex {
+  private readonly modules = new Map<string, Map<string, JsonObject> | null>();
+
+  constructor(private readonly root: JsonObject | null) {}
+
+  find(moduleAddress: string, mode: string, type: string, name: string): JsonObject | null {
+    const path = moduleCallPath(moduleAddress);
+    const key = path.join('\u0000');
+    let index = this.modules.get(key);
+    if (index === undefined) {
+      index = this.build(path);
+      this.modules.set(key, index);
+    }
+    return index?.get(`${mode}\u0000${type}\u0000${name}`) ?? null;
   }
-  if (!isJsonObject(mod) || !Array.isArray(mod.resources)) return null;
-  for (const r of mod.resources as JsonObject[]) {
-    if (r.mode === mode && r.type === type && r.name === name) return isJsonObject(r.expressions) ? r.expressions : {};
+
+  private build(path: string[]): Map<string, JsonObject> | null {
+    let mod: JsonValue | undefined = this.root;
+    for (const call of path) {
+      if (!isJsonObject(mod) || !isJsonObject(mod.module_calls)) return null;
+      const c: JsonValue | undefined = mod.module_calls[call];
+      mod = isJsonObject(c) ? c.module : undefined;
+    }
+    if (!isJsonObject(mod) || !Array.isArray(mod.resources)) return null;
+    const index = new Map<string, JsonObject>();
+    for (const r of mod.resources as JsonObject[]) {
+      const k = `${r.mode as string}\u0000${r.type as string}\u0000${r.name as string}`;
+      if (!index.has(k)) index.set(k, isJsonObject(r.expressions) ? r.expressions : {});
+    }
+    return index;
   }
-  return null;
 }
