@@ -91,11 +91,17 @@ export const iacCommands: CommandRegistrar = (program: Command, ctx: CliContext)
     });
   usageExit(iac);
 
-  const check = iac
-    .command('check <plan>')
-    .description('check a plan (`terraform show -json plan.out > plan.json`; `-` reads stdin); exit 0 clean, 1 violations at/above --fail-on, 2 bad input or a rule that could not be evaluated')
-    .option('--rules <path>', 'a rule file (.yaml, .yml, .json) or a directory of .yaml rule files; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--no-builtin', 'do not load the built-in rules')
+  /** The options that choose the rules, shared by `check` and `rules`. */
+  const withRuleOptions = (cmd: Command) =>
+    cmd
+      .option('--rules <path>', 'a rule file (.yaml, .yml, .json) or a directory of .yaml rule files; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .option('--no-builtin', 'leave out the built-in rules');
+
+  const check = withRuleOptions(
+    iac
+      .command('check <plan>')
+      .description('check a plan (`terraform show -json plan.out > plan.json`; `-` reads stdin); exit 0 clean, 1 violations at/above --fail-on, 2 bad input or a rule that could not be evaluated'),
+  )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'sarif']).default('table'))
     .option('-o, --output <file>', 'write the report to a file (the exit status still says the outcome)')
     .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the check').choices([...SEVERITIES]).default('low'))
@@ -121,11 +127,7 @@ export const iacCommands: CommandRegistrar = (program: Command, ctx: CliContext)
     );
   usageExit(check);
 
-  const rules = iac
-    .command('rules')
-    .description('list the rules (built-in and --rules), or --test their fixture plans')
-    .option('--rules <path>', 'a rule file or directory; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--no-builtin', 'leave out the built-in rules')
+  const rules = withRuleOptions(iac.command('rules').description('list the rules (built-in and --rules), or --test their fixture plans'))
     .option('--test', 'run each rule on its fixtures: the `violates` plan must violate it, the `passes` plan must pass it')
     .option('--fixtures <dir>', 'directory the built-in rules\' fixtures are relative to (default ./test/fixtures/iac, in Coffer\'s repository; elsewhere only --rules are tested)')
     .option('--json', 'JSON output')

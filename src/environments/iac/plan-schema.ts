@@ -7,14 +7,20 @@
 const str = { type: 'string', maxLength: 65536 } as const;
 const objectOrNull = { type: ['object', 'null'] } as const;
 
+/** What names a resource, in every representation. */
+const identity = {
+  address: str,
+  mode: { enum: ['managed', 'data'] },
+  type: str,
+  name: str,
+} as const;
+const required = ['address', 'mode', 'type', 'name'];
+
 const valuesResource = {
   type: 'object',
-  required: ['address', 'mode', 'type', 'name'],
+  required,
   properties: {
-    address: str,
-    mode: { enum: ['managed', 'data'] },
-    type: str,
-    name: str,
+    ...identity,
     index: { type: ['string', 'number'] },
     provider_name: str,
     values: objectOrNull,
@@ -42,12 +48,9 @@ const change = {
 
 const configResource = {
   type: 'object',
-  required: ['address', 'mode', 'type', 'name'],
+  required,
   properties: {
-    address: str,
-    mode: { enum: ['managed', 'data'] },
-    type: str,
-    name: str,
+    ...identity,
     expressions: { type: 'object' },
   },
 } as const;
@@ -68,13 +71,10 @@ export const PLAN_SCHEMA = {
   definitions: {
     resourceChange: {
       type: 'object',
-      required: ['address', 'mode', 'type', 'name', 'change'],
+      required: [...required, 'change'],
       properties: {
-        address: str,
+        ...identity,
         module_address: str,
-        mode: { enum: ['managed', 'data'] },
-        type: str,
-        name: str,
         index: { type: ['string', 'number'] },
         provider_name: str,
         deposed: str,
