@@ -132,6 +132,12 @@ export class ShareLinkUnavailableError extends define('COFFER_SHARE_LINK_UNAVAIL
 /** The monitor locked the account (an alert fired): its requests and downloads in flight stop until an administrator unlocks it. */
 export class AccountLockedError extends define('COFFER_ACCOUNT_LOCKED', 'account is locked pending review') {}
 
+// ---- environments: infrastructure-as-code checks -----------------------------
+/** A Terraform plan (`terraform show -json`) that cannot be read: malformed, too large, too deep or of the wrong shape. */
+export class IacPlanInvalidError extends define('COFFER_IAC_PLAN_INVALID', 'terraform plan is not valid') {}
+/** An IaC rule that does not load: wrong fields, an expression that does not compile, a duplicate id. */
+export class IacRuleInvalidError extends define('COFFER_IAC_RULE_INVALID', 'iac rule is not valid') {}
+
 // ---- server ------------------------------------------------------------------
 export class RateLimitedError extends define('COFFER_RATE_LIMITED', 'too many requests') {}
 export class InternalError extends define('COFFER_INTERNAL', 'internal error') {}
