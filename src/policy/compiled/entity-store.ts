@@ -75,13 +75,17 @@ export class EntityStore implements EntityLookup {
       store.upsert(entity);
     });
     if (schema !== undefined) {
+      // As Cedar does: the ancestors of a given action entity, closed over the entities
+      // given (a parent listed twice, or every ancestor listed, is fine), must be the set
+      // the schema declares; no attributes, no tags. Then the schema's own entities stand.
       for (const action of schema.actions.values()) {
         const given = store.get(action.uid);
-        if (given !== undefined) {
-          const want = new Set(action.parents.map((p) => p.key));
-          if (given.parents.length !== want.size || !given.parents.every((p) => want.has(p.key)) || given.attrs.size > 0) {
-            throw new CedarRequestError(`definition of action \`${action.uid.key}\` does not match its schema declaration`);
-          }
+        if (given === undefined) continue;
+        const want = schema.actionAncestors(action.uid.key);
+        const got = store.ancestorList(action.uid);
+        const same = new Set(got).size === want.size && got.every((k) => want.has(k));
+        if (!same || given.attrs.size > 0 || (given.tags !== null && given.tags.size > 0)) {
+          throw new CedarRequestError(`definition of action \`${action.uid.key}\` does not match its schema declaration`);
         }
       }
       store.addSchemaActions(schema);
@@ -198,7 +202,8 @@ export function parseEntityJson(json: unknown, schema: CedarSchema | undefined, 
   }
   if (schema.isActionType(uid.type)) {
     if (!schema.actions.has(uid.key)) throw new CedarRequestError(`${where}: action \`${uid.key}\` is not declared in the schema`);
-    return { uid, attrs: parseJsonValue(attrsJson, undefined, undefined, `${where}.attrs`) as CedarRecord, parents, tags: null };
+    const tags = tagsJson === undefined ? null : (parseJsonValue(tagsJson, undefined, undefined, `${where}.tags`) as CedarRecord);
+    return { uid, attrs: parseJsonValue(attrsJson, undefined, undefined, `${where}.attrs`) as CedarRecord, parents, tags };
   }
   const def = schema.entityTypes.get(uid.type);
   if (def === undefined) throw new CedarRequestError(`${where}: entity \`${uid.key}\` has type \`${uid.type}\` which is not declared in the schema`);

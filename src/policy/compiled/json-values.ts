@@ -39,10 +39,21 @@ function callExtension(json: unknown, where: string): Value {
   }
 }
 
-function parseLong(json: number, where: string): Value {
-  if (!Number.isInteger(json)) throw new CedarRequestError(`${where}: \`${json}\` is not an integer`);
+/**
+ * A Long given as a JS number or, exactly, as a BigInt. A number stands for the JSON
+ * text it prints as (its shortest decimal form, `JSON.stringify`), which is what
+ * cedar-wasm reads: beyond 2^53 that is not the double's exact value (2^60 prints, and
+ * is read, as 1152921504606847000), and -2^63 prints as a number below the i64 range.
+ * A caller holding an exact i64 beyond 2^53 gives it as a BigInt, taken as it is over the
+ * whole i64 range.
+ */
+function parseLong(json: number | bigint, where: string): Value {
+  if (typeof json === 'number' && !Number.isInteger(json)) throw new CedarRequestError(`${where}: \`${json}\` is not an integer`);
+  // every integer double below 1e21 prints as plain digits; larger ones are far out of range anyway
+  const exact = typeof json === 'bigint' ? json : Math.abs(json) < 1e21 ? BigInt(String(json)) : null;
   try {
-    return longFromBigInt(BigInt(json));
+    if (exact === null) throw new RangeError();
+    return longFromBigInt(exact);
   } catch {
     throw new CedarRequestError(`${where}: \`${json}\` does not fit a 64-bit integer`);
   }
@@ -59,13 +70,8 @@ export function parseJsonValue(json: unknown, type: SchemaType | undefined, sche
       case 'string':
         return json;
       case 'number':
-        return parseLong(json, where);
       case 'bigint':
-        try {
-          return longFromBigInt(json);
-        } catch {
-          throw new CedarRequestError(`${where}: \`${json}\` does not fit a 64-bit integer`);
-        }
+        return parseLong(json, where);
     }
     if (Array.isArray(json)) return CedarSet.of(json.map((x, i) => parseJsonValue(x, undefined, undefined, `${where}[${i}]`)));
     if (isObject(json)) {
@@ -88,7 +94,7 @@ export function parseJsonValue(json: unknown, type: SchemaType | undefined, sche
       if (typeof json !== 'boolean') throw mismatch(jsonKind(json));
       return json;
     case 'Long':
-      if (typeof json !== 'number') throw mismatch(jsonKind(json));
+      if (typeof json !== 'number' && typeof json !== 'bigint') throw mismatch(jsonKind(json));
       return parseLong(json, where);
     case 'Set':
       if (!Array.isArray(json)) throw mismatch(jsonKind(json));
@@ -145,7 +151,7 @@ function jsonKind(json: unknown): string {
   if (Array.isArray(json)) return 'set';
   if (json === null) return 'null';
   if (typeof json === 'object') return 'record';
-  if (typeof json === 'number') return 'long';
+  if (typeof json === 'number' || typeof json === 'bigint') return 'long';
   if (typeof json === 'boolean') return 'bool';
   return typeof json;
 }
