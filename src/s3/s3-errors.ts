@@ -61,6 +61,7 @@ const FROM_COFFER: Record<string, string> = {
   COFFER_AUTH_PRINCIPAL_DISABLED: 'AccessDenied',
   COFFER_FORBIDDEN: 'AccessDenied',
   COFFER_POLICY_EVALUATION_FAILED: 'AccessDenied',
+  COFFER_PROMOTION_REQUIRED: 'AccessDenied',
   COFFER_INVALID_NAME: 'InvalidArgument',
   COFFER_VALIDATION_FAILED: 'InvalidArgument',
   COFFER_CONTENT_LENGTH_MISMATCH: 'IncompleteBody',
