@@ -6,6 +6,7 @@ import { xmlDocument } from './xml.js';
 /** HTTP status of every S3 error code the endpoint answers. */
 const S3_STATUS: Record<string, number> = {
   AccessDenied: 403,
+  AccessControlListNotSupported: 400,
   AuthorizationHeaderMalformed: 400,
   AuthorizationQueryParametersError: 400,
   BadDigest: 400,
