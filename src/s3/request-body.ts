@@ -77,6 +77,10 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
   }
   echo ??= parseChecksumName(h['x-amz-sdk-checksum-algorithm']);
   const digest = new DigestStream(expectations, [...extra, ...(echo ? [echo] : [])]);
+  // INVARIANT: the body may fail while nobody reads it (the request is refused after this plan and before
+  // the vault takes the stream): its error is handled here, or a broken aws-chunked body ends the process;
+  // readers still see it (their own listeners, failure())
+  digest.on('error', () => undefined);
 
   // the body is read only from here: answer a waiting `Expect: 100-continue` now
   op.http.proceed?.();
