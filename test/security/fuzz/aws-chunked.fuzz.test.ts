@@ -15,6 +15,7 @@ import { AwsChunkedDecoder } from '../../../src/s3/aws-chunked.js';
 import { EMPTY_SHA256, sha256Hex, signingKey, type SigV4Context } from '../../../src/s3/sigv4.js';
 import { fuzzParams } from './fuzz-runs.js';
 import { mutatedBytes } from './mutations.js';
+import { runThrough } from '../../support/transform-run.js';
 
 const SIGNING: SigV4Context = {
   signingKey: signingKey('secret', '20260101', 'us-east-1', 's3'),
@@ -51,21 +52,8 @@ function encode(payload: Buffer, sizes: number[], signed: boolean): Buffer {
 
 /** Runs the decoder over `body` cut at `cuts`: the decoded bytes, or the error it failed with. */
 async function decode(body: Buffer, cuts: number[], signed: boolean): Promise<{ out: Buffer | null; error: Error | null }> {
-  const decoder = new AwsChunkedDecoder({ signing: signed ? SIGNING : null, trailer: !signed });
-  const out: Buffer[] = [];
-  decoder.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<Error | null>((resolve) => {
-    decoder.on('end', () => resolve(null));
-    decoder.on('error', resolve);
-  });
-  let at = 0;
-  for (const cut of [...cuts.map((c) => c % (body.length + 1)).sort((a, b) => a - b), body.length]) {
-    if (cut > at && !decoder.destroyed) decoder.write(body.subarray(at, cut));
-    at = Math.max(at, cut);
-  }
-  if (!decoder.destroyed) decoder.end();
-  const error = await done;
-  return { out: error === null ? Buffer.concat(out) : null, error };
+  const r = await runThrough(new AwsChunkedDecoder({ signing: signed ? SIGNING : null, trailer: !signed }), body, cuts);
+  return r.error === undefined ? { out: r.out, error: null } : { out: null, error: r.error as Error };
 }
 
 function assertCleanFailure(error: Error | null): void {

@@ -16,6 +16,7 @@ import { encryptObject } from '../../../src/crypto/encrypt-stream.js';
 import { HEADER_PREFIX_LENGTH, MAX_OBJECT_ID_BYTES, MAX_SEGMENT_SIZE, NONCE_PREFIX_LENGTH, encodeObjectHeader, neededHeaderLength, parseObjectHeader } from '../../../src/crypto/object-header.js';
 import { fuzzParams } from './fuzz-runs.js';
 import { mutatedBytes } from './mutations.js';
+import { runThrough } from '../../support/transform-run.js';
 
 const OBJECT_ID = 'ver_0123456789abcdefghjkmnpqrs';
 const KEY = randomBytes(32);
@@ -37,21 +38,8 @@ function parsedOrRefused(bytes: Buffer, expectedId?: string): void {
   }
 }
 
-async function decrypt(ciphertext: Buffer, size: number, cuts: number[]): Promise<{ out: Buffer; error: unknown }> {
-  const stream = createDecryptStream(KEY, { objectId: OBJECT_ID, plaintextSize: size });
-  const out: Buffer[] = [];
-  stream.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<unknown>((resolve) => {
-    stream.on('end', () => resolve(undefined));
-    stream.on('error', resolve);
-  });
-  let at = 0;
-  for (const cut of [...cuts.map((c) => c % (ciphertext.length + 1)).sort((a, b) => a - b), ciphertext.length]) {
-    if (cut > at && !stream.destroyed) stream.write(ciphertext.subarray(at, cut));
-    at = Math.max(at, cut);
-  }
-  if (!stream.destroyed) stream.end();
-  return { out: Buffer.concat(out), error: await done };
+function decrypt(ciphertext: Buffer, size: number, cuts: number[]): Promise<{ out: Buffer; error: unknown }> {
+  return runThrough(createDecryptStream(KEY, { objectId: OBJECT_ID, plaintextSize: size }), ciphertext, cuts);
 }
 
 const headerArb = fc.record({
