@@ -18,6 +18,12 @@ export interface Config {
   readonly maxJsonBytes: number;
   /** Largest artifact version in bytes. */
   readonly maxUploadBytes: number;
+  /**
+   * Longest an upload may take (REST push, S3 PutObject, UploadPart, copies, the re-seal of
+   * CompleteMultipartUpload); a longer one is cut. Also what makes a blob surely orphaned:
+   * the sweep removes unreferenced blobs older than this plus a commit margin.
+   */
+  readonly maxUploadSeconds: number;
   /** Plaintext segment size of the encrypted object format. */
   readonly segmentSize: number;
   /** A signed audit checkpoint every this many records. */
@@ -125,6 +131,7 @@ const SCHEMA: Record<string, Field> = {
   logLevel: { kind: 'level', env: 'COFFER_LOG_LEVEL', default: 'info' },
   maxJsonBytes: { kind: 'int', env: 'COFFER_MAX_JSON_BYTES', default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
   maxUploadBytes: { kind: 'int', env: 'COFFER_MAX_UPLOAD_BYTES', default: 1024 ** 4, min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxUploadSeconds: { kind: 'int', env: 'COFFER_MAX_UPLOAD_SECONDS', default: 24 * 3600, min: 1, max: 7 * 24 * 3600 },
   segmentSize: { kind: 'int', env: 'COFFER_SEGMENT_SIZE', default: 64 * 1024, min: 4096, max: 16 * 1024 * 1024 },
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
   rootKey: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY', default: null },
@@ -232,6 +239,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     logLevel: raw.logLevel as Config['logLevel'],
     maxJsonBytes: raw.maxJsonBytes as number,
     maxUploadBytes: raw.maxUploadBytes as number,
+    maxUploadSeconds: raw.maxUploadSeconds as number,
     segmentSize: raw.segmentSize as number,
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
     rootKey: raw.rootKey as string | null,

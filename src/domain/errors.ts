@@ -40,6 +40,8 @@ export class ContentLengthMismatchError extends define('COFFER_CONTENT_LENGTH_MI
 export class DigestMismatchError extends define('COFFER_DIGEST_MISMATCH', 'uploaded content does not match the declared digest') {}
 export class RangeNotSatisfiableError extends define('COFFER_RANGE_NOT_SATISFIABLE', 'requested range is not satisfiable') {}
 export class UploadAbortedError extends define('COFFER_UPLOAD_ABORTED', 'upload was aborted') {}
+/** An upload ran longer than `maxUploadSeconds` (the bound the orphaned-blob sweep relies on). */
+export class UploadTimeoutError extends define('COFFER_UPLOAD_TIMEOUT', 'upload took longer than the server allows') {}
 /** The caller gave up (its AbortSignal fired) before the operation finished. */
 export class RequestAbortedError extends define('COFFER_REQUEST_ABORTED', 'request was aborted') {}
 export class RouteNotFoundError extends define('COFFER_ROUTE_NOT_FOUND', 'no such route') {}
@@ -121,6 +123,8 @@ export class AccessRequestClosedError extends define('COFFER_ACCESS_REQUEST_CLOS
 export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a request cannot be approved by its requester') {}
 /** A promotion gate (digest check or a registered check) refused the version. */
 export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
+/** A model signature (OpenSSF Model Signing bundle) that does not verify, or does not match the files it signs. */
+export class ModelSignatureInvalidError extends define('COFFER_MODEL_SIGNATURE_INVALID', 'model signature is not valid') {}
 /** A share link that is malformed, fails its checksum or is unknown. */
 export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}
 /** A share link that exists but can no longer be used (revoked, expired, download limit reached, not approved). */

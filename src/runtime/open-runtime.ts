@@ -14,8 +14,9 @@ import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { MetadataStore } from '../store/index.js';
-import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
+import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
+import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
 import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
@@ -63,6 +64,8 @@ export interface Runtime {
   monitor: MonitorModule;
   /** Prometheus registries of feature modules, merged into /metrics by the HTTP app. */
   metricRegistries: Registry[];
+  /** Whether this node can serve: audit records writable, database and blob store reachable (`/v1/ready`). */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -89,7 +92,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
 
     const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
     const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
-    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize });
+    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize, maxSealMs: config.maxUploadSeconds * 1000 });
     // the detectors read the audit stream as it is written: they are one of its sinks
     const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
     const audit = new HashChainAuditLog(store, await loadAuditKeys(store, keyring), {
@@ -181,6 +184,33 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose.push(async () => clearInterval(sweep));
     }
     {
+      // complete blobs nothing points to (a crash between a blob's publication and its row's
+      // commit, or between a row's removal and its blob's): removed at start and periodically
+      // once older than the longest possible upload plus a commit margin (docs/security.md#orphaned-blobs)
+      const graceMs = orphanGraceMs(config.maxUploadSeconds * 1000);
+      const sweeps = startOrphanSweeps(
+        { blobStore, clock, graceMs, isReferenced: async (key) => (await store.hasBlobKey(key)) || (await s3.ctx.store.hasPartBlobKey(key)) },
+        {
+          intervalMs: orphanSweepIntervalMs(graceMs),
+          onReport: async (report) => {
+            await audit.record({
+              time: clock(),
+              requestId: newId('swp'),
+              actor: null,
+              action: 'vault:sweep-orphans',
+              resource: 'blobs/objects',
+              decision: 'allow',
+              policies: [],
+              outcome: 'success',
+              context: { removed: report.removed.length, scanned: report.scanned, keys: report.removed.slice(0, 50) },
+            });
+          },
+          onError: (err) => warn('orphaned blob sweep failed', { code: (err as { code?: string }).code ?? 'unknown', message: (err as Error).message }),
+        },
+      );
+      onClose.push(() => sweeps.close());
+    }
+    {
       // monitoring, access reviews, least-privilege recommendations (docs/monitoring.md)
       const m = monitor.attach({
         deps: service.deps,
@@ -208,6 +238,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
+      readiness: new Readiness({ store, blobStore, clock, warn }),
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         keyring.close();

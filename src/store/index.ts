@@ -10,7 +10,7 @@
  *   await blobs.sweepTemp();
  */
 export type { MetadataStore, ListOptions, Page, StoredAuditRecord, StoredAuditCheckpoint } from './metadata-store.js';
-export type { BlobStore, BlobStat, ByteRange } from './blob-store.js';
+export type { BlobStore, BlobInfo, BlobStat, ByteRange } from './blob-store.js';
 export { assertBlobKey, isBlobKey } from './blob-key.js';
 export { SqlMetadataStore } from './sql/sql-metadata-store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open-sqlite-store.js';

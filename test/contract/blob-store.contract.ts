@@ -5,6 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import { DigestMismatchError, isCofferError } from '../../src/domain/errors.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
 
+/** A stat without its time, for exact comparisons. */
+function withoutTime(info: { key: string; size: number; modifiedAt: number } | null): { key: string; size: number } | null {
+  return info === null ? null : { key: info.key, size: info.size };
+}
+
 /** What a BlobStore adapter test hands to the contract suite. */
 export interface BlobStoreHarness {
   store: BlobStore;
@@ -35,14 +40,37 @@ export function runBlobStoreContract(adapterName: string, open: () => Promise<Bl
       const stat = await store.put('rt/object-1', chunked(data, 10_000));
       assert.deepEqual(stat, { key: 'rt/object-1', size: data.length });
       assert.ok(sha(await readAll(await store.get('rt/object-1'))) === sha(data));
-      assert.deepEqual(await store.stat('rt/object-1'), { key: 'rt/object-1', size: data.length });
+      assert.deepEqual(withoutTime(await store.stat('rt/object-1')), { key: 'rt/object-1', size: data.length });
       assert.deepEqual(await h.residue(), []);
     });
 
     test('an empty object round-trips', async () => {
       assert.deepEqual(await store.put('empty/e', Readable.from([])), { key: 'empty/e', size: 0 });
       assert.equal((await readAll(await store.get('empty/e'))).length, 0);
-      assert.deepEqual(await store.stat('empty/e'), { key: 'empty/e', size: 0 });
+      assert.deepEqual(withoutTime(await store.stat('empty/e')), { key: 'empty/e', size: 0 });
+    });
+
+    test('stat reports when the object was stored (the orphaned-blob sweep ages blobs by it)', async () => {
+      // stores keep whole seconds at worst (S3's Last-Modified): allow that much either side
+      const slack = 2000;
+      const started = Date.now();
+      const body = new Readable({ read() {} });
+      const put = store.put('age/slow', body);
+      body.push(randomBytes(1000));
+      await new Promise((r) => setTimeout(r, 300));
+      body.push(randomBytes(1000));
+      body.push(null);
+      await put;
+      const visible = Date.now();
+      const info = await store.stat('age/slow');
+      assert.ok(info !== null);
+      assert.equal(typeof info.modifiedAt, 'number');
+      assert.ok(Number.isSafeInteger(info.modifiedAt), `modifiedAt ${info.modifiedAt} is epoch milliseconds`);
+      assert.ok(info.modifiedAt >= started - slack && info.modifiedAt <= visible + slack, `modifiedAt ${info.modifiedAt} within the upload [${started}, ${visible}]`);
+      // an older object reports an older time than a newer one written well after it
+      await new Promise((r) => setTimeout(r, slack + 200));
+      await store.put('age/newer', Readable.from([Buffer.from('x')]));
+      assert.ok((await store.stat('age/newer'))!.modifiedAt > info.modifiedAt);
     });
 
     test('string chunks are stored as utf-8', async () => {

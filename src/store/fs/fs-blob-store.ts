@@ -12,7 +12,8 @@ import {
   type CofferError,
 } from '../../domain/errors.js';
 import { assertBlobKey, assertBlobPrefix, isBlobKey } from '../blob-key.js';
-import type { BlobStat, BlobStore, ByteRange } from '../blob-store.js';
+import type { BlobInfo, BlobStat, BlobStore, ByteRange } from '../blob-store.js';
+import { destroySafely, guard } from '../../streams/index.js';
 import { errnoCode, isMissing, mapFsError } from './fs-errors.js';
 
 /** Object files carry this suffix; keys never contain `.`, so a file never collides with a directory. */
@@ -98,7 +99,7 @@ export class FsBlobStore implements BlobStore {
       const onAbortSignal = () => {
         const err = new UploadAbortedError(undefined, { detail: 'signal aborted during the upload' });
         rejectRead?.(err);
-        body.destroy(err);
+        destroySafely(body, err);
       };
       signal?.addEventListener('abort', onAbortSignal, { once: true });
       let size = 0;
@@ -177,10 +178,11 @@ export class FsBlobStore implements BlobStore {
     }
 
     const file = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: true });
-    const out = new PassThrough({ highWaterMark: READ_CHUNK });
-    file.on('error', (err) => out.destroy(mapFsError(err, 'read')));
+    // guarded from birth: an abort may destroy `out` before the caller attaches its listeners
+    const out = guard(new PassThrough({ highWaterMark: READ_CHUNK }));
+    file.on('error', (err) => destroySafely(out, mapFsError(err, 'read')));
     file.pipe(out);
-    const onAbort = () => out.destroy(new RequestAbortedError());
+    const onAbort = () => destroySafely(out, new RequestAbortedError());
     signal?.addEventListener('abort', onAbort, { once: true });
     out.once('close', () => {
       signal?.removeEventListener('abort', onAbort);
@@ -190,11 +192,12 @@ export class FsBlobStore implements BlobStore {
     return out;
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
+  async stat(key: string): Promise<BlobInfo | null> {
     assertBlobKey(key);
     try {
       const info = await stat(this.#pathOf(key));
-      return info.isFile() ? { key, size: info.size } : null;
+      // the link keeps the temp file's times: its last write, just before it became visible
+      return info.isFile() ? { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) } : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw mapFsError(err, 'stat');
