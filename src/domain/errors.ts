@@ -73,6 +73,8 @@ export class DeviceSignatureInvalidError extends define('COFFER_AUTH_DEVICE_SIGN
 export class ForbiddenError extends define('COFFER_FORBIDDEN', 'access denied') {}
 export class PolicyEvaluationError extends define('COFFER_POLICY_EVALUATION_FAILED', 'access denied: policy evaluation failed') {}
 export class PolicyInvalidError extends define('COFFER_POLICY_INVALID', 'policy is not valid') {}
+/** Putting a version into prod, or hiding one there, other than by a promotion, without a policy that permits `bypass-promotion`. */
+export class PromotionRequiredError extends define('COFFER_PROMOTION_REQUIRED', 'prod is reached only through a promotion') {}
 
 // ---- catalog -----------------------------------------------------------------
 export class NotFoundError extends define('COFFER_NOT_FOUND', 'not found') {}

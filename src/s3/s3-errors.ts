@@ -6,6 +6,7 @@ import { xmlDocument } from './xml.js';
 /** HTTP status of every S3 error code the endpoint answers. */
 const S3_STATUS: Record<string, number> = {
   AccessDenied: 403,
+  AccessControlListNotSupported: 400,
   AuthorizationHeaderMalformed: 400,
   AuthorizationQueryParametersError: 400,
   BadDigest: 400,
@@ -62,6 +63,7 @@ const FROM_COFFER: Record<string, string> = {
   COFFER_AUTH_PRINCIPAL_DISABLED: 'AccessDenied',
   COFFER_FORBIDDEN: 'AccessDenied',
   COFFER_POLICY_EVALUATION_FAILED: 'AccessDenied',
+  COFFER_PROMOTION_REQUIRED: 'AccessDenied',
   COFFER_INVALID_NAME: 'InvalidArgument',
   COFFER_VALIDATION_FAILED: 'InvalidArgument',
   COFFER_CONTENT_LENGTH_MISMATCH: 'IncompleteBody',

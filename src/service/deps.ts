@@ -31,6 +31,8 @@ export interface ServiceDeps {
    * artifact's. Policies see a version in this environment (prod rules apply to it).
    */
   versionEnvironment?: (version: ArtifactVersion, artifact: Artifact) => Promise<Environment>;
+  /** Ids of the versions of an artifact promoted to `environment` (src/service/access); absent = none are. */
+  versionsPromotedTo?: (artifactId: string, environment: Environment) => Promise<string[]>;
   /** Downloads in flight by principal, so a lock can cut them (src/monitor; see download-slot.ts); absent = not tracked. */
   inflight?: InflightRegistry;
   /** Catalog rows by id, so listings read only the rows a listing plan names (src/service/policy); absent = row by row. */
