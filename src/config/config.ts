@@ -26,6 +26,8 @@ export interface Config {
   readonly maxUploadSeconds: number;
   /** Plaintext segment size of the encrypted object format. */
   readonly segmentSize: number;
+  /** Versions the artifact gate scans at once on this node (each scan is CPU-bound; docs/gate.md). */
+  readonly gateScanConcurrency: number;
   /** A signed audit checkpoint every this many records. */
   readonly auditCheckpointEvery: number;
   /** Root key as base64 (32 bytes) instead of the generated key file (`keyProvider` `env`). */
@@ -186,6 +188,7 @@ const SCHEMA: Record<string, Field> = {
   maxJsonBytes: { kind: 'int', env: 'COFFER_MAX_JSON_BYTES', default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
   maxUploadBytes: { kind: 'int', env: 'COFFER_MAX_UPLOAD_BYTES', default: 1024 ** 4, min: 1, max: Number.MAX_SAFE_INTEGER },
   maxUploadSeconds: { kind: 'int', env: 'COFFER_MAX_UPLOAD_SECONDS', default: 24 * 3600, min: 1, max: 7 * 24 * 3600 },
+  gateScanConcurrency: { kind: 'int', env: 'COFFER_GATE_SCAN_CONCURRENCY', default: 1, min: 1, max: 64 },
   segmentSize: { kind: 'int', env: 'COFFER_SEGMENT_SIZE', default: 64 * 1024, min: 4096, max: 16 * 1024 * 1024 },
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
   rootKey: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY', default: null },
@@ -323,6 +326,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     maxUploadBytes: raw.maxUploadBytes as number,
     maxUploadSeconds: raw.maxUploadSeconds as number,
     segmentSize: raw.segmentSize as number,
+    gateScanConcurrency: raw.gateScanConcurrency as number,
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
     rootKey: raw.rootKey as string | null,
     blobStore: blobStoreConfig(raw),

@@ -124,6 +124,8 @@ export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a 
 /** A promotion gate (digest check or a registered check) refused the version. */
 export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
 /** A model signature (OpenSSF Model Signing bundle) that does not verify, or does not match the files it signs. */
+/** A policy of the artifact gate (baseline/gate.cedar) refused the act: the message says which checks failed. */
+export class GateBlockedError extends define('COFFER_GATE_BLOCKED', 'blocked by the artifact gate') {}
 export class ModelSignatureInvalidError extends define('COFFER_MODEL_SIGNATURE_INVALID', 'model signature is not valid') {}
 /** A share link that is malformed, fails its checksum or is unknown. */
 export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}

@@ -15,6 +15,7 @@ import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { BlobStore, MetadataStore } from '../store/index.js';
 import { openBlobStore } from './open-blob-store.js';
+import { VersionScanner } from '../service/scan/version-scanner.js';
 import { openKeyProvider } from './open-key-provider.js';
 import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
@@ -30,6 +31,8 @@ import { openAccess } from '../service/access/index.js';
 import type { AccessModule } from '../service/access/index.js';
 import { SqlAccessStore } from '../store/sql/access-sql-store.js';
 import { accessRoutes } from '../server/routes-access.js';
+import { gateRoutes } from '../server/routes-gate.js';
+import { GateService } from '../service/scan/gate-service.js';
 import { shareLinkRoutes } from '../server/share-links.js';
 import { S3Service } from '../s3/index.js';
 import { SqlS3Store } from '../store/sql/s3-sql-store.js';
@@ -69,6 +72,8 @@ export interface Runtime {
   metricRegistries: Registry[];
   /** Whether this node can serve: audit records writable, database and blob store reachable (`/v1/ready`). */
   readiness: Readiness;
+  /** The artifact gate's scanner of new versions (src/service/scan); `scanner.drain()` waits for the queue. */
+  scanner: VersionScanner;
   close(): Promise<void>;
 }
 
@@ -165,6 +170,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         return report.rewrapped + parts.rewrapped;
       },
     });
+    // the artifact gate: every new version, whatever wrote it, is scanned from its sealed bytes (docs/gate.md)
+    const scanner = new VersionScanner(service.deps, { concurrency: config.gateScanConcurrency });
+    service.deps.versionCommitted = () => scanner.nudge();
+    service.deps.settleScan = (id) => scanner.settle(id);
+    scanner.start();
+    closers.push(() => scanner.stop());
     const setupToken = await prepareSetupToken(store, admins);
     // feature modules add their routes and shutdown hooks here
     const routes: AuthenticatedRoutes[] = [];
@@ -187,6 +198,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     // access: just-in-time requests, break-glass, promotion gates, share links (docs/access.md)
     const access = openAccess(service.deps, service.gate, config.access, { store: new SqlAccessStore(store) });
     routes.push(accessRoutes(access.service));
+    // the artifact gate's verdicts and exceptions (docs/gate.md); exceptions are access requests
+    routes.push(gateRoutes(new GateService(access.service.ctx)));
     publicRoutes.push(shareLinkRoutes(access.service));
     onClose.push(() => access.close());
     // S3-compatible endpoint (docs/s3.md): credentials over REST here, the S3 listener in main.ts
@@ -253,6 +266,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
+      scanner,
       readiness: new Readiness({ store, blobStore, blobsReady: () => blobs.ready(), clock, warn }),
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);

@@ -1,10 +1,11 @@
-import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, PromotionRequiredError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
+import { AuditUnavailableError, ForbiddenError, GateBlockedError, NotFoundError, PolicyEvaluationError, PromotionRequiredError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
 import type { Action, Decision, ResourceRef } from '../policy/policy-engine.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
 import { actorOf, auditContext } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { BYPASS_PROMOTION, prodChangeOf, type ProdChange, type ProdEffect } from './prod-guard.js';
+import { GATE_POLICY_PREFIX, gateBlockedMessage } from './scan/blocked-message.js';
 
 /** Proof that an action was authorized and its attempt recorded; close it with the outcome. */
 export interface Permit {
@@ -60,7 +61,9 @@ export class Gate {
             ? new StepUpRequiredError()
             : promotionRequired
               ? new PromotionRequiredError(`prod is reached only through a promotion: \`${action}\` on \`${resourceName}\` would ${PROD_CHANGE_WORDS[change!.kind]} (a policy must permit \`${BYPASS_PROMOTION}\`)`)
-              : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
+              : resource.kind === 'version' && decision.determining.some((id) => id.startsWith(GATE_POLICY_PREFIX))
+                ? new GateBlockedError(gateBlockedMessage(action, resourceName, resource.version))
+                : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
       await this.record(caller, action, resourceName, decision, 'denied', { reason: err.code, details: { ...details, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) } });
       throw err;
     }

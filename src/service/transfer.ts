@@ -87,6 +87,7 @@ export async function commitVersion(
     };
     try {
       await deps.store.createVersion(version);
+      deps.versionCommitted?.(version);
       return version;
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES) throw err;

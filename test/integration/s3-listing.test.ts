@@ -39,7 +39,7 @@ void describe('S3 listings over thousands of keys', () => {
           .execute();
         await trx
           .insertInto('versions')
-          .values(batch.map((r) => ({ ...real, size: Number(real.size), id: newId(ID_PREFIX.version), artifact_id: r.id, number: 1, created_at: now })))
+          .values(batch.map((r) => ({ ...real, size: Number(real.size), scan_at: null, scan_claimed_until: null, id: newId(ID_PREFIX.version), artifact_id: r.id, number: 1, created_at: now })))
           .execute();
       }
     });

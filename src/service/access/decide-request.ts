@@ -38,6 +38,8 @@ export async function approveRequest(ctx: AccessContext, caller: Caller, id: str
     } else if (request.kind === 'share') {
       if (request.target === null) throw new AccessRequestClosedError(`access request \`${id}\` has no share link`);
       effect = { shareLinkId: request.target, endsAt };
+    } else if (request.kind === 'gate-exception') {
+      effect = { endsAt, gateExceptionVersionId: request.scopeId };
     } else {
       effect = { endsAt };
     }

@@ -5,7 +5,7 @@ import type { CofferError } from '../../domain/errors.js';
 import type { Environment, Grant, Role, ScopeKind, Tier } from '../../domain/types.js';
 import { ENVIRONMENTS } from '../../domain/types.js';
 import type { AccessStore, ApprovalEffect, ApproveResult, RequestFilter } from '../access-store.js';
-import type { GrantsTable, Int8 } from './database.js';
+import type { GrantsTable, Int8, VersionsTable } from './database.js';
 import { classifyDbError, storageFailure } from './db-errors.js';
 import type { SqlDialectName } from './migrations.js';
 import { grantToRow, toNumber } from './rows.js';
@@ -88,6 +88,8 @@ interface AccessTables {
   share_links: ShareLinksTable;
   promotions: PromotionsTable;
   grants: GrantsTable;
+  /** Only the gate-exception column (migration 020): an approved exception marks its version. */
+  versions: Pick<VersionsTable, 'id' | 'scan_state' | 'scan_exception'>;
 }
 
 type Db = Kysely<AccessTables>;
@@ -176,6 +178,16 @@ export class SqlAccessStore implements AccessStore {
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw closed(current, current.status);
         if (effect.grant !== undefined) await trx.insertInto('grants').values(grantToRow(effect.grant)).execute();
+        if (effect.gateExceptionVersionId !== undefined) {
+          // INVARIANT: an exception lifts a verdict that exists: a version still waiting for its scan cannot be excepted
+          const excepted = await trx
+            .updateTable('versions')
+            .set({ scan_exception: current.id })
+            .where('id', '=', effect.gateExceptionVersionId)
+            .where('scan_state', 'is not', null)
+            .executeTakeFirst();
+          if (Number(excepted.numUpdatedRows) !== 1) throw new AccessRequestClosedError(`the version of access request \`${current.id}\` has no gate verdict to except`);
+        }
         if (effect.shareLinkId !== undefined) {
           const activated = await trx
             .updateTable('share_links')
@@ -205,6 +217,8 @@ export class SqlAccessStore implements AccessStore {
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw closed(current, current.status);
         if (to === 'revoked' && current.grantId !== null) await trx.deleteFrom('grants').where('id', '=', current.grantId).execute();
+        // a revoked gate exception puts the block back at once
+        if (to === 'revoked' && current.kind === 'gate-exception') await trx.updateTable('versions').set({ scan_exception: null }).where('scan_exception', '=', current.id).execute();
         if (current.kind === 'share' && current.target !== null && (to === 'revoked' || to === 'denied' || to === 'cancelled')) {
           await trx
             .updateTable('share_links')

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { addColumnIfMissing } from './migration-helpers.js';
 import type { SqlDialectName } from './migrations.js';
 
 /**
@@ -107,17 +108,4 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
       },
     },
   };
-}
-
-/**
- * ALTER TABLE ADD COLUMN that a rerun skips: PostgreSQL has IF NOT EXISTS; SQLite has
- * not (and runs migrations without a transaction), so its table_info is read first.
- */
-async function addColumnIfMissing(db: Kysely<unknown>, dialect: SqlDialectName, table: string, column: string, type: 'text' | 'bigint'): Promise<void> {
-  if (dialect === 'postgres') {
-    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
-    return;
-  }
-  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
-  if (!rows.some((r) => r.name === column)) await db.schema.alterTable(table).addColumn(column, type).execute();
 }

@@ -250,6 +250,11 @@ export class SqlS3Store implements S3Store {
           'v.blob_key as v_blob_key',
           'v.wrapped_key as v_wrapped_key',
           'v.key_term as v_key_term',
+          'v.scan_state as v_scan_state',
+          'v.scan_flags as v_scan_flags',
+          'v.scan_at as v_scan_at',
+          'v.scan_claimed_until as v_scan_claimed_until',
+          'v.scan_exception as v_scan_exception',
           'o.version_id as o_version_id',
           'o.etag as o_etag',
           'o.checksums as o_checksums',
@@ -276,6 +281,11 @@ export class SqlS3Store implements S3Store {
           blob_key: r.v_blob_key,
           wrapped_key: r.v_wrapped_key,
           key_term: r.v_key_term,
+          scan_state: r.v_scan_state,
+          scan_flags: r.v_scan_flags,
+          scan_at: r.v_scan_at,
+          scan_claimed_until: r.v_scan_claimed_until,
+          scan_exception: r.v_scan_exception,
         }),
         meta:
           r.o_version_id === null

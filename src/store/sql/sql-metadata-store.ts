@@ -8,7 +8,7 @@ import {
   isCofferError,
   type CofferError,
 } from '../../domain/errors.js';
-import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project } from '../../domain/types.js';
+import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project, VersionScan } from '../../domain/types.js';
 import type {
   ListOptions,
   MetadataStore,
@@ -31,6 +31,7 @@ import {
   grantToRow,
   principalFromRow,
   principalToRow,
+  scanFlags,
   projectFromRow,
   projectToRow,
   toBuffer,
@@ -495,6 +496,78 @@ export class SqlMetadataStore implements MetadataStore {
     return this.#run('find blob key', async () => {
       const row = await this.#db.selectFrom('versions').select('id').where('blob_key', '=', blobKey).limit(1).executeTakeFirst();
       return row !== undefined;
+    });
+  }
+
+  // ---- gate verdicts ----
+
+  claimVersionsToScan(now: number, leaseMs: number, limit: number): Promise<ArtifactVersion[]> {
+    return this.#run('claim versions to scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const rows = await trx
+          .selectFrom('versions')
+          .selectAll()
+          .where('scan_state', 'is', null)
+          .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(pageSize(limit))
+          .execute();
+        const claimed: ArtifactVersion[] = [];
+        for (const row of rows) {
+          // INVARIANT: one node holds a version's lease at a time: the claim re-checks the lapse
+          const r = await trx
+            .updateTable('versions')
+            .set({ scan_claimed_until: now + leaseMs })
+            .where('id', '=', row.id)
+            .where('scan_state', 'is', null)
+            .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) === 1) claimed.push(versionFromRow(row));
+        }
+        return claimed;
+      }),
+    );
+  }
+
+  claimVersionToScan(id: string, now: number, leaseMs: number): Promise<ArtifactVersion | null> {
+    return this.#run('claim version to scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const r = await trx
+          .updateTable('versions')
+          .set({ scan_claimed_until: now + leaseMs })
+          .where('id', '=', id)
+          .where('scan_state', 'is', null)
+          .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return null;
+        const row = await trx.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
+        return row === undefined ? null : versionFromRow(row);
+      }),
+    );
+  }
+
+  recordVersionScan(id: string, scan: VersionScan, report: string): Promise<boolean> {
+    return this.#run('record version scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const r = await trx
+          .updateTable('versions')
+          .set({ scan_state: scan.state, scan_flags: scanFlags(scan), scan_at: scan.scannedAt, scan_claimed_until: null })
+          .where('id', '=', id)
+          // INVARIANT: a verdict is written once; a late second scanner cannot replace it
+          .where('scan_state', 'is', null)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await trx.insertInto('version_scan_reports').values({ version_id: id, report }).execute();
+        return true;
+      }),
+    );
+  }
+
+  getVersionScanReport(id: string): Promise<string | null> {
+    return this.#run('get version scan report', async () => {
+      const row = await this.#db.selectFrom('version_scan_reports').select('report').where('version_id', '=', id).executeTakeFirst();
+      return row?.report ?? null;
     });
   }
 
