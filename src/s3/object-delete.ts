@@ -7,7 +7,7 @@ import { bucketProject } from './object-write.js';
 import { readCheckedBody } from './request-body.js';
 import { toS3Error } from './s3-errors.js';
 import type { S3HttpResponse } from './s3-http.js';
-import { assertObjectKey } from './s3-names.js';
+import { artifactNameOf, assertObjectKey } from './s3-names.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { child, children, parseXml, xmlDocument, type XmlNode } from './xml.js';
 
@@ -25,6 +25,7 @@ interface DeleteOutcome {
  * invisible key succeeds without effect, as S3 answers for missing keys.
  */
 async function deleteOne(op: S3Op, project: Project, key: string, versionId: string | undefined): Promise<DeleteOutcome> {
+  // `key` is a canonical artifact name (artifactNameOf)
   assertObjectKey(key);
   const { deps, store } = op.ctx;
   const resourceName = names.artifact(project.name, key);
@@ -86,7 +87,7 @@ export async function deleteObjects(op: S3Op): Promise<S3HttpResponse> {
   const errors: XmlNode[] = [];
   for (const o of objects) {
     try {
-      const outcome = await deleteOne(op, project, o.key, o.versionId);
+      const outcome = await deleteOne(op, project, artifactNameOf(o.key), o.versionId);
       if (!quiet) {
         deleted.push({
           Key: o.key,

@@ -9,7 +9,7 @@ import type { ByteRange } from '../store/blob-store.js';
 import type { S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
 import { fallbackEtag } from './s3-format.js';
-import { assertObjectKey } from './s3-names.js';
+import { artifactNameOf, assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { percentDecode } from './uri-encode.js';
 
@@ -166,7 +166,7 @@ export async function resolveSource(op: S3Op, header: string, rangeHeader: strin
     if (part.startsWith('versionId=')) versionId = percentDecode(part.slice('versionId='.length)) ?? undefined;
   }
   const saved = op.notFound;
-  const found = await authorizeVersion(op, path.slice(0, slash), path.slice(slash + 1), versionId, 'download');
+  const found = await authorizeVersion(op, path.slice(0, slash), artifactNameOf(path.slice(slash + 1)), versionId, 'download');
   op.notFound = saved;
   const h = op.http.headers;
   const ifMatch = h['x-amz-copy-source-if-match'];

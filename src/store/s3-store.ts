@@ -104,7 +104,7 @@ export interface S3UploadPart {
   createdAt: number;
 }
 
-/** Key-ordered listing bounds: names with `prefix`, strictly after `after`, at or after `from`. */
+/** Key-ordered listing bounds (S3 keys, UTF-8 byte order): keys with `prefix`, strictly after `after`, at or after `from`. */
 export interface S3KeyRange {
   prefix: string;
   after?: string | null;

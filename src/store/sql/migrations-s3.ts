@@ -6,7 +6,8 @@ import type { SqlDialectName } from './migrations.js';
  * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
  * `007_s3_completion_claim`: the claim a node holds while it completes an upload;
  * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads;
- * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part).
+ * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part);
+ * `015_s3_keys`: the S3 key an artifact name stands for, the column S3 listings order and page by.
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -106,6 +107,16 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
         await db.schema.createIndex('s3_upload_parts_blob_key_idx').ifNotExists().on('s3_upload_parts').column('blob_key').execute();
       },
     },
+    '015_s3_keys': {
+      // artifacts.name is the canonical (escaped) name; s3_key the key it stands for, in
+      // UTF-8 byte order (S3's listing order). Names written before keys were escaped are
+      // their own keys (no `%`, nothing outside printable ASCII), so the backfill copies them.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await addColumnIfMissing(db, dialect, 'artifacts', 's3_key', 'key');
+        await sql`update artifacts set s3_key = name where s3_key is null`.execute(db);
+        await db.schema.createIndex('artifacts_project_s3_key_uq').ifNotExists().unique().on('artifacts').columns(['project_id', 's3_key']).execute();
+      },
+    },
   };
 }
 
@@ -113,11 +124,13 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
  * ALTER TABLE ADD COLUMN that a rerun skips: PostgreSQL has IF NOT EXISTS; SQLite has
  * not (and runs migrations without a transaction), so its table_info is read first.
  */
-async function addColumnIfMissing(db: Kysely<unknown>, dialect: SqlDialectName, table: string, column: string, type: 'text' | 'bigint'): Promise<void> {
+async function addColumnIfMissing(db: Kysely<unknown>, dialect: SqlDialectName, table: string, column: string, type: 'text' | 'bigint' | 'key'): Promise<void> {
+  // `key`: text that sorts bytewise (UTF-8 byte order) in both dialects
+  const sqlType = type === 'key' ? (dialect === 'postgres' ? 'text collate "C"' : 'text') : type;
   if (dialect === 'postgres') {
-    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(sqlType)}`.execute(db);
     return;
   }
   const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
-  if (!rows.some((r) => r.name === column)) await db.schema.alterTable(table).addColumn(column, type).execute();
+  if (!rows.some((r) => r.name === column)) await db.schema.alterTable(table).addColumn(column, sql.raw(sqlType)).execute();
 }

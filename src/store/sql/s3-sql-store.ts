@@ -260,8 +260,8 @@ export class SqlS3Store implements S3Store {
         .where('a.project_id', '=', projectId)
         .where('v.number', '=', (eb) => eb.selectFrom('versions as m').select((e) => e.fn.max('m.number').as('n')).whereRef('m.artifact_id', '=', 'a.id'))
         .where((eb) => eb.or([eb('d.hides_through', 'is', null), eb('d.hides_through', '<', eb.ref('v.number'))]));
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         version: versionFromRow({
@@ -301,8 +301,8 @@ export class SqlS3Store implements S3Store {
         .selectAll('a')
         .select(['d.artifact_id as d_artifact_id', 'd.hides_through as d_hides_through', 'd.created_by as d_created_by', 'd.created_at as d_created_at'])
         .where('a.project_id', '=', projectId);
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         marker:
@@ -522,14 +522,17 @@ function applyRange<Q extends { where: (...args: never[]) => unknown }>(query: Q
 }
 
 /**
- * The smallest string greater than every string starting with `prefix` (last character
- * incremented), or null if there is none. Keys are printable ASCII (see assertArtifactName),
- * so code unit order is byte order.
+ * The smallest string greater than every string starting with `prefix` in UTF-8 byte
+ * order (its last code point incremented, skipping the surrogate range), or null if
+ * there is none. UTF-8 byte order is code point order, which both dialects compare keys in.
  */
 export function prefixUpperBound(prefix: string): string | null {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const code = prefix.charCodeAt(i);
-    if (code < 0x7f) return prefix.slice(0, i) + String.fromCharCode(code + 1);
+  const points = Array.from(prefix);
+  for (let i = points.length - 1; i >= 0; i--) {
+    const code = points[i]!.codePointAt(0)!;
+    if (code >= 0x10ffff) continue;
+    const next = code + 1 === 0xd800 ? 0xe000 : code + 1;
+    return points.slice(0, i).join('') + String.fromCodePoint(next);
   }
   return null;
 }
