@@ -206,7 +206,9 @@ export async function listObjectVersions(op: S3Op): Promise<S3HttpResponse> {
       scanned++;
       const key = s3KeyOf(artifact.name);
       cursor = { a: key, f: null };
-      const all = (await op.ctx.deps.store.listVersions(artifact.id, { limit: 1000 })).items;
+      const purged = await op.ctx.store.purgedVersionNumbers(artifact.id);
+      const all = (await op.ctx.deps.store.listVersions(artifact.id, { limit: 1000 })).items.filter((v) => !purged.has(v.number));
+      if (all.length === 0) continue;
       const visible = all.filter((version) => op.gate.decide(op.caller, 'read-metadata', { kind: 'version', project, artifact, version }).allowed).reverse();
       if (visible.length === 0) continue;
       if (count >= maxKeys) {

@@ -4,7 +4,7 @@ import type {
   S3Checksums,
   S3Credential,
   S3CredentialRecord,
-  S3DeleteMarker,
+  S3PurgedVersion, S3DeleteMarker,
   S3KeyRange,
   S3ListedObject,
   S3ObjectMeta,
@@ -87,6 +87,8 @@ export interface S3Database extends Database {
   s3_delete_markers: S3DeleteMarkersTable;
   s3_uploads: S3UploadsTable;
   s3_upload_parts: S3UploadPartsTable;
+  /** Migration 015_s3_purged_versions. */
+  s3_purged_versions: { version_id: string; artifact_id: string; number: number; purged_by: string; purged_at: Int8 };
 }
 
 const MAX_LIST = 1000;
@@ -227,6 +229,35 @@ export class SqlS3Store implements S3Store {
     });
   }
 
+  purgeVersion(p: S3PurgedVersion): Promise<void> {
+    return run('purge s3 version', async () => {
+      await this.#db
+        .insertInto('s3_purged_versions')
+        .values({ version_id: p.versionId, artifact_id: p.artifactId, number: p.number, purged_by: p.purgedBy, purged_at: p.purgedAt })
+        .onConflict((oc) => oc.column('version_id').doNothing())
+        .execute();
+    });
+  }
+
+  purgedVersionNumbers(artifactId: string): Promise<Set<number>> {
+    return run('list purged s3 versions', async () => {
+      const rows = await this.#db.selectFrom('s3_purged_versions').select('number').where('artifact_id', '=', artifactId).execute();
+      return new Set(rows.map((r) => Number(r.number)));
+    });
+  }
+
+  latestUnpurgedNumber(artifactId: string): Promise<number> {
+    return run('latest unpurged s3 version', async () => {
+      const row = await this.#db
+        .selectFrom('versions as v')
+        .select((e) => e.fn.max('v.number').as('n'))
+        .where('v.artifact_id', '=', artifactId)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'v.id'))))
+        .executeTakeFirst();
+      return row?.n === null || row?.n === undefined ? 0 : Number(row.n);
+    });
+  }
+
   // ---- listing ----
 
   listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]> {
@@ -258,7 +289,14 @@ export class SqlS3Store implements S3Store {
           'o.user_metadata as o_user_metadata',
         ])
         .where('a.project_id', '=', projectId)
-        .where('v.number', '=', (eb) => eb.selectFrom('versions as m').select((e) => e.fn.max('m.number').as('n')).whereRef('m.artifact_id', '=', 'a.id'))
+        .where('v.number', '=', (eb) =>
+          eb
+            .selectFrom('versions as m')
+            .select((e) => e.fn.max('m.number').as('n'))
+            .whereRef('m.artifact_id', '=', 'a.id')
+            // the newest version not purged through S3 (purgeVersion) is the current one
+            .where((w) => w.not(w.exists(w.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'm.id')))),
+        )
         .where((eb) => eb.or([eb('d.hides_through', 'is', null), eb('d.hides_through', '<', eb.ref('v.number'))]));
       q = applyRange(q, 'a.s3_key', range);
       const rows = await q.orderBy('a.s3_key').limit(limit).execute();
