@@ -11,7 +11,8 @@ import { bucketProject, checksumElements, checksumHeaders, commitVersion, ensure
 import { readCheckedBody, requestBody } from './request-body.js';
 import { errorResponse, toS3Error } from './s3-errors.js';
 import type { S3HttpResponse } from './s3-http.js';
-import { assertObjectKey } from './s3-names.js';
+import { awsUriEncode } from './uri-encode.js';
+import { artifactNameOf, assertObjectKey, s3KeyOf } from './s3-names.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag, unquoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
@@ -302,9 +303,9 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
       const removed = await op.ctx.store.deleteUpload(upload.uploadId);
       for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
       const result = xmlDocument('CompleteMultipartUploadResult', {
-        Location: `/${project.name}/${op.key!}`,
+        Location: `/${project.name}/${awsUriEncode(op.s3Key!, true)}`,
         Bucket: project.name,
-        Key: op.key!,
+        Key: op.s3Key!,
         ETag: quoteEtag(etag),
         ...checksumElements(meta),
         ChecksumType: meta.checksumType,
@@ -339,7 +340,7 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     (err: unknown) => {
       clearInterval(keepalive);
       const info = toS3Error(err, 'NoSuchUpload');
-      const doc = errorResponse(info, `/${project.name}/${op.key!}`, op.http.meta.requestId, 'POST').body as string;
+      const doc = errorResponse(info, `/${project.name}/${op.s3Key!}`, op.http.meta.requestId, 'POST').body as string;
       out.end(doc.slice(doc.indexOf('\n') + 1));
     },
   );
@@ -424,7 +425,7 @@ export async function listParts(op: S3Op): Promise<S3HttpResponse> {
     headers: XML,
     body: xmlDocument('ListPartsResult', {
       Bucket: project.name,
-      Key: upload.key,
+      Key: s3KeyOf(upload.key),
       UploadId: upload.uploadId,
       PartNumberMarker: Number(markerText),
       ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.partNumber } : {}),
@@ -451,9 +452,13 @@ export async function listMultipartUploads(op: S3Op): Promise<S3HttpResponse> {
   if (!/^\d{1,9}$/.test(maxText)) throw new S3RequestError('max-uploads must be an integer', { s3Code: 'InvalidArgument' });
   const maxUploads = Math.min(Number(maxText), 1000);
   const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
-  const rows = maxUploads === 0 ? [] : await op.ctx.store.listUploads(project.id, { prefix, keyMarker, uploadIdMarker, limit: maxUploads + 1 });
+  // uploads are stored by canonical name: the store narrows by the prefix's leading plain
+  // characters (verbatim in every canonical name of a key with that prefix), the rest here
+  const plain = /^[A-Za-z0-9_\-+=,;:!$&'()* ~]*/.exec(prefix)![0];
+  const rows = maxUploads === 0 ? [] : await op.ctx.store.listUploads(project.id, { prefix: plain, keyMarker: keyMarker === null ? null : artifactNameOf(keyMarker), uploadIdMarker, limit: maxUploads + 1 });
   const visible: S3Upload[] = [];
   for (const u of rows.slice(0, maxUploads)) {
+    if (!s3KeyOf(u.key).startsWith(prefix)) continue;
     const artifact = await op.ctx.deps.store.getArtifactByName(project.id, u.key);
     if (artifact !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed) visible.push(u);
   }
@@ -464,12 +469,12 @@ export async function listMultipartUploads(op: S3Op): Promise<S3HttpResponse> {
     Bucket: project.name,
     KeyMarker: keyMarker ?? '',
     UploadIdMarker: uploadIdMarker ?? '',
-    ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
+    ...(truncated && last ? { NextKeyMarker: s3KeyOf(last.key), NextUploadIdMarker: last.uploadId } : {}),
     Prefix: prefix,
     MaxUploads: maxUploads,
     IsTruncated: truncated,
     Upload: visible.map((u) => ({
-      Key: u.key,
+      Key: s3KeyOf(u.key),
       UploadId: u.uploadId,
       Initiator: { ID: u.principalId, DisplayName: u.principalId },
       Owner: { ID: u.principalId, DisplayName: u.principalId },

@@ -9,7 +9,7 @@ import type { ByteRange } from '../store/blob-store.js';
 import type { S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
 import { fallbackEtag } from './s3-format.js';
-import { assertObjectKey } from './s3-names.js';
+import { artifactNameOf, assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { percentDecode } from './uri-encode.js';
 
@@ -55,7 +55,8 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
   if (artifact === null) return refuse();
   let version: ArtifactVersion | null = null;
   if (selector === 'latest') {
-    const latest = await deps.store.latestVersionNumber(artifact.id);
+    // the current version in the S3 view: the newest one not purged by a versioned DeleteObject
+    const latest = await store.latestUnpurgedNumber(artifact.id);
     version = latest < 1 ? null : await deps.store.getVersionByNumber(artifact.id, latest);
   } else {
     if (/^[1-9]\d{0,9}$/.test(selector)) version = await deps.store.getVersionByNumber(artifact.id, Number(selector));
@@ -66,6 +67,8 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
       throw new S3RequestError('invalid version id specified', { s3Code: 'InvalidArgument' });
     }
   }
+  // a version purged through S3 is gone from the S3 view (it stays readable through REST)
+  if (version !== null && selector !== 'latest' && (await store.purgedVersionNumbers(artifact.id)).has(version.number)) version = null;
   if (version === null) return refuse();
   const ref = { kind: 'version', project, artifact, version } as const;
   if (selector === 'latest') {
@@ -166,7 +169,7 @@ export async function resolveSource(op: S3Op, header: string, rangeHeader: strin
     if (part.startsWith('versionId=')) versionId = percentDecode(part.slice('versionId='.length)) ?? undefined;
   }
   const saved = op.notFound;
-  const found = await authorizeVersion(op, path.slice(0, slash), path.slice(slash + 1), versionId, 'download');
+  const found = await authorizeVersion(op, path.slice(0, slash), artifactNameOf(path.slice(slash + 1)), versionId, 'download');
   op.notFound = saved;
   const h = op.http.headers;
   const ifMatch = h['x-amz-copy-source-if-match'];

@@ -22,7 +22,7 @@ import {
 import type { S3Context } from './s3-context.js';
 import { errorResponse, hostId, toS3Error } from './s3-errors.js';
 import type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
-import { targetOf } from './s3-names.js';
+import { artifactNameOf, targetOf } from './s3-names.js';
 import { ENCRYPTED_AT_REST_OPS, checkSecurityHeaders } from './security-headers.js';
 import { TrackedGate, type S3Op } from './s3-op.js';
 
@@ -103,7 +103,9 @@ export class S3Service {
       caller = auth.caller;
       const has = (name: string) => auth.query.some((p) => p.name === name);
       const chosen = route(request, has, target.bucket, target.key);
-      op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: target.key, notFound: 'NoSuchKey' };
+      op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: null, s3Key: target.key, notFound: 'NoSuchKey' };
+      // INVARIANT: past this line the key is a canonical name (no traversal, one name per key)
+      if (target.key !== null) op.key = artifactNameOf(target.key);
       if (chosen === null) throw new S3RequestError(`the operation \`${request.method} ${resource.slice(0, 100)}\` is not implemented by coffer`, { s3Code: 'NotImplemented' });
       // INVARIANT: a security header coffer does not honour is refused before anything is done
       await checkSecurityHeaders(op);

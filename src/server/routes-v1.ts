@@ -1,3 +1,4 @@
+import { MAX_ARTIFACT_NAME_LENGTH } from '../domain/artifact-names.js';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ARTIFACT_KINDS, ENVIRONMENTS, PRINCIPAL_KINDS, ROLES, TIERS } from '../domain/types.js';
@@ -31,7 +32,7 @@ interface Options {
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
-const artifactName = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const artifactName = { type: 'string', minLength: 1, maxLength: MAX_ARTIFACT_NAME_LENGTH } as const;
 const page = {
   type: 'object',
   additionalProperties: false,

@@ -49,6 +49,16 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // S3 keys may be long and carry any character; the router only sees the wildcard
     routerOptions: { maxParamLength: 4096 },
+    // a path whose escapes are not UTF-8 (`%C3%28`, overlong `%C0%AE`) never reaches the router:
+    // it gets S3's answer (400 InvalidURI, XML), not Fastify's JSON
+    frameworkErrors: (error, _request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const badUrl = error.code === 'FST_ERR_BAD_URL';
+      void reply
+        .code(400)
+        .header('content-type', 'application/xml')
+        .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${badUrl ? 'InvalidURI' : 'InvalidRequest'}</Code><Message>${badUrl ? 'couldn&apos;t parse the specified URI' : 'the request is not valid'}</Message></Error>`);
+    },
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } } : {}),
   });
   // answer `100 Continue` ourselves, once the request has been authenticated and authorized

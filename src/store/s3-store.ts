@@ -65,6 +65,15 @@ export interface S3DeleteMarker {
   createdAt: number;
 }
 
+/** A version hidden from the S3 view by DeleteObject with its version id (never destroyed). */
+export interface S3PurgedVersion {
+  versionId: string;
+  artifactId: string;
+  number: number;
+  purgedBy: string;
+  purgedAt: number;
+}
+
 /** An object as ListObjects sees it: the artifact, its latest version, the S3 facts when known. */
 export interface S3ListedObject {
   artifact: Artifact;
@@ -104,7 +113,7 @@ export interface S3UploadPart {
   createdAt: number;
 }
 
-/** Key-ordered listing bounds: names with `prefix`, strictly after `after`, at or after `from`. */
+/** Key-ordered listing bounds (S3 keys, UTF-8 byte order): keys with `prefix`, strictly after `after`, at or after `from`. */
 export interface S3KeyRange {
   prefix: string;
   after?: string | null;
@@ -146,11 +155,22 @@ export interface S3Store {
   putDeleteMarker(m: S3DeleteMarker): Promise<void>;
   getDeleteMarker(artifactId: string): Promise<S3DeleteMarker | null>;
   removeDeleteMarker(artifactId: string): Promise<void>;
+  /**
+   * Hides one version from the S3 view for good (DeleteObject with its version id): it stays
+   * in the catalog, readable through REST, but S3 reads, listings and ListObjectVersions skip
+   * it, and the key's current version is its newest version not hidden. Idempotent.
+   */
+  purgeVersion(p: S3PurgedVersion): Promise<void>;
+  /** Numbers of the versions of an artifact hidden by {@link purgeVersion}. */
+  purgedVersionNumbers(artifactId: string): Promise<Set<number>>;
+  /** The newest version number of an artifact not hidden by {@link purgeVersion}, 0 if none. */
+  latestUnpurgedNumber(artifactId: string): Promise<number>;
 
   // ---- listing ----
   /**
    * Artifacts of a project in `range`, by name (bytewise), each with its latest version,
-   * skipping artifacts without versions and those a delete marker hides.
+   * skipping artifacts without versions and those a delete marker hides. The latest version
+   * is the newest one not purged (purgeVersion).
    */
   listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]>;
   /** Artifacts of a project in `range`, by name, with their delete marker if any. */

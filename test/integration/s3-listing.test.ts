@@ -35,7 +35,7 @@ void describe('S3 listings over thousands of keys', () => {
         const batch = rows.slice(i, i + 200).map((r) => ({ ...r, id: newId(ID_PREFIX.artifact) }));
         await trx
           .insertInto('artifacts')
-          .values(batch.map((r) => ({ id: r.id, project_id: project.id, name: r.name, kind: 'dataset', tier: r.tier, environment: 'dev', owner_id: admin, labels: '{}', created_at: now })))
+          .values(batch.map((r) => ({ id: r.id, project_id: project.id, name: r.name, s3_key: r.name, kind: 'dataset', tier: r.tier, environment: 'dev', owner_id: admin, labels: '{}', created_at: now })))
           .execute();
         await trx
           .insertInto('versions')

@@ -57,6 +57,8 @@ export interface ArtifactsTable {
   id: string;
   project_id: string;
   name: string;
+  /** The S3 key the name stands for (keyOfArtifactName), sorted bytewise; null only before migration 015. */
+  s3_key: string | null;
   kind: string;
   tier: string;
   environment: string;

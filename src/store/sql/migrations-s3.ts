@@ -7,7 +7,9 @@ import type { SqlDialectName } from './migrations.js';
  * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
  * `007_s3_completion_claim`: the claim a node holds while it completes an upload;
  * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads;
- * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part).
+ * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part);
+ * `015_s3_keys`: the S3 key an artifact name stands for, the column S3 listings order and page by;
+ * `015_s3_purged_versions`: versions hidden from the S3 view by DeleteObject with a version id.
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -105,6 +107,31 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
     '010_s3_part_blob_key': {
       async up(db: Kysely<unknown>): Promise<void> {
         await db.schema.createIndex('s3_upload_parts_blob_key_idx').ifNotExists().on('s3_upload_parts').column('blob_key').execute();
+      },
+    },
+    '015_s3_keys': {
+      // artifacts.name is the canonical (escaped) name; s3_key the key it stands for, in
+      // UTF-8 byte order (S3's listing order). Names written before keys were escaped are
+      // their own keys (no `%`, nothing outside printable ASCII), so the backfill copies them.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await addColumnIfMissing(db, dialect, 'artifacts', 's3_key', 'key');
+        await sql`update artifacts set s3_key = name where s3_key is null`.execute(db);
+        await db.schema.createIndex('artifacts_project_s3_key_uq').ifNotExists().unique().on('artifacts').columns(['project_id', 's3_key']).execute();
+      },
+    },
+    '015_s3_purged_versions': {
+      // a version deleted by its id through S3: hidden from the S3 view, kept in the catalog
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('s3_purged_versions')
+          .ifNotExists()
+          .addColumn('version_id', 'text', (c) => c.primaryKey())
+          .addColumn('artifact_id', 'text', (c) => c.notNull())
+          .addColumn('number', 'integer', (c) => c.notNull())
+          .addColumn('purged_by', 'text', (c) => c.notNull())
+          .addColumn('purged_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('s3_purged_versions_artifact_idx').ifNotExists().on('s3_purged_versions').columns(['artifact_id', 'number']).execute();
       },
     },
   };

@@ -1,3 +1,4 @@
+import { keyOfArtifactName } from '../../domain/artifact-names.js';
 import type { Insertable, Selectable } from 'kysely';
 import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project, VersionScan } from '../../domain/types.js';
 import type { StoredAuditCheckpoint, StoredAuditRecord } from '../metadata-store.js';
@@ -107,6 +108,7 @@ export function artifactToRow(a: Artifact): NewRow<'artifacts'> {
     id: a.id,
     project_id: a.projectId,
     name: a.name,
+    s3_key: keyOfArtifactName(a.name),
     kind: a.kind,
     tier: a.tier,
     environment: a.environment,

@@ -4,7 +4,7 @@ import type {
   S3Checksums,
   S3Credential,
   S3CredentialRecord,
-  S3DeleteMarker,
+  S3PurgedVersion, S3DeleteMarker,
   S3KeyRange,
   S3ListedObject,
   S3ObjectMeta,
@@ -87,6 +87,8 @@ export interface S3Database extends Database {
   s3_delete_markers: S3DeleteMarkersTable;
   s3_uploads: S3UploadsTable;
   s3_upload_parts: S3UploadPartsTable;
+  /** Migration 015_s3_purged_versions. */
+  s3_purged_versions: { version_id: string; artifact_id: string; number: number; purged_by: string; purged_at: Int8 };
 }
 
 const MAX_LIST = 1000;
@@ -227,6 +229,35 @@ export class SqlS3Store implements S3Store {
     });
   }
 
+  purgeVersion(p: S3PurgedVersion): Promise<void> {
+    return run('purge s3 version', async () => {
+      await this.#db
+        .insertInto('s3_purged_versions')
+        .values({ version_id: p.versionId, artifact_id: p.artifactId, number: p.number, purged_by: p.purgedBy, purged_at: p.purgedAt })
+        .onConflict((oc) => oc.column('version_id').doNothing())
+        .execute();
+    });
+  }
+
+  purgedVersionNumbers(artifactId: string): Promise<Set<number>> {
+    return run('list purged s3 versions', async () => {
+      const rows = await this.#db.selectFrom('s3_purged_versions').select('number').where('artifact_id', '=', artifactId).execute();
+      return new Set(rows.map((r) => Number(r.number)));
+    });
+  }
+
+  latestUnpurgedNumber(artifactId: string): Promise<number> {
+    return run('latest unpurged s3 version', async () => {
+      const row = await this.#db
+        .selectFrom('versions as v')
+        .select((e) => e.fn.max('v.number').as('n'))
+        .where('v.artifact_id', '=', artifactId)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'v.id'))))
+        .executeTakeFirst();
+      return row?.n === null || row?.n === undefined ? 0 : Number(row.n);
+    });
+  }
+
   // ---- listing ----
 
   listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]> {
@@ -263,10 +294,17 @@ export class SqlS3Store implements S3Store {
           'o.user_metadata as o_user_metadata',
         ])
         .where('a.project_id', '=', projectId)
-        .where('v.number', '=', (eb) => eb.selectFrom('versions as m').select((e) => e.fn.max('m.number').as('n')).whereRef('m.artifact_id', '=', 'a.id'))
+        .where('v.number', '=', (eb) =>
+          eb
+            .selectFrom('versions as m')
+            .select((e) => e.fn.max('m.number').as('n'))
+            .whereRef('m.artifact_id', '=', 'a.id')
+            // the newest version not purged through S3 (purgeVersion) is the current one
+            .where((w) => w.not(w.exists(w.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'm.id')))),
+        )
         .where((eb) => eb.or([eb('d.hides_through', 'is', null), eb('d.hides_through', '<', eb.ref('v.number'))]));
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         version: versionFromRow({
@@ -311,8 +349,8 @@ export class SqlS3Store implements S3Store {
         .selectAll('a')
         .select(['d.artifact_id as d_artifact_id', 'd.hides_through as d_hides_through', 'd.created_by as d_created_by', 'd.created_at as d_created_at'])
         .where('a.project_id', '=', projectId);
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         marker:
@@ -532,14 +570,17 @@ function applyRange<Q extends { where: (...args: never[]) => unknown }>(query: Q
 }
 
 /**
- * The smallest string greater than every string starting with `prefix` (last character
- * incremented), or null if there is none. Keys are printable ASCII (see assertArtifactName),
- * so code unit order is byte order.
+ * The smallest string greater than every string starting with `prefix` in UTF-8 byte
+ * order (its last code point incremented, skipping the surrogate range), or null if
+ * there is none. UTF-8 byte order is code point order, which both dialects compare keys in.
  */
 export function prefixUpperBound(prefix: string): string | null {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const code = prefix.charCodeAt(i);
-    if (code < 0x7f) return prefix.slice(0, i) + String.fromCharCode(code + 1);
+  const points = Array.from(prefix);
+  for (let i = points.length - 1; i >= 0; i--) {
+    const code = points[i]!.codePointAt(0)!;
+    if (code >= 0x10ffff) continue;
+    const next = code + 1 === 0xd800 ? 0xe000 : code + 1;
+    return points.slice(0, i).join('') + String.fromCodePoint(next);
   }
   return null;
 }
