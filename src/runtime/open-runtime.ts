@@ -17,7 +17,8 @@ import type { MetadataStore } from '../store/index.js';
 import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
-import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
+import { Identity, loadIdentityKeys, rotateSigningKey, totalRevoked } from '../identity/index.js';
+import { SqlCredentialStore } from '../store/sql/credential-sql-store.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
 import { SqlIdentityStore } from '../store/sql/identity-sql-store.js';
 import type { PublicRoutes } from '../server/app.js';
@@ -119,7 +120,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       sessionSeconds: config.identity.sessionTtlSeconds,
       servicePatMaxTtlSeconds: config.identity.servicePatMaxTtlSeconds,
       requireStepUpForUserTokens: config.identity.requireStepUpForUserTokens,
-    });
+      mintedCredentialMaxTtlSeconds: config.identity.mintedCredentialMaxTtlSeconds,
+    }, new SqlCredentialStore(store.kysely, store.dialect));
     // every node re-reads the identity keys (a signing-key rotation on another node reaches it)
     identity.setKeySource({ load: () => loadIdentityKeys(store, keyring), rotateSigning: (now, retireNow) => rotateSigningKey(store, keyring, now, retireNow) });
 
@@ -187,7 +189,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         gate: service.gate,
         audit,
         unlockCheck: freshAuthenticationCheck(config.access.stepUpMaxAgeSeconds),
-        revokeSessions: (id, at, reason) => identity.identityStore.revokeSessionsOf(id, at, reason),
+        revokeCredentials: async (id, at, reason) => totalRevoked(await identity.lineage.revokePrincipal(id, at, reason)),
       });
       routes.push(monitorRoutes(m.monitor, m.reviews));
       onClose.push(() => monitor.close());

@@ -106,8 +106,12 @@ void describe('identity: step-up for API-token users (requireStepUpForUserTokens
       const admin = await h.call<Err>('POST', '/v1/principals', { token: h.adminToken, body: { kind: 'user', name: 'frank' } });
       assert.equal(admin.status, 401);
       assert.equal(admin.body.error.code, 'COFFER_AUTH_STEP_UP_REQUIRED');
+      // issued by the admin's session for erin: none of the admin's factors pass to erin (credential lineage)
       const me = await h.call<{ mfa: { methods: string[] } }>('GET', '/v1/auth/session', { token: pat });
-      assert.deepEqual(me.body.mfa.methods, ['token', 'step-up-enforced']);
+      assert.deepEqual(me.body.mfa.methods, []);
+      // the bootstrap token rests on the setup token: `token`, with the exemption withdrawn
+      const boot = await h.call<{ mfa: { methods: string[] } }>('GET', '/v1/auth/session', { token: h.adminToken });
+      assert.deepEqual(boot.body.mfa.methods, ['token', 'step-up-enforced']);
     });
 
     test('a service account keeps its token exemption', async () => {

@@ -105,6 +105,7 @@ async function creatorMayShare(ctx: AccessContext, link: ShareLink, scope: Scope
     subject,
     meta,
     tokenId: link.id,
+    credentialId: link.id,
     context: { sourceIp: meta.sourceIp, now, mfa: { methods: [], ageSeconds: 0 }, device: { managed: false, id: '' } },
   };
   const decision = ctx.gate.decide(caller, 'share', scope.ref);

@@ -4,7 +4,7 @@ import type { Principal } from '../../domain/types.js';
 import { looksLikeJwt } from '../../identity/access-token.js';
 import { verifyPassword } from '../../identity/password-hash.js';
 import { hashRecoveryCode, isRecoveryCodeShape } from '../../identity/recovery-codes.js';
-import type { TokenSet } from '../../identity/sessions.js';
+import type { SessionOrigin, TokenSet } from '../../identity/sessions.js';
 import { matchTotp } from '../../identity/totp.js';
 import { hashToken, parseToken } from '../../identity/token-format.js';
 import type { SessionMethods } from '../../store/identity-store.js';
@@ -137,12 +137,16 @@ export async function finishWebAuthnLogin(deps: ServiceDeps, meta: RequestMeta, 
   return { status: 'authenticated', ...tokens };
 }
 
-/** Starts an interactive session (recorded before the tokens are handed out). */
-export async function startSession(deps: ServiceDeps, meta: RequestMeta, principal: Principal, methods: SessionMethods): Promise<TokenSet> {
+/**
+ * Starts an interactive session (recorded before the tokens are handed out): a root of
+ * the lineage (`origin`: what authenticated it), or minted by another credential
+ * (`parentId`: an API token that stepped up).
+ */
+export async function startSession(deps: ServiceDeps, meta: RequestMeta, principal: Principal, methods: SessionMethods, from: SessionOrigin = { origin: 'login' }): Promise<TokenSet> {
   const identity = identityOf(deps);
   const now = deps.clock();
-  const tokens = await identity.sessions.start(principal, { kind: 'interactive', methods, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent });
-  await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { methods: Object.keys(methods).sort(), sessionId: tokens.sessionId } });
+  const tokens = await identity.sessions.start(principal, { kind: 'interactive', methods, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent, ...from });
+  await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { methods: Object.keys(methods).sort(), sessionId: tokens.sessionId, ...from } });
   return tokens;
 }
 
@@ -160,7 +164,7 @@ export async function refresh(deps: ServiceDeps, meta: RequestMeta, refreshToken
 /**
  * Revokes a token (RFC 7009 style, no authentication needed: holding a token is the
  * right to revoke it): an access token (its `jti`), a refresh token (its whole session)
- * or an API token. Unknown tokens are ignored, as RFC 7009 asks.
+ * or an API token; what a session or token minted goes with it. Unknown tokens are ignored, as RFC 7009 asks.
  */
 export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta, token: string): Promise<void> {
   const identity = identityOf(deps);
@@ -179,7 +183,7 @@ export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta,
     const use = await identity.identityStore.useRefreshToken(hashToken(token), now);
     if (use.status !== 'unknown') {
       await recordEvent(deps, meta, { actor: null, action: 'revoke-token', resource: `session/${use.sessionId}`, allowed: true, outcome: 'success', details: { kind: 'refresh' } });
-      await identity.identityStore.revokeSession(use.sessionId, now, 'revoked-by-holder');
+      await identity.lineage.revoke({ ids: [use.sessionId] }, now, 'revoked-by-holder');
     }
     return;
   }
@@ -187,7 +191,7 @@ export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta,
     const t = await deps.store.getTokenByHash(hashToken(token));
     if (t !== null) {
       await recordEvent(deps, meta, { actor: null, action: 'revoke-token', resource: `token/${t.id}`, allowed: true, outcome: 'success', details: { kind: 'pat', hint: t.hint } });
-      await deps.store.revokeToken(t.id, now);
+      await identity.lineage.revoke({ ids: [t.id] }, now, 'revoked-by-holder');
     }
   }
 }

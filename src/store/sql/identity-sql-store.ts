@@ -41,6 +41,7 @@ interface IdentityTables {
   principals: { id: string };
   memberships: { group_id: string; member_id: string };
   tokens: { id: string; principal_id: string; revoked_at: Int8 | null };
+  s3_credentials: { access_key_id: string; principal_id: string };
   grants: { id: string; principal_id: string };
 }
 
@@ -427,6 +428,8 @@ export class SqlIdentityStore implements IdentityStore {
         }
         await trx.deleteFrom('memberships').where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
         await trx.deleteFrom('tokens').where('principal_id', '=', id).execute();
+        // the lineage rows stay (revoked before the deletion): a credential minted from one of these must find its parent dead, not missing
+        await trx.deleteFrom('s3_credentials').where('principal_id', '=', id).execute();
         await trx.deleteFrom('grants').where('principal_id', '=', id).execute();
         await trx.deleteFrom('principals').where('id', '=', id).execute();
       }),
