@@ -5,7 +5,7 @@ import type { Caller } from '../caller.js';
 import type { RequestMeta, ServiceDeps } from '../deps.js';
 import type { Gate } from '../gate.js';
 import { SYSTEM, identityOf, recordEvent } from './audit.js';
-import { secondFactors, startSession } from './login.js';
+import { secondFactors, startSession, throttledAssertion } from './login.js';
 import { checkHandoffTarget, createHandoff } from './handoff.js';
 import type { HandoffTarget } from './handoff.js';
 import { API_TOKEN_METHOD } from '../../identity/identity.js';
@@ -182,13 +182,9 @@ export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller,
 export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: { ceremonyId: string; response: unknown }): Promise<{ sessionId: string; mfa: { methods: string[]; ageSeconds: number }; redirect?: string }> {
   const identity = identityOf(deps);
   const now = deps.clock();
-  let done;
-  try {
-    done = await identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now);
-  } catch (err) {
-    await recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' });
-    throw err;
-  }
+  const done = await throttledAssertion(deps, meta, input.ceremonyId, () => identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now), (err) =>
+    recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' }),
+  );
   const principal = await deps.store.getPrincipal(done.principalId);
   if (done.purpose === 'token-step-up') {
     const target = done.extra.handoff as HandoffTarget | undefined;

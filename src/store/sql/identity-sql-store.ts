@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import { AlreadyExistsError, NotFoundError, isCofferError } from '../../domain/errors.js';
 import type { CofferError } from '../../domain/errors.js';
@@ -11,7 +12,9 @@ import type {
   ScimRecord,
   ScimTokenRecord,
   SessionRecord,
+  ThrottleCounting,
   ThrottleRecord,
+  ThrottleReservation,
   TicketRecord,
   WebAuthnCredentialRecord,
 } from '../identity-store.js';
@@ -280,6 +283,38 @@ export class SqlIdentityStore implements IdentityStore {
   deleteThrottle(key: string): Promise<void> {
     return run('delete throttle', async () => {
       await this.#db.deleteFrom('identity_throttle').where('key', '=', key).execute();
+    });
+  }
+  reserveThrottle(key: string, now: number, c: ThrottleCounting): Promise<ThrottleReservation> {
+    return run('reserve throttle', async () => {
+      const big = (v: number) => sql`cast(${v} as bigint)`;
+      // the counted attempts after this one, computed from the row as it was
+      const fresh = sql`identity_throttle.window_start < ${big(now - c.windowMs)}`;
+      const next = sql`(case when ${fresh} then 1 else identity_throttle.failures + 1 end)`;
+      const block = (n: number) => (n < c.free ? 0 : now + (c.blocksMs[Math.min(n - c.free, c.blocksMs.length - 1)] ?? 0));
+      const cases = c.blocksMs.map((_, i) => sql`when ${next} = ${c.free + i} then ${big(block(c.free + i))}`);
+      const blocked = sql`case when ${next} < ${c.free} then ${big(0)} ${sql.join(cases, sql` `)} else ${big(block(c.free + c.blocksMs.length))} end`;
+      // INVARIANT: one statement counts and blocks, so no two attempts see the same count
+      const { rows } = await sql<{ failures: number | string; blocked_until: number | string }>`
+        insert into identity_throttle (key, failures, window_start, blocked_until) values (${key}, 1, ${big(now)}, ${big(block(1))})
+        on conflict (key) do update set
+          failures = ${next},
+          window_start = case when ${fresh} then ${big(now)} else identity_throttle.window_start end,
+          blocked_until = ${blocked}
+        where identity_throttle.blocked_until <= ${big(now)}
+        returning failures, blocked_until`.execute(this.#db);
+      const r = rows[0];
+      if (r !== undefined) return { counted: true, failures: n(r.failures), blockedUntil: n(r.blocked_until) };
+      const t = await this.#db.selectFrom('identity_throttle').selectAll().where('key', '=', key).executeTakeFirst();
+      return { counted: false, failures: t === undefined ? 0 : t.failures, blockedUntil: t === undefined ? 0 : n(t.blocked_until) };
+    });
+  }
+  releaseThrottle(key: string, blockedUntil: number): Promise<void> {
+    return run('release throttle', async () => {
+      await sql`update identity_throttle set
+          failures = case when failures > 0 then failures - 1 else 0 end,
+          blocked_until = case when blocked_until = ${sql`cast(${blockedUntil} as bigint)`} then cast(0 as bigint) else blocked_until end
+        where key = ${key}`.execute(this.#db);
     });
   }
 
