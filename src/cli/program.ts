@@ -351,6 +351,7 @@ export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<str
     if (err instanceof CofferApiError) {
       io.err(`error: ${err.code}: ${err.message}\n`);
       if (err.code === 'COFFER_AUTH_STEP_UP_REQUIRED') io.err('run `coffer step-up` to confirm with your security key, then run the command again\n');
+      if (err.code === 'COFFER_AUTH_ENROLLMENT_REQUIRED') io.err('ask an administrator for an enrollment ticket (`coffer enrollment-ticket <user>`), then run `coffer enroll --ticket ...`\n');
     }
     else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') io.err(`error: cannot reach the Coffer server (${(err as Error).message})\n`);
     else io.err(`error: ${e.message ?? String(err)}\n`);

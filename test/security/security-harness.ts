@@ -63,19 +63,21 @@ export async function openSecurityHarness(flags: Record<string, unknown> = {}): 
     return { status: r.statusCode, body: parsed as T };
   };
   const must = async (token: string, method: string, url: string, body?: unknown) => {
-    const r = await json(token, method, url, body);
+    const r = await json<Record<string, unknown>>(token, method, url, body);
     if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
     return r;
   };
-  await must(h.adminToken, 'POST', '/v1/projects', { name: 'ml' });
-  await must(h.adminToken, 'POST', '/v1/principals', { kind: 'user', name: 'erin' });
+  // in hardened mode the bootstrap token administers nothing: the setup runs in a stepped-up admin session
+  const setup = flags.requireStepUpForUserTokens === 1 ? await h.steppedUp('admin') : h.adminToken;
+  await must(setup, 'POST', '/v1/projects', { name: 'ml' });
+  await must(setup, 'POST', '/v1/principals', { kind: 'user', name: 'erin' });
   // the password first: setting it ends every credential erin had
-  await must(h.adminToken, 'PUT', '/v1/auth/password', { principal: 'erin', password: ERIN_PASSWORD });
-  const erinToken = await h.token('erin');
+  await must(setup, 'PUT', '/v1/auth/password', { principal: 'erin', password: ERIN_PASSWORD });
+  const erinToken = (await must(setup, 'POST', '/v1/tokens', { principal: 'erin' })).body.token as string;
   for (const [name, tier] of [['secret', 'restricted'], ['open', 'internal']] as const) {
-    await must(h.adminToken, 'POST', '/v1/projects/ml/artifacts', { name, kind: 'model', tier, environment: 'dev' });
-    await h.push(h.adminToken, 'ml', name, Buffer.from(`weights of ${name}`));
-    await must(h.adminToken, 'POST', '/v1/grants', { principal: 'erin', role: 'reader', project: 'ml', artifact: name });
+    await must(setup, 'POST', '/v1/projects/ml/artifacts', { name, kind: 'model', tier, environment: 'dev' });
+    await h.push(setup, 'ml', name, Buffer.from(`weights of ${name}`));
+    await must(setup, 'POST', '/v1/grants', { principal: 'erin', role: 'reader', project: 'ml', artifact: name });
   }
   const clients: S3Client[] = [];
   return {

@@ -1,4 +1,4 @@
-import { ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError, isCofferError } from '../../domain/errors.js';
+import { EnrollmentRequiredError, ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError, isCofferError } from '../../domain/errors.js';
 import type { Principal } from '../../domain/types.js';
 import { hashPassword, verifyPassword } from '../../identity/password-hash.js';
 import { checkPasswordPolicy } from '../../identity/password-policy.js';
@@ -16,8 +16,10 @@ async function principalByName(deps: ServiceDeps, name: string): Promise<Princip
 }
 
 /**
- * Sets a password. For oneself: the current password is required (if one is set). For
- * another user: `manage-principals` (an admin setting an initial password). The policy
+ * Sets a password. For oneself: the current password is required; with none set yet, a
+ * recent second factor (a first password otherwise comes with an enrollment ticket,
+ * src/service/identity/enrollment.ts). For another user: `manage-principals` (an admin
+ * setting an initial password). The policy
  * (length, breached and guessable patterns) applies either way. Every credential of the
  * user (sessions, API tokens, S3 keys) and everything minted from them is revoked when
  * the password changes, except the caller's own credential and what it rests on (it
@@ -33,6 +35,9 @@ export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller,
     if (self) {
       const stored = await identity.identityStore.getPasswordHash(target.id);
       if (stored !== null && !(await verifyPassword(stored, input.currentPassword ?? ''))) throw new InvalidCredentialsError('current password is not correct');
+      // INVARIANT: a first password is never enrolled with a bearer credential alone (a stolen token must not become
+      // a password, then a session, then the thief's security key): an enrollment ticket, or a recent second factor
+      if (stored === null && !hasRecentSecondFactor(caller)) throw new EnrollmentRequiredError(undefined, { detail: 'no password yet and no recent second factor in the lineage' });
     }
     checkPasswordPolicy(input.password, { names: [target.name, target.displayName] });
     const now = deps.clock();
@@ -44,6 +49,15 @@ export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller,
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
+}
+
+/** Factor changes and first enrollments accept a second factor used this recently (15 minutes). */
+export const RECENT_FACTOR_SECONDS = 900;
+
+/** True when the caller's credential lineage carries a TOTP or security-key use within {@link RECENT_FACTOR_SECONDS}. */
+export function hasRecentSecondFactor(caller: Caller): boolean {
+  const { methods, ageSeconds } = caller.context.mfa;
+  return (methods.includes('webauthn') || methods.includes('totp')) && ageSeconds <= RECENT_FACTOR_SECONDS;
 }
 
 /**
