@@ -33,6 +33,7 @@ export const STEP_UP: StepUpTable = {
   'create-artifact': { rule: 'never', why: 'an empty artifact in a project; its bytes come by upload' },
   delete: { rule: 'restricted', why: 'destroys restricted data' },
   promote: { rule: 'always', why: 'moves a version towards prod' },
+  'bypass-promotion': { rule: 'always', why: 'changes prod without a promotion (only where a policy permits it)' },
   grant: { rule: 'restricted', why: 'a grant on restricted data lets another credential read it without any step-up of ours' },
   'request-access': { rule: 'never', why: 'asking gives nothing until someone else approves' },
   'approve-access': { rule: 'restricted', why: 'approving opens restricted data to someone else' },
