@@ -59,9 +59,12 @@ void describe('step-up: one list, checked against the schema and the Cedar', () 
     assert.deepEqual(others.map((p) => p.id), [], 'step-up lives in one place');
   });
 
+  // No baseline policy permits `bypass-promotion` (service/prod-guard.ts): a deployment's
+  // own policy must, so the subject gets it here and only step-up can refuse it.
+  const policies = [...readBaselinePack(), { name: 'release/bypass.cedar', text: `@id("release/bypass")\npermit (principal, action == Coffer::Action::"bypass-promotion", resource);\n` }];
   for (const [name, engine] of [
-    ['CompiledEngine', new CompiledEngine({ adminGroupId: ADMINS_GROUP })],
-    ['CedarWasmEngine', new CedarWasmEngine({ adminGroupId: ADMINS_GROUP })],
+    ['CompiledEngine', new CompiledEngine({ adminGroupId: ADMINS_GROUP, policies })],
+    ['CedarWasmEngine', new CedarWasmEngine({ adminGroupId: ADMINS_GROUP, policies })],
   ] as Array<[string, PolicyEngine]>) {
     test(`${name}: every action, asked by a user who may do it, with and without a fresh security key`, () => {
       // an admin who owns everything: every action is permitted to it, so only step-up can refuse
