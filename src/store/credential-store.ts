@@ -80,7 +80,9 @@ export interface CredentialStore {
   /**
    * Revokes the selected credentials and every descendant (whoever holds them), in one
    * transaction, also marking the rows of each kind's own table (tokens, sessions, S3
-   * credentials). The first revocation of a credential is kept.
+   * credentials). The first revocation of a credential is kept. Selecting a principal
+   * also voids its outstanding one-time tickets (MFA steps, enrollment tickets,
+   * security-key ceremonies), so none is completed after its credentials ended.
    */
   revoke(selector: RevokeSelector, at: number, reason: string): Promise<RevokeCounts>;
   /** Records `method` as used at `at` on a credential (a session's step-up). */

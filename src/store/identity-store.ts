@@ -183,6 +183,11 @@ export interface IdentityStore {
   consumeTicket(id: string, kind: string, at: number): Promise<TicketRecord | null>;
   /** Reads a ticket without consuming it (null if absent, expired or consumed). */
   peekTicket(id: string, kind: string, at: number): Promise<TicketRecord | null>;
+  /**
+   * Marks every outstanding ticket of a principal consumed (of `kind`, or of every kind
+   * when null), so none of them can be completed any more; returns how many.
+   */
+  voidTickets(principalId: string, kind: string | null, at: number): Promise<number>;
 
   // ---- sessions and refresh tokens ----
   createSession(s: SessionRecord): Promise<void>;

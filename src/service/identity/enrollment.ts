@@ -21,7 +21,9 @@ function ticketId(secret: string): string {
  * Issues an enrollment ticket for a user (`manage-principals`, so a user's session
  * needs a fresh security key): a one-time `coffer_enroll_` secret, shown once, stored as
  * its SHA-256, valid `ttlSeconds` (default an hour, at most a day), with which that user
- * sets a first password (`POST /v1/auth/enroll`, `coffer enroll`). A bearer token of the
+ * sets a first password (`POST /v1/auth/enroll`, `coffer enroll`). Issuing one voids the
+ * user's earlier tickets; setting a password, and anything that ends the user's
+ * credentials (password change, disable, lock, deletion), voids them all. A bearer token of the
  * user is not enough for that (docs/security.md, "Enrollment"): a stolen token must not
  * become a password, then a session, then a security key of the thief's.
  */
@@ -38,6 +40,8 @@ export async function issueEnrollmentTicket(deps: ServiceDeps, gate: Gate, calle
   const now = deps.clock();
   const secret = generateToken('enroll');
   const expiresAt = now + ttl * 1000;
+  // INVARIANT: one outstanding ticket per user: a new one voids those issued before (lost, or sent to the wrong place)
+  await identityOf(deps).identityStore.voidTickets(target.id, KIND, now);
   // INVARIANT: only the hash is stored; the secret is shown once
   await identityOf(deps).identityStore.createTicket({ id: ticketId(secret), kind: KIND, principalId: target.id, sessionId: null, data: { issuedBy: caller.subject.principal.id }, expiresAt, consumedAt: null });
   await permit.finish('success', { details: { hint: tokenHint(secret), expiresAt } });
@@ -47,7 +51,7 @@ export async function issueEnrollmentTicket(deps: ServiceDeps, gate: Gate, calle
 /**
  * Sets a user's password with an enrollment ticket (no other credential needed: the
  * ticket is the administrator's word). The ticket works once; a weak password does not
- * spend it. Over an existing password it is a reset: like any password change, every
+ * spend it; the user's other tickets are void once a password is set. Over an existing password it is a reset: like any password change, every
  * credential the user had ends.
  */
 export async function enrollWithTicket(deps: ServiceDeps, meta: RequestMeta, input: { ticket: string; password: string }): Promise<{ principal: string }> {
@@ -73,6 +77,8 @@ export async function enrollWithTicket(deps: ServiceDeps, meta: RequestMeta, inp
   await recordEvent(deps, meta, { actor: principal, action: 'enroll', resource: `principal/${principal.name}`, allowed: true, outcome: 'attempt', details: { hint: tokenHint(input.ticket), issuedBy: t.data.issuedBy } });
   const had = (await identity.identityStore.getPasswordHash(principal.id)) !== null;
   await identity.identityStore.setPasswordHash(principal.id, await hashPassword(input.password), now);
+  // INVARIANT: once a password is set, no other enrollment ticket of the user can replace it
+  await identity.identityStore.voidTickets(principal.id, KIND, now);
   // a ticket over an existing password is a reset: like any password change, every credential ends
   const revoked = had ? totalRevoked(await identity.lineage.revokePrincipal(principal.id, now, 'password-reset')) : 0;
   await recordEvent(deps, meta, { actor: principal, action: 'enroll', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { reset: had, credentialsRevoked: revoked } });

@@ -28,6 +28,8 @@ interface Tables {
   tokens: { id: string; revoked_at: Int8 | null };
   identity_sessions: { id: string; revoked_at: Int8 | null; revoke_reason: string | null };
   s3_credentials: { access_key_id: string; revoked_at: Int8 | null };
+  // one-time tickets (MFA, enrollment, security-key ceremonies): voided with the principal's credentials
+  identity_tickets: { principal_id: string | null; consumed_at: Int8 | null };
 }
 
 type Db = Kysely<Tables>;
@@ -177,6 +179,11 @@ export class SqlCredentialStore implements CredentialStore {
           return out;
         };
         let frontier = take(await q.execute());
+        if (selector.principalId !== undefined) {
+          // INVARIANT: no ticket of the principal (an MFA step begun with the old password, an enrollment
+          // ticket, a security-key ceremony) can be completed after its credentials ended
+          await trx.updateTable('identity_tickets').set({ consumed_at: at }).where('principal_id', '=', selector.principalId).where('consumed_at', 'is', null).execute();
+        }
         // level by level: revoke (which locks the rows), then read their children, so a child minted
         // meanwhile is either refused by its locked parent or read here (see create)
         for (let depth = 0; depth < MAX_LINEAGE_DEPTH && frontier.length > 0; depth++) {

@@ -195,6 +195,13 @@ export class SqlIdentityStore implements IdentityStore {
       return row === undefined ? null : ticketFromRow(row);
     });
   }
+  voidTickets(principalId: string, kind: string | null, at: number): Promise<number> {
+    return run('void tickets', async () => {
+      let q = this.#db.updateTable('identity_tickets').set({ consumed_at: at }).where('principal_id', '=', principalId).where('consumed_at', 'is', null);
+      if (kind !== null) q = q.where('kind', '=', kind);
+      return Number((await q.executeTakeFirst()).numUpdatedRows);
+    });
+  }
 
   // ---- sessions ----
   createSession(s: SessionRecord): Promise<void> {
