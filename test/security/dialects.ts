@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { pgAdmin } from '../support/postgres.js';
 
 /** A database to open stores (or a whole runtime) on: its URL (null = SQLite in `dir`), and how to drop it. */
 export interface TestDatabase {
@@ -21,16 +21,6 @@ export interface TestDatabase {
 
 const baseUrl = process.env.COFFER_TEST_PG_URL;
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-
-async function pgAdmin(url: string, statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The dialects to run on: name, how to make a fresh database, and a skip message when it cannot run. */
 export const DIALECTS: Array<{ name: 'SQLite' | 'PostgreSQL'; skip: string | false; open: () => Promise<TestDatabase> }> = [
