@@ -78,6 +78,12 @@ export interface BreakGlassReview {
 export interface Approval {
   requestId: string;
   approverId: string;
+  /**
+   * The approver's party: the root of its owner chain (src/access/four-eyes.ts). A request
+   * counts at most one approval per party (unique in the store), so two service accounts
+   * of one owner, or a person and their service account, never make two approvals.
+   */
+  partyId?: string | null;
   createdAt: number;
   comment: string;
 }

@@ -135,6 +135,12 @@ export interface IdentityConfig {
   readonly servicePatMaxTtlSeconds: number;
   /** When true, a user's API token is not exempt from step-up (restricted downloads, admin actions need `coffer step-up`). */
   readonly requireStepUpForUserTokens: boolean;
+  /**
+   * 0 (default): a credential minted by another (an API token or S3 key minted by a
+   * session) never outlives it. N: it may live up to N seconds from its minting past its
+   * parent's expiry. Revoking the parent (logout, password change, lock...) ends it either way.
+   */
+  readonly mintedCredentialMaxTtlSeconds: number;
 }
 
 /** Settings of the access module (flat keys `access*`, `breakGlass*`, `share*`, `promotion*`, `webhook*`, `stepUp*`). */
@@ -244,6 +250,7 @@ const SCHEMA: Record<string, Field> = {
   sessionTtlSeconds: { kind: 'int', env: 'COFFER_SESSION_TTL_SECONDS', default: 12 * 3600, min: 300, max: 30 * 24 * 3600 },
   servicePatMaxTtlSeconds: { kind: 'int', env: 'COFFER_SERVICE_PAT_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
   requireStepUpForUserTokens: { kind: 'int', env: 'COFFER_REQUIRE_STEP_UP_FOR_USER_TOKENS', default: 0, min: 0, max: 1 },
+  mintedCredentialMaxTtlSeconds: { kind: 'int', env: 'COFFER_MINTED_CREDENTIAL_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
   // monitoring and reviews (src/monitor, src/review, docs/monitoring.md)
   monitorEnabled: { kind: 'int', env: 'COFFER_MONITOR_ENABLED', default: 1, min: 0, max: 1 },
   monitorRulesFile: { kind: 'nullable-string', env: 'COFFER_MONITOR_RULES_FILE', default: null },
@@ -528,6 +535,7 @@ function identityConfig(raw: Record<string, unknown>): IdentityConfig {
     sessionTtlSeconds: raw.sessionTtlSeconds as number,
     servicePatMaxTtlSeconds: raw.servicePatMaxTtlSeconds as number,
     requireStepUpForUserTokens: raw.requireStepUpForUserTokens === 1,
+    mintedCredentialMaxTtlSeconds: raw.mintedCredentialMaxTtlSeconds as number,
   });
 }
 

@@ -62,6 +62,8 @@ export class InvalidCredentialsError extends define('COFFER_AUTH_INVALID_CREDENT
 export class WeakPasswordError extends define('COFFER_AUTH_WEAK_PASSWORD', 'password does not meet the requirements') {}
 /** The action needs a recent WebAuthn assertion on this session (RFC 9470 style step-up). */
 export class StepUpRequiredError extends define('COFFER_AUTH_STEP_UP_REQUIRED', 'step-up required: confirm with your security key') {}
+/** A first password (or factor) asked for with a bearer credential alone: it needs an enrollment ticket from an administrator, or a recent second factor. */
+export class EnrollmentRequiredError extends define('COFFER_AUTH_ENROLLMENT_REQUIRED', 'enrolling a first password needs an enrollment ticket from an administrator') {}
 export class TokenNotYetValidError extends define('COFFER_AUTH_TOKEN_NOT_YET_VALID', 'token is not valid yet') {}
 export class TokenAudienceError extends define('COFFER_AUTH_TOKEN_WRONG_AUDIENCE', 'token was issued for another audience') {}
 /** A refresh token was presented twice: its whole session is revoked. */

@@ -62,9 +62,12 @@ export function parseAuditRecord(seq: number, body: string): ParsedEvent | null 
   }
   if (o.v !== 1 || typeof o.time !== 'number' || typeof o.action !== 'string' || typeof o.resource !== 'string') return null;
   if ((o.decision !== 'allow' && o.decision !== 'deny') || typeof o.outcome !== 'string' || !OUTCOMES.has(o.outcome)) return null;
-  const actor = parseActor(o.actor);
-  if (actor === undefined) return null;
-  if (actor !== null && actor.kind === MONITOR_ACTOR.kind) return null;
+  const named = parseActor(o.actor);
+  if (named === undefined) return null;
+  if (named !== null && named.kind === MONITOR_ACTOR.kind) return null;
+  // INVARIANT: a refused authentication is an outsider's attempt, never the behaviour of the account it named
+  // (records written before failed logins had no actor carried the victim); it counts against its source address
+  const actor = o.decision === 'deny' && AUTHENTICATION_ACTIONS.has(o.action) ? null : named;
   const context = typeof o.context === 'object' && o.context !== null && !Array.isArray(o.context) ? (o.context as Record<string, unknown>) : {};
   const sourceIp = typeof context.sourceIp === 'string' ? context.sourceIp : '';
   const policies = Array.isArray(o.policies) ? o.policies.filter((p): p is string => typeof p === 'string') : [];
@@ -86,6 +89,9 @@ export function parseAuditRecord(seq: number, body: string): ParsedEvent | null 
     grantIds: policies.filter((p) => p.startsWith(`${ID_PREFIX.grant}_`)),
   };
 }
+
+/** Actions of authentication itself (logins, step-ups, token exchanges...). */
+const AUTHENTICATION_ACTIONS: ReadonlySet<string> = new Set(['login', 'authenticate', 'step-up', 'refresh', 'token-exchange', 'sso-login', 'bootstrap']);
 
 function parseActor(a: unknown): MonitorEvent['actor'] | undefined {
   if (a === null) return null;

@@ -46,8 +46,8 @@ export interface MonitorAttachment {
   audit: AuditLog;
   /** Required of whoever unlocks a principal (see src/access/step-up.ts). */
   unlockCheck: UnlockCheck;
-  /** Revokes a principal's sessions at a lock (identity module). */
-  revokeSessions?: (principalId: string, at: number, reason: string) => Promise<number>;
+  /** Revokes every credential of a principal and what was minted from them, at a lock (credential lineage); returns how many. */
+  revokeCredentials: (principalId: string, at: number, reason: string) => Promise<number>;
 }
 
 /** The monitoring and review module, as the composition root wires it. */
@@ -124,7 +124,7 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
     attach(a) {
       if (attached) throw new InternalError('monitor attached twice');
       attached = true;
-      const locker = new AccountLocker({ store: core.store, monitorStore: core.monitorStore, inflight, audit: a.audit, clock: core.clock, warn: core.warn, ...(a.revokeSessions ? { revokeSessions: a.revokeSessions } : {}) });
+      const locker = new AccountLocker({ store: core.store, monitorStore: core.monitorStore, inflight, audit: a.audit, clock: core.clock, warn: core.warn, revokeCredentials: a.revokeCredentials });
       raiser = new AlertRaiser({ rules, monitorStore: core.monitorStore, locker, dispatcher, audit: a.audit, metrics, clock: core.clock, warn: core.warn });
       if (config.enabled) void detectors.start().catch(() => undefined);
       const flushUsage = () => (config.enabled ? detectors.persist() : Promise.resolve());

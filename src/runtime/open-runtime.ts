@@ -21,7 +21,8 @@ import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys,
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
-import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
+import { Identity, loadIdentityKeys, rotateSigningKey, totalRevoked } from '../identity/index.js';
+import { SqlCredentialStore } from '../store/sql/credential-sql-store.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
 import { SqlIdentityStore } from '../store/sql/identity-sql-store.js';
 import type { PublicRoutes } from '../server/app.js';
@@ -142,7 +143,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       sessionSeconds: config.identity.sessionTtlSeconds,
       servicePatMaxTtlSeconds: config.identity.servicePatMaxTtlSeconds,
       requireStepUpForUserTokens: config.identity.requireStepUpForUserTokens,
-    });
+      mintedCredentialMaxTtlSeconds: config.identity.mintedCredentialMaxTtlSeconds,
+    }, new SqlCredentialStore(store.kysely, store.dialect));
     // every node re-reads the identity keys (a signing-key rotation on another node reaches it)
     identity.setKeySource({ load: () => loadIdentityKeys(store, keyring), rotateSigning: (now, retireNow) => rotateSigningKey(store, keyring, now, retireNow) });
 
@@ -245,7 +247,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         gate: service.gate,
         audit,
         unlockCheck: freshAuthenticationCheck(config.access.stepUpMaxAgeSeconds),
-        revokeSessions: (id, at, reason) => identity.identityStore.revokeSessionsOf(id, at, reason),
+        revokeCredentials: async (id, at, reason) => totalRevoked(await identity.lineage.revokePrincipal(id, at, reason)),
       });
       routes.push(monitorRoutes(m.monitor, m.reviews));
       onClose.push(() => monitor.close());

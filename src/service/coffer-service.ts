@@ -24,7 +24,7 @@ export class CofferService {
     return authenticate(this.deps, this.gate, bearer, meta);
   }
 
-  bootstrap(meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string }) {
+  bootstrap(meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string; password?: string }) {
     return admin.bootstrap(this.deps, meta, input);
   }
   whoami(caller: Caller) {
@@ -77,6 +77,9 @@ export class CofferService {
   }
   revokeToken(caller: Caller, tokenId: string) {
     return admin.revokeToken(this.deps, this.gate, caller, tokenId);
+  }
+  listCredentials(caller: Caller, principal?: string) {
+    return admin.listCredentials(this.deps, this.gate, caller, principal);
   }
   createGrant(caller: Caller, input: admin.GrantInput) {
     return admin.createGrant(this.deps, this.gate, caller, input);

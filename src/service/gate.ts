@@ -83,14 +83,15 @@ export class Gate {
 
   /**
    * True when the only thing missing is a fresh WebAuthn assertion: the same request with
-   * the session's methods plus `webauthn`, just now, would be allowed. Only users can
-   * step up: through a session, or with an API token whose exemption the configuration
-   * withdrew (`step-up-enforced`; `coffer step-up` then starts a session). A workload or
-   * an exempt API token has no second factor to add.
+   * the credential's methods plus `webauthn`, just now, would be allowed. Only users can
+   * step up: through a session, or with an API token that is not exempt (minted by a
+   * session, or its exemption withdrawn by `step-up-enforced`; `coffer step-up` then
+   * starts a session). A workload or an exempt API token has no second factor to add.
    */
   private needsStepUp(caller: Caller, action: Action, resource: ResourceRef, change: ProdChange | null): boolean {
     if (caller.subject.principal.kind !== 'user') return false;
-    if (caller.sessionId === undefined && !caller.context.mfa.methods.includes('step-up-enforced')) return false;
+    const m = caller.context.mfa.methods;
+    if (m.includes('token') && !m.includes('step-up-enforced')) return false;
     const methods = [...new Set([...caller.context.mfa.methods, 'webauthn'])];
     const fresh: Caller = { ...caller, context: { ...caller.context, mfa: { methods, ageSeconds: 0 } } };
     return this.decideWith(fresh, action, resource, change).decision.allowed;

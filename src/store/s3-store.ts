@@ -15,13 +15,14 @@ export type S3UserMetadata = Record<string, string>;
 
 /**
  * Temporary S3 credentials (as AWS STS issues): an access key id, a secret and a
- * session token, bound to a principal and to the API token they were issued from.
+ * session token, bound to a principal and to the credential they were minted by (their
+ * parent in the credential lineage, src/store/credential-store.ts).
  */
 export interface S3Credential {
   /** Public identifier (`CKIA` + 16 base32 characters), the primary key. */
   accessKeyId: string;
   principalId: string;
-  /** The API token the credential was issued from: revoking it revokes the credential too. */
+  /** The credential (session, API token, S3 key) this one was minted by: revoking it revokes this one too. */
   tokenId: string;
   /**
    * The 32-byte secret, wrapped by the keyring like a data key (object id

@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { AccessRequestRecord, Approval, Promotion, RequestStatus, ShareLink } from '../../access/access-types.js';
-import { AccessRequestClosedError, AlreadyExistsError, ConflictError, NotFoundError, isCofferError } from '../../domain/errors.js';
+import { AccessRequestClosedError, AlreadyExistsError, ConflictError, NotFoundError, SelfApprovalError, isCofferError } from '../../domain/errors.js';
 import type { CofferError } from '../../domain/errors.js';
 import type { Environment, Grant, Role, ScopeKind, Tier } from '../../domain/types.js';
 import { ENVIRONMENTS } from '../../domain/types.js';
@@ -43,6 +43,8 @@ interface AccessRequestsTable {
 interface AccessApprovalsTable {
   request_id: string;
   approver_id: string;
+  /** Migration 009_access_approval_party; null for approvals recorded before it. */
+  party_id: string | null;
   created_at: Int8;
   comment: string;
 }
@@ -147,7 +149,7 @@ export class SqlAccessStore implements AccessStore {
   listApprovals(requestId: string): Promise<Approval[]> {
     return this.#run('list approvals', async () => {
       const rows = await this.#db.selectFrom('access_approvals').selectAll().where('request_id', '=', requestId).orderBy('created_at').orderBy('approver_id').execute();
-      return rows.map((r) => ({ requestId: r.request_id, approverId: r.approver_id, createdAt: toNumber(r.created_at), comment: r.comment }));
+      return rows.map((r) => ({ requestId: r.request_id, approverId: r.approver_id, partyId: r.party_id, createdAt: toNumber(r.created_at), comment: r.comment }));
     });
   }
 
@@ -157,13 +159,19 @@ export class SqlAccessStore implements AccessStore {
         const current = await this.#lockRequest(trx, approval.requestId);
         if (current.status !== 'pending') throw closed(current, current.status);
         if (current.deadline <= now) throw closed(current, 'expired');
+        // the same approver again (the request row is locked: no race) before the one-per-party index speaks
+        const again = await trx.selectFrom('access_approvals').select('approver_id').where('request_id', '=', approval.requestId).where('approver_id', '=', approval.approverId).executeTakeFirst();
+        if (again !== undefined) throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
         try {
           await trx
             .insertInto('access_approvals')
-            .values({ request_id: approval.requestId, approver_id: approval.approverId, created_at: approval.createdAt, comment: approval.comment })
+            .values({ request_id: approval.requestId, approver_id: approval.approverId, party_id: approval.partyId ?? null, created_at: approval.createdAt, comment: approval.comment })
             .execute();
         } catch (err) {
-          if (classifyDbError(err).kind === 'unique') throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
+          const failure = classifyDbError(err);
+          // INVARIANT: one approval per party (unique request_id, party_id): siblings racing each other cannot both count
+          if (failure.kind === 'unique' && /party/i.test(`${failure.target} ${failure.message}`)) throw new SelfApprovalError(`access request \`${approval.requestId}\` was already approved by the same party (a person and their service accounts count as one)`);
+          if (failure.kind === 'unique') throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
           throw err;
         }
         const counted = await trx.selectFrom('access_approvals').select((eb) => eb.fn.countAll<number | string>().as('n')).where('request_id', '=', approval.requestId).executeTakeFirstOrThrow();

@@ -5,6 +5,7 @@ import { accessMigrations } from './migrations-access.js';
 import { policyMigrations } from './migrations-policy.js';
 import { monitorMigrations } from './migrations-monitor.js';
 import { gateMigrations } from './migrations-gate.js';
+import { credentialMigrations } from './migrations-credentials.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -160,5 +161,6 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
     ...policyMigrations(dialect),
     ...monitorMigrations(dialect),
     ...gateMigrations(dialect),
+    ...credentialMigrations(dialect),
   };
 }
