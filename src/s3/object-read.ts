@@ -8,6 +8,7 @@ import type { S3HttpResponse } from './s3-http.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { httpDate, quoteEtag } from './s3-format.js';
 import { userMetadataHeaders } from './user-metadata.js';
+import { contentHeadersOfObject } from './content-headers.js';
 import { xmlDocument } from './xml.js';
 
 /** Response overrides a (presigned) GET may ask for. */
@@ -63,6 +64,7 @@ function objectHeaders(found: AuthorizedVersion): Record<string, string> {
     ...(parts !== undefined ? { 'x-amz-mp-parts-count': String(parts) } : {}),
     // versions pushed through the REST API have no S3 facts, hence no user metadata
     ...userMetadataHeaders(found.meta?.userMetadata),
+    ...contentHeadersOfObject(found.meta?.contentHeaders),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { S3RequestError } from '../domain/errors.js';
 import type { S3ChecksumName } from '../store/s3-store.js';
 import { AwsChunkedDecoder, STREAMING_PAYLOADS } from './aws-chunked.js';
-import { CHECKSUM_NAMES, DigestStream, isChecksumValue, parseChecksumName, type BodyExpectations } from './checksums.js';
+import { CHECKSUM_NAMES, DigestStream, checksumValueError, isChecksumValue, parseChecksumName, type BodyExpectations } from './checksums.js';
 import type { S3Op } from './s3-op.js';
 import { destroySafely, guard } from '../streams/index.js';
 
@@ -59,7 +59,8 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
     const value = h[`x-amz-checksum-${name}`];
     if (value === undefined) continue;
     if (expectations.checksum !== undefined) throw new S3RequestError('expecting a single x-amz-checksum- header: multiple checksum types are not allowed', { s3Code: 'InvalidRequest' });
-    if (!isChecksumValue(name, value)) throw new S3RequestError(`value for x-amz-checksum-${name} header is invalid`, { s3Code: 'InvalidRequest' });
+    const invalid = checksumValueError(name, value, 'header');
+    if (invalid !== null) throw invalid;
     expectations.checksum = { name, value };
     echo = name;
   }

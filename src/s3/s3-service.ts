@@ -164,6 +164,8 @@ export class S3Service {
       });
     }
     await this.ctx.store.purgeCredentials(now - 24 * 3600 * 1000);
+    // a Complete retried later than an abandoned upload is kept is NoSuchUpload again
+    await this.ctx.store.purgeCompletedUploads(now - maxAgeMs);
     return removed;
   }
 }
