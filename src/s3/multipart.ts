@@ -5,7 +5,7 @@ import { newId } from '../domain/ids.js';
 import type { Artifact, Project } from '../domain/types.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import type { S3ChecksumName, S3Checksums, S3ObjectMeta, S3Upload, S3UploadPart } from '../store/s3-store.js';
-import { CHECKSUM_NAMES, DigestStream, checksumApiName, checksumValueError, isChecksumValue, newDigest, parseChecksumName } from './checksums.js';
+import { CHECKSUM_NAMES, DigestStream, checksumApiName, checksumValueError, newDigest, parseChecksumName } from './checksums.js';
 import { once, resolveSource } from './object-source.js';
 import { bucketProject, checksumElements, checksumHeaders, commitVersion, conditionalCommit, ensureArtifact, pipeToDigest } from './object-write.js';
 import { readCheckedBody, requestBody } from './request-body.js';

@@ -39,7 +39,10 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
   if (payload === null && (h['content-encoding'] ?? '').split(',').some((e) => e.trim() === 'aws-chunked')) {
     throw new S3RequestError('aws-chunked bodies need SigV4', { s3Code: 'InvalidRequest' });
   }
-  const sizeText = chunked ? h['x-amz-decoded-content-length'] : h['content-length'];
+  // a body in HTTP chunked transfer coding has no Content-Length: S3 then takes the size
+  // from x-amz-decoded-content-length (and answers MissingContentLength without it)
+  const transferChunked = (h['transfer-encoding'] ?? '').toLowerCase().split(',').some((e) => e.trim() === 'chunked');
+  const sizeText = chunked || (transferChunked && h['content-length'] === undefined) ? h['x-amz-decoded-content-length'] : h['content-length'];
   if (sizeText === undefined) {
     throw new S3RequestError(chunked ? 'x-amz-decoded-content-length is required for aws-chunked bodies' : 'you must provide the Content-Length HTTP header', { s3Code: 'MissingContentLength' });
   }

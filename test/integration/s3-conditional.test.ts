@@ -13,6 +13,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
@@ -22,6 +23,8 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { S3Credentials } from '../../src/client/s3-client.js';
+import { sendSigned, signS3 } from '../support/s3-signer.js';
 import { s3Error, sdkClient } from './s3-client-helpers.js';
 import { startS3Harness, type S3Harness } from './s3-harness.js';
 
@@ -34,10 +37,12 @@ function suite(name: string, postgresUrl: string | undefined, skip: string | fal
     let s3: S3Client;
     let bob: S3Client;
     let eve: S3Client;
+    let adminCreds: S3Credentials;
     before(async () => {
       h = await startS3Harness(postgresUrl ? { postgresUrl } : {});
       await h.admin.createProject({ name: 'ml' });
-      s3 = sdkClient(h.s3Url, await h.credentials(h.adminToken));
+      adminCreds = await h.credentials(h.adminToken);
+      s3 = sdkClient(h.s3Url, adminCreds);
       const bobToken = await h.user('bob');
       await h.admin.createGrant({ principal: 'bob', role: 'writer', project: 'ml' });
       bob = sdkClient(h.s3Url, await h.credentials(bobToken));
@@ -204,6 +209,45 @@ function suite(name: string, postgresUrl: string | undefined, skip: string | fal
       const composite = await multipart(s3, 'sum/mp2', randomBytes(1000));
       assert.equal((await s3Error(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'ml', Key: 'sum/mp2', UploadId: composite.UploadId, MultipartUpload: { Parts: composite.parts }, ChecksumSHA256: 'bad=sha' })))).status, 400, 'a malformed full-object SHA256 is refused on any upload');
       for (const k of ['sum/a', 'sum/mp', 'sum/mp2']) assert.equal((await s3Error(s3.send(new HeadObjectCommand({ Bucket: 'ml', Key: k })))).status, 404);
+    });
+
+    void test('GetObjectAttributes: ETag, Checksum, ObjectParts (paged), StorageClass, ObjectSize; hidden objects NoSuchKey; bad attribute names refused', async () => {
+      const data = randomBytes(11 * MIB);
+      const up = await multipart(s3, 'attr/mp', data);
+      const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'ml', Key: 'attr/mp', UploadId: up.UploadId, MultipartUpload: { Parts: up.parts } }));
+      const all = await s3.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/mp', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] }));
+      assert.equal(`"${all.ETag}"`, done.ETag, 'the ETag, unquoted as S3 gives it');
+      assert.equal(all.ObjectSize, data.length);
+      assert.equal(all.StorageClass, 'STANDARD');
+      assert.equal(all.VersionId, done.VersionId);
+      assert.equal(all.ObjectParts?.TotalPartsCount, 3);
+      assert.deepEqual(all.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]), [[1, 5 * MIB], [2, 5 * MIB], [3, MIB]]);
+      const paged = await s3.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/mp', ObjectAttributes: ['ObjectParts'], MaxParts: 1, PartNumberMarker: '1' }));
+      assert.deepEqual(paged.ObjectParts?.Parts?.map((p) => p.PartNumber), [2]);
+      assert.equal(paged.ObjectParts?.IsTruncated, true);
+      assert.equal(paged.ObjectSize, undefined, 'only what was asked');
+      await s3.send(new PutObjectCommand({ Bucket: 'ml', Key: 'attr/one', Body: 'x', ChecksumAlgorithm: 'SHA256' }));
+      const one = await s3.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/one', ObjectAttributes: ['Checksum', 'ObjectParts'] }));
+      assert.equal(one.Checksum?.ChecksumSHA256, Buffer.from('2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', 'hex').toString('base64'));
+      assert.equal(one.ObjectParts, undefined, 'a single PUT has no parts');
+      assert.equal((await s3Error(s3.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/one', ObjectAttributes: ['Bogus' as 'ETag'] })))).code, 'InvalidArgument');
+      // a user without a grant: NoSuchKey, whether the object exists or not
+      assert.deepEqual(await s3Error(eve.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/one', ObjectAttributes: ['ObjectSize'] }))), await s3Error(eve.send(new GetObjectAttributesCommand({ Bucket: 'ml', Key: 'attr/none', ObjectAttributes: ['ObjectSize'] }))));
+    });
+
+    void test('presigned X-Amz-Expires of 0, negative or over 7 days: 403 AccessDenied; 7 days exactly is accepted', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: 'ml', Key: 'presign/a', Body: 'presigned' }));
+      const host = new URL(h.s3Url).host;
+      const get = (expires: string) => sendSigned(h.s3Url, signS3(adminCreds, { method: 'GET', path: '/ml/presign/a', presign: true, host, expires }));
+      for (const expires of ['0', '-5', '604801', '99999999']) {
+        const r = await get(expires);
+        assert.equal(r.status, 403, `X-Amz-Expires=${expires}`);
+        assert.match(r.text, /<Code>AccessDenied<\/Code>/);
+      }
+      const ok = await get('604800');
+      assert.equal(ok.status, 200);
+      assert.equal(ok.text, 'presigned');
+      assert.equal((await get('abc')).status, 400, 'not a number is malformed');
     });
   });
 }
