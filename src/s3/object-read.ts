@@ -194,7 +194,8 @@ export async function getObjectAttributes(op: S3Op): Promise<S3HttpResponse> {
     const page = sizes.map((Size, i) => ({ PartNumber: i + 1, Size })).filter((p) => p.PartNumber > marker);
     const shown = page.slice(0, maxParts);
     body.ObjectParts = {
-      TotalPartsCount: sizes.length,
+      // the element is PartsCount (the SDKs' TotalPartsCount)
+      PartsCount: sizes.length,
       PartNumberMarker: marker,
       NextPartNumberMarker: shown.length > 0 ? shown[shown.length - 1]!.PartNumber : marker,
       MaxParts: maxParts,
