@@ -5,7 +5,7 @@ import { authenticateS3 } from './authenticate-s3.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './buckets.js';
 import { issueCredentials, listCredentials, revokeCredential, type IssuedS3Credentials, type S3CredentialView } from './credentials.js';
 import { deleteObject, deleteObjects } from './object-delete.js';
-import { getObject, getObjectTagging } from './object-read.js';
+import { getObject, getObjectAttributes, getObjectTagging } from './object-read.js';
 import { copyObject, putObject } from './object-write.js';
 import { listObjectVersions, listObjects } from './listing.js';
 import {
@@ -28,19 +28,33 @@ import { TrackedGate, type S3Op } from './s3-op.js';
 
 type Handler = (op: S3Op) => Promise<S3HttpResponse>;
 
+/**
+ * Every S3 operation Coffer serves: the names {@link route} can answer (type-checked), and
+ * the rows marked `supported` in docs/s3.md's operation table (a test compares the two).
+ */
+export const S3_OPERATIONS = [
+  'ListBuckets', 'CreateBucket', 'HeadBucket', 'DeleteBucket', 'GetBucketLocation', 'GetBucketVersioning',
+  'ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'DeleteObjects',
+  'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'CopyObject', 'GetObjectTagging', 'GetObjectAttributes',
+  'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
+] as const;
+
+/** The name of an operation Coffer serves. */
+export type S3OperationName = (typeof S3_OPERATIONS)[number];
+
 /** Subresources Coffer does not implement: answered NotImplemented rather than mistaken for another operation. */
-const UNSUPPORTED = [
+export const UNSUPPORTED_SUBRESOURCES = [
   'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'encryption', 'object-lock', 'website', 'logging', 'notification', 'replication',
   'accelerate', 'requestPayment', 'ownershipControls', 'publicAccessBlock', 'intelligent-tiering', 'inventory', 'analytics', 'metrics',
-  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'session', 'metadataTable', 'renameObject',
+  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'session', 'metadataTable', 'renameObject',
 ];
 
 /** Which operation a request is, by method, target and subresource (other query parameters are ignored). */
-function route(request: S3HttpRequest, has: (name: string) => boolean, bucket: string, key: string | null): { name: string; handler: Handler } | null {
+function route(request: S3HttpRequest, has: (name: string) => boolean, bucket: string, key: string | null): { name: S3OperationName; handler: Handler } | null {
   const m = request.method;
   const copy = request.headers['x-amz-copy-source'] !== undefined;
   if (bucket === '') return m === 'GET' ? { name: 'ListBuckets', handler: listBuckets } : null;
-  if (UNSUPPORTED.some(has)) return null;
+  if (UNSUPPORTED_SUBRESOURCES.some(has)) return null;
   if (key === null) {
     if (m === 'GET') {
       if (has('location')) return { name: 'GetBucketLocation', handler: getBucketLocation };
@@ -60,6 +74,7 @@ function route(request: S3HttpRequest, has: (name: string) => boolean, bucket: s
   switch (m) {
     case 'GET':
       if (has('uploadId')) return { name: 'ListParts', handler: listParts };
+      if (has('attributes')) return { name: 'GetObjectAttributes', handler: getObjectAttributes };
       if (has('tagging')) return { name: 'GetObjectTagging', handler: getObjectTagging };
       return { name: 'GetObject', handler: (op) => getObject(op, false) };
     case 'HEAD':
@@ -166,6 +181,8 @@ export class S3Service {
       });
     }
     await this.ctx.store.purgeCredentials(now - 24 * 3600 * 1000);
+    // a Complete retried later than an abandoned upload is kept is NoSuchUpload again
+    await this.ctx.store.purgeCompletedUploads(now - maxAgeMs);
     return removed;
   }
 }

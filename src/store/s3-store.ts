@@ -14,6 +14,22 @@ export type S3Checksums = Partial<Record<S3ChecksumName, string>>;
 export type S3UserMetadata = Record<string, string>;
 
 /**
+ * Content headers of an object kept from its write and returned on GET and HEAD:
+ * `cache-control`, `content-disposition`, `content-encoding`, `content-language`,
+ * `expires` (lower-case names, values as received). Never a secret.
+ */
+export type S3ContentHeaders = Record<string, string>;
+
+/** An upload that completed: its id names the version it became, for a retried Complete. */
+export interface S3CompletedUpload {
+  uploadId: string;
+  projectId: string;
+  key: string;
+  versionId: string;
+  completedAt: number;
+}
+
+/**
  * Temporary S3 credentials (as AWS STS issues): an access key id, a secret and a
  * session token, bound to a principal and to the credential they were minted by (their
  * parent in the credential lineage, src/store/credential-store.ts).
@@ -56,6 +72,8 @@ export interface S3ObjectMeta {
   partSizes: number[] | null;
   /** User-defined metadata returned as `x-amz-meta-*` on GET and HEAD (`{}` when none). */
   userMetadata: S3UserMetadata;
+  /** Content headers of the write (`{}` when none; absent on rows written before migration 016). */
+  contentHeaders?: S3ContentHeaders;
 }
 
 /** The S3 view of an artifact hidden by DeleteObject: versions up to `hidesThrough` are not listed nor served. */
@@ -95,6 +113,8 @@ export interface S3Upload {
   checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
   /** User-defined metadata of CreateMultipartUpload, given to the version at Complete (`{}` when none). */
   userMetadata: S3UserMetadata;
+  /** Content headers of CreateMultipartUpload, given to the version at Complete. */
+  contentHeaders?: S3ContentHeaders;
   createdAt: number;
 }
 
@@ -216,6 +236,11 @@ export interface S3Store {
   claimUploadCompletion(uploadId: string, claimId: string, now: number, leaseMs: number): Promise<boolean>;
   /** Drops the claim `claimId` holds (a failed completion: the client may retry); nothing if it holds none. */
   releaseUploadCompletion(uploadId: string, claimId: string): Promise<void>;
+  /** Records that `c.uploadId` completed as `c.versionId` (before the upload row goes). */
+  putCompletedUpload(c: S3CompletedUpload): Promise<void>;
+  getCompletedUpload(uploadId: string): Promise<S3CompletedUpload | null>;
+  /** Forgets completions older than `before` (a retry after that gets NoSuchUpload); returns how many. */
+  purgeCompletedUploads(before: number): Promise<number>;
   /** Uploads created before `before` (abandoned), oldest first, at most `limit`. */
   listStaleUploads(before: number, limit: number): Promise<S3Upload[]>;
 }

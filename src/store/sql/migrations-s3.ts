@@ -10,6 +10,8 @@ import type { SqlDialectName } from './migrations.js';
  * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part);
  * `015_s3_keys`: the S3 key an artifact name stands for, the column S3 listings order and page by;
  * `015_s3_purged_versions`: versions hidden from the S3 view by DeleteObject with a version id.
+ * `016_s3_content_headers_completed`: the content headers (Cache-Control...) of versions and uploads,
+ * and the uploads already completed (a repeated Complete answers as the first did).
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -132,6 +134,24 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
           .addColumn('purged_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('s3_purged_versions_artifact_idx').ifNotExists().on('s3_purged_versions').columns(['artifact_id', 'number']).execute();
+      },
+    },
+    '016_s3_content_headers_completed': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Cache-Control, Content-Disposition... of a write, as a JSON object (null: none)
+        await addColumnIfMissing(db, dialect, 's3_objects', 'content_headers', 'text');
+        await addColumnIfMissing(db, dialect, 's3_uploads', 'content_headers', 'text');
+        // an upload id, once completed, names the version it became (a retried Complete answers with it)
+        await db.schema
+          .createTable('s3_completed_uploads')
+          .ifNotExists()
+          .addColumn('upload_id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('key', key, (c) => c.notNull())
+          .addColumn('version_id', 'text', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('s3_completed_uploads_at_idx').ifNotExists().on('s3_completed_uploads').column('completed_at').execute();
       },
     },
   };

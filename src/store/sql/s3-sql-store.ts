@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { AlreadyExistsError, StorageError, ValidationError, isCofferError, type CofferError } from '../../domain/errors.js';
 import type {
   S3Checksums,
+  S3CompletedUpload,
   S3Credential,
   S3CredentialRecord,
   S3PurgedVersion, S3DeleteMarker,
@@ -41,6 +42,8 @@ interface S3ObjectsTable {
   part_sizes: string | null;
   /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
   user_metadata: string | null;
+  /** Migration 016: JSON object of the content headers, or null (none). */
+  content_headers: string | null;
 }
 
 interface S3DeleteMarkersTable {
@@ -65,6 +68,8 @@ interface S3UploadsTable {
   completion_expires_at: Int8 | null;
   /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
   user_metadata: string | null;
+  /** Migration 016: JSON object of the content headers, or null (none). */
+  content_headers: string | null;
 }
 
 interface S3UploadPartsTable {
@@ -89,6 +94,15 @@ export interface S3Database extends Database {
   s3_upload_parts: S3UploadPartsTable;
   /** Migration 015_s3_purged_versions. */
   s3_purged_versions: { version_id: string; artifact_id: string; number: number; purged_by: string; purged_at: Int8 };
+  s3_completed_uploads: S3CompletedUploadsTable;
+}
+
+interface S3CompletedUploadsTable {
+  upload_id: string;
+  project_id: string;
+  key: string;
+  version_id: string;
+  completed_at: Int8;
 }
 
 const MAX_LIST = 1000;
@@ -181,11 +195,12 @@ export class SqlS3Store implements S3Store {
         checksum_type: m.checksumType,
         part_sizes: m.partSizes === null ? null : JSON.stringify(m.partSizes),
         user_metadata: userMetadataText(m.userMetadata),
+        content_headers: userMetadataText(m.contentHeaders ?? {}),
       };
       await this.#db
         .insertInto('s3_objects')
         .values(row)
-        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes, user_metadata: row.user_metadata }))
+        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes, user_metadata: row.user_metadata, content_headers: row.content_headers }))
         .execute();
     });
   }
@@ -292,6 +307,7 @@ export class SqlS3Store implements S3Store {
           'o.checksum_type as o_checksum_type',
           'o.part_sizes as o_part_sizes',
           'o.user_metadata as o_user_metadata',
+          'o.content_headers as o_content_headers',
         ])
         .where('a.project_id', '=', projectId)
         .where('v.number', '=', (eb) =>
@@ -335,6 +351,7 @@ export class SqlS3Store implements S3Store {
                 checksum_type: r.o_checksum_type!,
                 part_sizes: r.o_part_sizes,
                 user_metadata: r.o_user_metadata,
+                content_headers: r.o_content_headers,
               }),
       }));
     });
@@ -368,6 +385,7 @@ export class SqlS3Store implements S3Store {
           const artifact = await trx.selectFrom('artifacts').select('id').where('project_id', '=', projectId).limit(1).executeTakeFirst();
           const upload = await trx.selectFrom('s3_uploads').select('upload_id').where('project_id', '=', projectId).limit(1).executeTakeFirst();
           if (artifact !== undefined || upload !== undefined) return false;
+          await trx.deleteFrom('s3_completed_uploads').where('project_id', '=', projectId).execute();
           await trx.deleteFrom('grants').where('scope_kind', '=', 'project').where('scope_id', '=', projectId).execute();
           const r = await trx.deleteFrom('projects').where('id', '=', projectId).executeTakeFirst();
           return Number(r.numDeletedRows) === 1;
@@ -398,6 +416,7 @@ export class SqlS3Store implements S3Store {
           completion_claim: null,
           completion_expires_at: null,
           user_metadata: userMetadataText(u.userMetadata),
+          content_headers: userMetadataText(u.contentHeaders ?? {}),
         })
         .execute();
     });
@@ -509,6 +528,30 @@ export class SqlS3Store implements S3Store {
         await trx.deleteFrom('s3_uploads').where('upload_id', '=', uploadId).execute();
         return parts.map(partFromRow);
       });
+    });
+  }
+
+  putCompletedUpload(c: S3CompletedUpload): Promise<void> {
+    return run('put s3 completed upload', async () => {
+      await this.#db
+        .insertInto('s3_completed_uploads')
+        .values({ upload_id: c.uploadId, project_id: c.projectId, key: c.key, version_id: c.versionId, completed_at: c.completedAt })
+        .onConflict((oc) => oc.column('upload_id').doNothing())
+        .execute();
+    });
+  }
+
+  getCompletedUpload(uploadId: string): Promise<S3CompletedUpload | null> {
+    return run('get s3 completed upload', async () => {
+      const r = await this.#db.selectFrom('s3_completed_uploads').selectAll().where('upload_id', '=', uploadId).executeTakeFirst();
+      return r === undefined ? null : { uploadId: r.upload_id, projectId: r.project_id, key: r.key, versionId: r.version_id, completedAt: toNumber(r.completed_at) };
+    });
+  }
+
+  purgeCompletedUploads(before: number): Promise<number> {
+    return run('purge s3 completed uploads', async () => {
+      const r = await this.#db.deleteFrom('s3_completed_uploads').where('completed_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
     });
   }
 
@@ -628,6 +671,7 @@ function metaFromRow(r: Selectable<S3ObjectsTable>): S3ObjectMeta {
     checksumType: r.checksum_type === 'COMPOSITE' ? 'COMPOSITE' : 'FULL_OBJECT',
     partSizes: r.part_sizes === null ? null : (JSON.parse(r.part_sizes) as number[]),
     userMetadata: parseUserMetadata(r.user_metadata),
+    contentHeaders: parseUserMetadata(r.content_headers),
   };
 }
 
@@ -645,6 +689,7 @@ function uploadFromRow(r: Selectable<S3UploadsTable>): S3Upload {
     checksumAlgorithm: (r.checksum_algorithm as S3Upload['checksumAlgorithm']) ?? null,
     checksumType: (r.checksum_type as S3Upload['checksumType']) ?? null,
     userMetadata: parseUserMetadata(r.user_metadata),
+    contentHeaders: parseUserMetadata(r.content_headers),
     createdAt: toNumber(r.created_at),
   };
 }
