@@ -29,6 +29,7 @@ import { openPostgresStore } from '../../src/store/index.js';
 import type { BenchRow } from '../bench-row.js';
 import { benchScript, runChild, startChildServer, type ChildServer } from '../child.js';
 import { downloadOnce, uploadOnce, type TransferTarget } from '../cases/transfer-bench.js';
+import { event } from '../cases/audit-bench.js';
 import type { SmallGetsInput, SmallGetsResult } from '../load/small-gets.js';
 import type { UploadResult } from '../load/upload.js';
 import type { CofferServerInput, CofferServerReady } from '../servers/coffer-server.js';
@@ -237,17 +238,7 @@ async function pgAuditRows(dbUrl: string, seconds: number, log: (line: string) =
     await Promise.all(
       Array.from({ length: writers }, async () => {
         while (performance.now() < deadline) {
-          await audit.record({
-            time: Date.now(),
-            requestId: `req-${records}`,
-            actor: { id: 'prn_bench', name: 'bench', kind: 'user' },
-            action: 'download',
-            resource: `project/bench/artifact/model@${records % 50}`,
-            decision: 'allow',
-            policies: ['grant/artifact-owner'],
-            outcome: 'attempt',
-            context: { ip: '127.0.0.1', userAgent: 'coffer-bench/1', mfa: false },
-          });
+          await audit.record(event(records));
           records++;
         }
       }),
