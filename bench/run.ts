@@ -30,6 +30,7 @@ import { ProcSampler } from './proc-sampler.js';
 import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
 import { runS3Bench } from './s3/s3-bench.js';
 import { runGateBench } from './gate/gate-bench.js';
+import { runScaleBench, scaleBenchMissing } from './scale/scale-bench.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
 import type { BareServerInput, BareServerReady } from './servers/bare-server.js';
@@ -84,6 +85,7 @@ interface Results {
   policy?: PolicyRowsOutcome;
   s3?: BenchRow[];
   gate?: BenchRow[];
+  scale?: BenchRow[];
   cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
@@ -389,6 +391,17 @@ async function main(): Promise<void> {
       log('s3: AWS JS SDK through the S3 endpoint vs the REST API vs s3rver (COFFER_BENCH_S3_MIB, default 1024)');
       results.s3 = normalizeRows(await runS3Bench());
     }
+    const scaleMissing = scaleBenchMissing();
+    // a full run on a machine without PostgreSQL and RGW skips the case; asking for it by name fails
+    if (options.cases.has('scale') && scaleMissing !== null && (process.env.COFFER_BENCH_ONLY ?? '') === '') log(`scale: skipped: ${scaleMissing}`);
+    else if (options.cases.has('scale')) {
+      log(`scale: Coffer on PostgreSQL + Ceph RGW vs the SDK straight to RGW, ${options.sizeMiB} MiB; 2 nodes vs 1; PG audit and RGW request rates`);
+      const scaleDir = join(root, 'scale');
+      await mkdir(scaleDir);
+      const bigFile = join(scaleDir, 'big.bin');
+      const bigSha = await writeRandomFile(bigFile, bigBytes);
+      results.scale = await runScaleBench({ ...options, workDir: scaleDir, bigFile, bigSha, log });
+    }
     if (options.cases.has('gate')) {
       log(`gate: artifact scan throughput vs SHA-256, ${options.gateMiB} MiB per workload (COFFER_BENCH_GATE_MIB)`);
       results.gate = runGateBench(options.gateMiB, options.runs, log);
@@ -405,6 +418,7 @@ async function main(): Promise<void> {
   if (results.policy?.status === 'ok') rows.push(...results.policy.rows);
   if (results.s3) rows.push(...results.s3);
   if (results.gate) rows.push(...results.gate);
+  if (results.scale) rows.push(...results.scale);
 
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const paths = await writeResults(resultsDir, { machine: { ...facts, loadAverageAtEnd: loadAtEnd }, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);

@@ -4,6 +4,7 @@ import { openRuntime } from './runtime/open-runtime.js';
 import type { Runtime } from './runtime/open-runtime.js';
 import { buildApp } from './server/app.js';
 import { listenS3, type S3Listener } from './server/s3-app.js';
+import { lockDataDir } from './runtime/data-dir-lock.js';
 
 /** A listening Coffer server. */
 export interface RunningServer {
@@ -21,7 +22,16 @@ export interface RunningServer {
  * listens. Prints the one-time setup token on stderr while no admin exists.
  */
 export async function startServer(config: Config, options: { printSetupToken?: (token: string, url: string) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
-  const runtime = await openRuntime(config);
+  // INVARIANT: an embedded install (SQLite in dataDir) is served by one process at a time, and
+  // never while `coffer migrate` copies it; the lock dies with the process (see lockDataDir)
+  const lock = config.databaseUrl === null ? lockDataDir(config.dataDir) : null;
+  let runtime: Runtime;
+  try {
+    runtime = await openRuntime(config);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   let app: FastifyInstance;
   try {
     app = await buildApp({
@@ -38,6 +48,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await runtime.close();
+    lock?.release();
     throw err;
   }
   let s3: S3Listener | null;
@@ -46,6 +57,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
   } catch (err) {
     await app.close();
     await runtime.close();
+    lock?.release();
     throw err;
   }
   const address = app.server.address();
@@ -64,9 +76,13 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     url,
     s3Url: s3?.url ?? null,
     close: async () => {
-      await s3?.app.close();
-      await app.close();
-      await runtime.close();
+      try {
+        await s3?.app.close();
+        await app.close();
+        await runtime.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

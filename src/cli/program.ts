@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { CofferApiError, CofferClient } from '../client/index.js';
+import { isCofferError } from '../domain/errors.js';
 import type { CheckpointInfo, ProjectInfo } from '../client/index.js';
 import { clearCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { parseArtifactRef, parseExpiry, parseScope } from './artifact-ref.js';
@@ -360,6 +361,8 @@ export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<str
       if (err.code === 'COFFER_AUTH_STEP_UP_REQUIRED') io.err('run `coffer step-up` to confirm with your security key, then run the command again\n');
       if (err.code === 'COFFER_AUTH_ENROLLMENT_REQUIRED') io.err('ask an administrator for an enrollment ticket (`coffer enrollment-ticket <user>`), then run `coffer enroll --ticket ...`\n');
     }
+    // local commands (`coffer migrate`, config errors) fail with Coffer's own errors: print the stable code too
+    else if (isCofferError(err)) io.err(`error: ${err.code}: ${err.message}\n`);
     else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') io.err(`error: cannot reach the Coffer server (${(err as Error).message})\n`);
     else io.err(`error: ${e.message ?? String(err)}\n`);
     return 1;

@@ -96,6 +96,16 @@ export class StorageFullError extends define('COFFER_STORAGE_FULL', 'storage is 
 export class AuditUnavailableError extends define('COFFER_AUDIT_UNAVAILABLE', 'audit log is unavailable: request refused') {}
 export class AuditChainBrokenError extends define('COFFER_AUDIT_CHAIN_BROKEN', 'audit chain verification failed') {}
 
+// ---- install migration (coffer migrate) -------------------------------------------
+/** The data directory is held by a running Coffer server (or a migration): its lock file is taken. */
+export class DataDirInUseError extends define('COFFER_DATA_DIR_IN_USE', 'data directory is in use by a running Coffer process') {}
+/** The migration target already holds data that is not from an earlier run of this very migration. */
+export class MigrationTargetNotEmptyError extends define('COFFER_MIGRATION_TARGET_NOT_EMPTY', 'migration target is not empty') {}
+/** The migration source cannot be trusted (its audit chain does not verify) or changed since an interrupted run. */
+export class MigrationSourceInvalidError extends define('COFFER_MIGRATION_SOURCE_INVALID', 'migration source is not valid') {}
+/** After the copy, the target does not hold exactly what the source holds. */
+export class MigrationVerifyFailedError extends define('COFFER_MIGRATION_VERIFY_FAILED', 'migration verification failed') {}
+
 // ---- s3 endpoint ---------------------------------------------------------------
 /** The SigV4/SigV2 signature of an S3 request (or of one of its aws-chunked chunks) is not the one its credential makes. */
 export class S3SignatureMismatchError extends define('COFFER_S3_SIGNATURE_MISMATCH', 'request signature does not match') {}

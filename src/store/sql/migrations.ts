@@ -6,6 +6,7 @@ import { policyMigrations } from './migrations-policy.js';
 import { monitorMigrations } from './migrations-monitor.js';
 import { gateMigrations } from './migrations-gate.js';
 import { credentialMigrations } from './migrations-credentials.js';
+import { installMigrations } from './migrations-install.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -162,5 +163,6 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
     ...monitorMigrations(dialect),
     ...gateMigrations(dialect),
     ...credentialMigrations(dialect),
+    ...installMigrations(dialect),
   };
 }
