@@ -4,6 +4,7 @@ import { identityMigrations } from './migrations-identity.js';
 import { accessMigrations } from './migrations-access.js';
 import { policyMigrations } from './migrations-policy.js';
 import { monitorMigrations } from './migrations-monitor.js';
+import { clusterMigrations } from './migrations-cluster.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -158,5 +159,6 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
     ...accessMigrations(dialect),
     ...policyMigrations(dialect),
     ...monitorMigrations(dialect),
+    ...clusterMigrations(dialect),
   };
 }
