@@ -33,7 +33,7 @@ export class PgAdvisoryLeases implements Leases {
       warn: options.warn,
       onConnect: async () => this.#tryAll(),
       // INVARIANT: without the connection the locks are gone: every job stops now
-      onLost: () => this.#stopAll(),
+      onLost: () => void this.#stopAll(),
     });
   }
 
