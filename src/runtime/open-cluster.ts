@@ -24,7 +24,7 @@ export interface Cluster {
 
 /** The name this node gives its lease connection (visible in pg_stat_activity). */
 export function nodeName(): string {
-  return `${hostname()}-${process.pid}`;
+  return `${process.pid}@${hostname()}`;
 }
 
 /**

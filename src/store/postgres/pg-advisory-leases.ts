@@ -62,7 +62,8 @@ export class PgAdvisoryLeases implements Leases {
   }
 
   #tryAll(): Promise<void> {
-    this.#trying ??= (async () => {
+    if (this.#trying !== null) return this.#trying;
+    const attempt = (async () => {
       try {
         for (const [name, start] of this.#jobs) {
           const client = this.#session.client;
@@ -73,11 +74,14 @@ export class PgAdvisoryLeases implements Leases {
         }
       } catch {
         // a failed try is retried on the next tick; a dropped connection stops the jobs (onLost)
-      } finally {
-        this.#trying = null;
       }
     })();
-    return this.#trying;
+    // INVARIANT: cleared only after it is set (an attempt that ends at once must not leave itself in place)
+    this.#trying = attempt.finally(() => {
+      if (this.#trying === tracked) this.#trying = null;
+    });
+    const tracked = this.#trying;
+    return tracked;
   }
 
   async #stopAll(): Promise<void> {
