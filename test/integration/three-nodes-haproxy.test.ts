@@ -194,7 +194,7 @@ void describe('three nodes behind HAProxy on PostgreSQL and Ceph RGW', { skip, t
     }, { timeoutMs: 30_000, intervalMs: 100 });
 
     const on = (node: ServerProcess | string, token: string) => new CofferClient({ baseUrl: typeof node === 'string' ? node : node.url, token });
-    const [nodeA, nodeB, nodeC] = all as [ServerProcess, ServerProcess, ServerProcess];
+    const [nodeA, , nodeC] = all as [ServerProcess, ServerProcess, ServerProcess];
     const adminA = on(nodeA, boot.token);
     await adminA.createProject({ name: 'p' });
     await adminA.createArtifact('p', { name: 'a', kind: 'model', tier: 'internal', environment: 'dev' });
