@@ -27,6 +27,12 @@ export interface AuditLogOptions {
   onError?: (err: CofferError) => void;
   /** Clock for checkpoint times (epoch ms). */
   now?: () => number;
+  /**
+   * Whether this node signs the periodic checkpoints (default: always). With several
+   * nodes, only the holder of the `audit-checkpoints` lease does, at its batch ends and
+   * through {@link HashChainAuditLog.checkpointIfDue} for the records other nodes wrote.
+   */
+  signsCheckpoints?: () => boolean;
 }
 
 interface Waiter {
@@ -56,6 +62,7 @@ export class HashChainAuditLog implements AuditLog {
   readonly #sinks: AuditSink[];
   readonly #onError: (err: CofferError) => void;
   readonly #now: () => number;
+  readonly #signsCheckpoints: () => boolean;
 
   #queue: Waiter[] = [];
   /** True while #drain runs; cleared in the same tick as its last look at the queue. */
@@ -73,6 +80,7 @@ export class HashChainAuditLog implements AuditLog {
     this.#sinks = options.sinks ?? [];
     this.#onError = options.onError ?? ((err) => process.emitWarning(`${err.code}: ${err.message}`, 'CofferAuditWarning'));
     this.#now = options.now ?? Date.now;
+    this.#signsCheckpoints = options.signsCheckpoints ?? (() => true);
   }
 
   /** The public key that verifies this log's checkpoints (base64url, see exportAuditPublicKey). */
@@ -111,6 +119,21 @@ export class HashChainAuditLog implements AuditLog {
    */
   async checkpoint(): Promise<ExportedCheckpoint> {
     return this.#signTail();
+  }
+
+  /**
+   * Signs a checkpoint of the stored tail if `checkpointEvery` records (from any node)
+   * passed since the last one; what the checkpoint job of the leading node runs. Never throws.
+   */
+  async checkpointIfDue(): Promise<void> {
+    let tail: StoredAuditRecord | null;
+    try {
+      tail = await this.#store.lastAudit();
+    } catch (cause) {
+      this.#report(cause, 'audit checkpoint could not read the tail');
+      return;
+    }
+    if (tail !== null) await this.#maybeCheckpoint(tail.seq);
   }
 
   /**
@@ -231,7 +254,7 @@ export class HashChainAuditLog implements AuditLog {
 
   /** Signs a checkpoint of `tailSeq` if `checkpointEvery` records passed since the last one. Never throws. */
   async #maybeCheckpoint(tailSeq: number): Promise<void> {
-    if (this.#checkpointEvery <= 0) return;
+    if (this.#checkpointEvery <= 0 || !this.#signsCheckpoints()) return;
     try {
       if (this.#checkpointedSeq === null) {
         const stored = await this.#store.listAuditCheckpoints();

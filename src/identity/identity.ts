@@ -128,6 +128,11 @@ export class Identity {
     return r;
   }
 
+  /** Re-reads the keys from the shared database now (another node rotated them: change feed `identity-keys`). */
+  refreshKeys(now: number): Promise<void> {
+    return this.reloadKeys(now, 0);
+  }
+
   private async reloadKeys(now: number, minAgeMs: number): Promise<void> {
     if (this.#source === null || now - this.#loadedAt < minAgeMs) return;
     this.#loadedAt = now;

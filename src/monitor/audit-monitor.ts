@@ -80,6 +80,16 @@ export class AuditMonitor implements AuditSink {
     return this.#chain;
   }
 
+  /**
+   * Reads and analyses the records stored since the last analysed one, whoever wrote
+   * them: the node running the detectors follows the other nodes' writes this way.
+   */
+  follow(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#chain = this.#chain.then(() => this.#catchUp(Number.MAX_SAFE_INTEGER)).catch((err: unknown) => this.#report(err, 'monitor could not read audit records'));
+    return this.#chain;
+  }
+
   /** Resolves once every record handed over so far is analysed. */
   async idle(): Promise<void> {
     for (;;) {

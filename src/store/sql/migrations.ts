@@ -7,6 +7,7 @@ import { monitorMigrations } from './migrations-monitor.js';
 import { gateMigrations } from './migrations-gate.js';
 import { credentialMigrations } from './migrations-credentials.js';
 import { installMigrations } from './migrations-install.js';
+import { clusterMigrations } from './migrations-cluster.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -164,5 +165,6 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
     ...gateMigrations(dialect),
     ...credentialMigrations(dialect),
     ...installMigrations(dialect),
+    ...clusterMigrations(dialect),
   };
 }
