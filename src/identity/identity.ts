@@ -60,6 +60,8 @@ export interface AuthenticatedBearer {
   sessionId: string | null;
   mfa: MfaFacts;
   device: { managed: boolean; id: string };
+  /** An API token's creation and expiry times (absent for an access token), for the credential cache. */
+  credential?: { createdAt: number; expiresAt: number | null };
 }
 
 /**
@@ -199,7 +201,7 @@ export class Identity {
       }
       // INVARIANT: only a user's token loses the exemption; service accounts keep it (they have no second factor)
       const methods = principal.kind === 'user' && this.settings.requireStepUpForUserTokens === true ? ['token', STEP_UP_ENFORCED] : ['token'];
-      result = { principal, tokenId: token.id, sessionId: null, mfa: { methods, ageSeconds: Math.max(0, Math.floor((now - token.createdAt) / 1000)) }, device: { managed: false, id: '' } };
+      result = { principal, tokenId: token.id, sessionId: null, mfa: { methods, ageSeconds: Math.max(0, Math.floor((now - token.createdAt) / 1000)) }, device: { managed: false, id: '' }, credential: { createdAt: token.createdAt, expiresAt: token.expiresAt } };
     }
     if (device !== undefined) {
       const d = await this.identityStore.getDevice(device.id.slice(0, 64));

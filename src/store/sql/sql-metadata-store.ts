@@ -1,3 +1,4 @@
+import type { ChangeCounter, StoreChanges } from './change-counter.js';
 import { Migrator, sql, type Kysely } from 'kysely';
 import {
   AlreadyExistsError,
@@ -62,17 +63,27 @@ interface ViolationRules {
  * dialect differences in a {@link SqlFlavor}. Build it with openSqliteStore or
  * openPostgresStore rather than directly.
  */
-export class SqlMetadataStore implements MetadataStore {
+export class SqlMetadataStore implements MetadataStore, StoreChanges {
   readonly #db: Kysely<Database>;
   readonly #flavor: SqlFlavor;
   #closed = false;
   /** Last recorded use per token id (see touchToken). */
   readonly #touched = new Map<string, number>();
+  readonly #changes: ChangeCounter | null;
 
-  /** Takes ownership of `db`: close() destroys it. */
-  constructor(db: Kysely<Database>, flavor: SqlFlavor) {
+  /**
+   * Takes ownership of `db`: close() destroys it. `changes`: the ChangeCounter plugged
+   * into `db`, if this store can tell when credentials or grants change (see changeVersion).
+   */
+  constructor(db: Kysely<Database>, flavor: SqlFlavor, changes: ChangeCounter | null = null) {
     this.#db = db;
     this.#flavor = flavor;
+    this.#changes = changes;
+  }
+
+  /** See {@link StoreChanges}: null for a store that cannot tell (PostgreSQL, until cross-node invalidation). */
+  changeVersion(): number | null {
+    return this.#changes === null || this.#closed ? null : this.#changes.version();
   }
 
   /** The dialect underneath (for logs and health output). */

@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { StorageError } from '../../domain/errors.js';
 import type { Database } from '../sql/database.js';
 import { classifyDbError, storageFailure } from '../sql/db-errors.js';
+import { ChangeCounter } from '../sql/change-counter.js';
 import { SqlMetadataStore } from '../sql/sql-metadata-store.js';
 import { sqliteFlavor } from './sqlite-flavor.js';
 
@@ -41,9 +42,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   } catch (err) {
     throw storageFailure(classifyDbError(err), `open sqlite database`, err);
   }
+  // data_version moves when another connection (another process: the CLI, a second server) commits
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
+  const changes = new ChangeCounter(() => dataVersion.get() as number);
   cachePreparedStatements(database);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return new SqlMetadataStore(db, sqliteFlavor);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), plugins: [changes] });
+  return new SqlMetadataStore(db, sqliteFlavor, changes);
 }
 
 /** Distinct SQL texts kept prepared; Coffer issues a few hundred at most. */
