@@ -58,6 +58,8 @@ export interface AuthenticatedBearer {
   sessionId: string | null;
   mfa: MfaFacts;
   device: { managed: boolean; id: string };
+  /** An API token's creation and expiry times (absent for an access token), for the credential cache. */
+  credential?: { createdAt: number; expiresAt: number | null };
 }
 
 /**
@@ -207,7 +209,7 @@ export class Identity {
         if (max === 0) throw new LongLivedTokenDisabledError();
         if (token.expiresAt === null || token.expiresAt - token.createdAt > max * 1000) throw new LongLivedTokenDisabledError('token lifetime exceeds the limit for service accounts');
       }
-      result = { principal, tokenId: token.id, credentialId: token.id, sessionId: null, mfa: credentialMfa(credential, principal, now, requireStepUp), device: { managed: false, id: '' } };
+      result = { principal, tokenId: token.id, credentialId: token.id, sessionId: null, mfa: credentialMfa(credential, principal, now, requireStepUp), device: { managed: false, id: '' }, credential: { createdAt: token.createdAt, expiresAt: token.expiresAt } };
     }
     if (device !== undefined) {
       const d = await this.identityStore.getDevice(device.id.slice(0, 64));

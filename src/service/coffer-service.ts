@@ -3,6 +3,7 @@ import { authenticate } from './authenticate.js';
 import type { Caller } from './caller.js';
 import * as catalog from './catalog.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
+import { CredentialCache } from './credential-cache.js';
 import { Gate } from './gate.js';
 import * as transfer from './transfer.js';
 
@@ -15,13 +16,15 @@ type Page = { limit?: number; cursor?: string | null };
 export class CofferService {
   /** The authorize -> audit gate; feature services (access, monitoring, S3) share it. */
   readonly gate: Gate;
+  /** API tokens' subjects, valid while the store's change version stands (see credential-cache.ts). */
+  readonly #credentials = new CredentialCache();
 
   constructor(readonly deps: ServiceDeps) {
     this.gate = new Gate(deps);
   }
 
   authenticate(bearer: string | undefined, meta: RequestMeta): Promise<Caller> {
-    return authenticate(this.deps, this.gate, bearer, meta);
+    return authenticate(this.deps, this.gate, bearer, meta, this.#credentials);
   }
 
   bootstrap(meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string; password?: string }) {

@@ -47,6 +47,12 @@ export interface MetadataStore {
   migrate(): Promise<void>;
   /** Cheap liveness check of the database connection. */
   ping(): Promise<void>;
+  /**
+   * A number that differs from every earlier reading once a write that may change a
+   * credential, a principal, a membership or a grant is visible (see StoreChanges in
+   * sql/change-counter.ts); null or absent: the store cannot tell, nothing may be cached.
+   */
+  changeVersion?(): number | null;
   close(): Promise<void>;
 
   // ---- settings (small opaque values: sealed keyring, setup token hash, keys) ----

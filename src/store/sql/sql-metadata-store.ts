@@ -1,3 +1,4 @@
+import type { ChangeCounter, StoreChanges } from './change-counter.js';
 import { Migrator, sql, type Kysely } from 'kysely';
 import {
   AlreadyExistsError,
@@ -59,21 +60,46 @@ interface ViolationRules {
 }
 
 /**
+ * One durable audit append without the query builder: in one write transaction, reads
+ * the tail, hands it to `build` and inserts what it returns. Synchronous (SQLite).
+ */
+export type DirectAuditAppend = (build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]) => void;
+
+/** Options of {@link SqlMetadataStore}. */
+export interface SqlStoreOptions {
+  /** The ChangeCounter plugged into the Kysely instance, if this store can tell when credentials or grants change (see changeVersion). */
+  changes?: ChangeCounter | null;
+  /** A faster appendAudit on the same connection (SQLite: better-sqlite3 statements, no query builder). */
+  directAudit?: DirectAuditAppend | null;
+}
+
+/**
  * MetadataStore over Kysely: one implementation for SQLite and PostgreSQL, with the
  * dialect differences in a {@link SqlFlavor}. Build it with openSqliteStore or
  * openPostgresStore rather than directly.
  */
-export class SqlMetadataStore implements MetadataStore {
+export class SqlMetadataStore implements MetadataStore, StoreChanges {
   readonly #db: Kysely<Database>;
   readonly #flavor: SqlFlavor;
   #closed = false;
   /** Last recorded use per token id (see touchToken). */
   readonly #touched = new Map<string, number>();
+  readonly #changes: ChangeCounter | null;
+  readonly #directAudit: DirectAuditAppend | null;
 
-  /** Takes ownership of `db`: close() destroys it. */
-  constructor(db: Kysely<Database>, flavor: SqlFlavor) {
+  /**
+   * Takes ownership of `db`: close() destroys it. See {@link SqlStoreOptions}.
+   */
+  constructor(db: Kysely<Database>, flavor: SqlFlavor, options: SqlStoreOptions = {}) {
     this.#db = db;
     this.#flavor = flavor;
+    this.#changes = options.changes ?? null;
+    this.#directAudit = options.directAudit ?? null;
+  }
+
+  /** See {@link StoreChanges}: null for a store that cannot tell (PostgreSQL, until cross-node invalidation). */
+  changeVersion(): number | null {
+    return this.#changes === null || this.#closed ? null : this.#changes.version();
   }
 
   /** The dialect underneath (for logs and health output). */
@@ -641,6 +667,19 @@ export class SqlMetadataStore implements MetadataStore {
    * prevHash equal to the hash before it) and rejects with ConflictError otherwise.
    */
   appendAudit(build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]): Promise<void> {
+    const direct = this.#directAudit;
+    if (direct !== null) {
+      return this.#run(
+        'append audit',
+        // the connection is held, so no other transaction of this process is open on it meanwhile
+        () => this.#db.connection().execute(() => Promise.resolve(direct((tail) => {
+          const records = build(tail);
+          assertContinues(tail, records);
+          return records;
+        }))),
+        { unique: () => new ConflictError('audit record already exists: concurrent append') },
+      );
+    }
     return this.#run(
       'append audit',
       () =>
