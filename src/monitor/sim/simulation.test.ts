@@ -10,7 +10,7 @@ void test('a seeded simulation of a team meets the detection targets', { timeout
     pipelines: 6,
     days: 35,
     warmupDays: 21,
-    attacks: { 'bulk-exfiltration': 4, 'slow-and-low': 4, 'stolen-token': 4, enumeration: 2 },
+    attacks: { 'bulk-exfiltration': 4, 'slow-and-low': 4, 'stolen-token': 4, enumeration: 2, 'spread-projects': 0, 'restricted-drain': 0 },
   });
   const text = formatReport(report);
   for (const t of report.targets) assert.ok(t.pass, `${t.name}: ${t.value}\n${text}`);
@@ -26,7 +26,7 @@ void test('a seeded simulation of a team meets the detection targets', { timeout
 });
 
 void test('the simulation is deterministic for a seed and differs across seeds', () => {
-  const o = { people: 6, pipelines: 2, days: 12, warmupDays: 4, attacks: { 'bulk-exfiltration': 1, 'slow-and-low': 0, 'stolen-token': 1, enumeration: 1 } };
+  const o = { people: 6, pipelines: 2, days: 12, warmupDays: 4, attacks: { 'bulk-exfiltration': 1, 'slow-and-low': 0, 'stolen-token': 1, enumeration: 1, 'spread-projects': 1, 'restricted-drain': 1 }, bulkReads: { 'dvc-pull': 1, 's3-sync': 1 } };
   const a = runSimulation({ ...o, seed: 5 });
   const b = runSimulation({ ...o, seed: 5 });
   const c = runSimulation({ ...o, seed: 6 });
