@@ -148,14 +148,15 @@ export function buildWorld(rng: Prng, people: number, pipelines: number): SimWor
     return weights[0]![0];
   };
   for (const project of projects) {
-    const add = (kind: SimArtifact['kind'], n: number, median: number, sigma: number, max: number, tiers: [Tier, number][]) => {
+    const add = (kind: SimArtifact['kind'], n: number, median: number, sigma: number, max: number, tiers: [Tier, number][], stem: string = kind) => {
       for (let i = 0; i < n; i++) {
-        artifacts.push({ project, name: `${kind}s/${kind}-${i}`, kind, tier: tierOf(tiers), size: Math.round(Math.min(max, Math.max(MB, rng.logNormal(median, sigma)))) });
+        artifacts.push({ project, name: `${kind}s/${stem}-${i}`, kind, tier: tierOf(tiers), size: Math.round(Math.min(max, Math.max(MB, rng.logNormal(median, sigma)))) });
       }
     };
     add('dataset', rng.int(9, 14), 2 * GB, 1, 20 * GB, [['internal', 0.6], ['confidential', 0.4]]);
-    // restricted data (personal data, labels of customers) comes in smaller tables
-    add('dataset', rng.int(1, 3), 300 * MB, 1, 4 * GB, [['restricted', 1]]);
+    // restricted data (personal data, labels of customers) comes in smaller tables (named apart:
+    // earlier versions named them like the first datasets, so those were looked up as restricted)
+    add('dataset', rng.int(1, 3), 300 * MB, 1, 4 * GB, [['restricted', 1]], 'restricted');
     add('model', rng.int(6, 10), 400 * MB, 0.8, 6 * GB, [['internal', 0.7], ['confidential', 0.3]]);
     add('features', rng.int(3, 6), 300 * MB, 0.6, 3 * GB, [['internal', 0.6], ['confidential', 0.4]]);
     add('evaluation', rng.int(2, 4), 20 * MB, 0.8, 500 * MB, [['internal', 0.8], ['public', 0.2]]);
