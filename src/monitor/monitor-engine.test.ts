@@ -65,9 +65,9 @@ void test('commit keeps a key dirty when its state changed after the changes wer
   const c = e.changes();
   assert.equal(c.states.length, 1);
   e.process(ev({ seq: 2, time: T0 + 1000 }));
-  e.commit(c.states);
+  e.commit(c);
   assert.equal(e.changes().states.length, 1, 'the second change is still to be saved');
-  e.commit(e.changes().states);
+  e.commit(e.changes());
   assert.equal(e.changes().states.length, 0);
 });
 
@@ -77,9 +77,24 @@ void test('unauthenticated sources are forgotten once idle; their state never pi
   assert.ok(e.size <= 1, `kept ${e.size} sources`);
 });
 
-void test('state of another version is dropped at restore', () => {
+void test('state of another version, or damaged, is dropped at restore', () => {
   const e = new MonitorEngine(rules);
-  e.restore(7, [['prn_a', '{"v":0}'], ['prn_b', 'not json']]);
+  e.restore(7, [['prn_a', '{"v":0}'], ['prn_b', 'not json'], ['prn_c', '{"v":2,"clock":"x"}'], ['prn_d', '{"v":2}']]);
   assert.equal(e.size, 0);
   assert.equal(e.lastSeq, 7);
+});
+
+void test('only what changed since the last save is written, and a principal\'s state stays small under a hot stream', () => {
+  const e = new MonitorEngine(rules);
+  for (let i = 1; i <= 50; i++) e.process(ev({ seq: i, time: T0 + i * 1000, actor: { id: `prn_${i % 5}`, name: `p${i % 5}`, kind: 'user' } }));
+  const first = e.changes();
+  assert.equal(first.states.length, 5);
+  e.commit(first);
+  // one hot principal: 100,000 downloads of one small file
+  for (let i = 51; i < 100_051; i++) e.process(ev({ seq: i, time: T0 + i * 10, outcome: i % 2 ? 'success' : 'attempt', bytes: 4096 }));
+  const hot = e.changes();
+  assert.deepEqual(hot.states.map(([k]) => k), ['prn_dana'], 'the other principals did not change: not written again');
+  assert.ok(hot.states[0]![1]!.length < 20_000, `${hot.states[0]![1]!.length} bytes`);
+  e.commit(hot);
+  assert.equal(e.storedBytes, [...first.states, ...hot.states].reduce((n, [, json]) => n + (json?.length ?? 0), 0));
 });

@@ -15,6 +15,7 @@ import { JsonLinesAlertSink } from './alerting/jsonl-alert-sink.js';
 import { SyslogAlertSink } from './alerting/syslog-alert-sink.js';
 import { WebhookAlertSink } from './alerting/webhook-sink.js';
 import { AlertRaiser } from './alert-raiser.js';
+import { ArtifactInfoResolver } from './artifact-info-resolver.js';
 import { AuditMonitor } from './audit-monitor.js';
 import { InflightDownloads } from './inflight-downloads.js';
 import { MonitorEngine } from './monitor-engine.js';
@@ -22,7 +23,6 @@ import { MonitorMetrics } from './monitor-metrics.js';
 import { MonitorService, type UnlockCheck } from './monitor-service.js';
 import { DEFAULT_RULES, loadRulesFile } from './rules.js';
 import type { MonitorRules } from './rules.js';
-import { TierResolver } from './tier-resolver.js';
 
 /** How often open campaigns are checked for reminders due (reminders are hours apart). */
 const REMINDER_SWEEP_MS = 5 * 60_000;
@@ -97,12 +97,13 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
   });
   const inflight = new InflightDownloads();
   const engine = new MonitorEngine(rules);
+  metrics.watchState(() => ({ principals: engine.size, bytes: engine.storedBytes, largest: engine.largestStoredState() }));
   let raiser: AlertRaiser | null = null;
   const detectors = new AuditMonitor({
     store: core.store,
     monitorStore: core.monitorStore,
     engine,
-    tiers: new TierResolver(core.store),
+    catalog: new ArtifactInfoResolver(core.store),
     onFinding: async (f) => {
       // INVARIANT: attach() builds the raiser before start(), and nothing is analysed before start()
       await raiser!.raise(f);

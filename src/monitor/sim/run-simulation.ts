@@ -1,9 +1,10 @@
 import { auditBodyOf, serializeAuditBody } from '../../audit/audit-record.js';
 import { TIERS } from '../../domain/types.js';
+import { datasetOf } from '../dataset.js';
 import { spreadOf } from '../detectors/slow-and-low.js';
-import { baselineThresholds } from '../detectors/volume.js';
+import { baselineThresholds, restrictedThreshold } from '../detectors/volume.js';
 import { MonitorEngine } from '../monitor-engine.js';
-import { artifactKey, parseAuditRecord, withTier } from '../monitor-event.js';
+import { artifactKey, parseAuditRecord, parseResource, withCatalog } from '../monitor-event.js';
 import type { Finding, RuleId } from '../finding.js';
 import { DEFAULT_RULES, actionOf } from '../rules.js';
 import type { MonitorRules } from '../rules.js';
@@ -124,12 +125,13 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
   const delivered = new Map<string, number>();
   const reviewMs = (options.reviewHours ?? 4) * HOUR;
   /** Volume thresholds of each bulk attack's principal just before the attack (for the ground truth). */
-  const before = new Map<string, { bytes: number; distinct: number }>();
+  const before = new Map<string, OwnThresholds>();
   let seq = 0;
   for (const e of events) {
     if (e.attack !== null && !before.has(e.attack) && e.event.actor !== null) {
       const s = engine.stateOf(e.event.actor.id);
-      before.set(e.attack, s === null ? { bytes: Infinity, distinct: Infinity } : baselineThresholds(s.volume, rules));
+      const fresh = engine.rules.volume.restrictedMinBytes > 0 ? engine.rules.volume.restrictedMinBytes : Infinity;
+      before.set(e.attack, s === null ? { bytes: Infinity, distinct: Infinity, projects: Infinity, restricted: fresh } : { ...baselineThresholds(s.volume, rules), restricted: restrictedThreshold(s.volume, rules) });
     }
     while (unlocks.length > 0 && unlocks[0]!.at <= e.event.time) {
       const u = unlocks.shift()!;
@@ -149,7 +151,8 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
     const parsed = parseAuditRecord(seq, body);
     if (parsed === null) throw new Error(`simulated record ${seq} does not parse`);
     const art = parsed.target === null ? null : artifactKey(parsed.target);
-    for (const f of engine.process(withTier(parsed, art === null ? null : (world.tiers.get(art) ?? null)))) {
+    const tier = art === null ? undefined : world.tiers.get(art);
+    for (const f of engine.process(withCatalog(parsed, tier === undefined ? null : { tier, kind: world.kinds.get(art!) ?? 'other' }))) {
       const attack = attributed(f, attacks);
       findings.push({ ...f, attackId: attack?.id ?? null });
       if (actionOf(rules, f.rule) === 'lock' && !f.principalKey.startsWith('ip:')) {
@@ -165,7 +168,7 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
     const mine = findings.filter((f) => f.attackId === a.id).sort((x, y) => x.time - y.time);
     const first = mine[0] ?? null;
     const lock = mine.find((f) => actionOf(rules, f.rule) === 'lock') ?? null;
-    const crossedAt = a.kind === 'bulk-exfiltration' ? thresholdCrossing(rec.events.filter((e) => e.event.actor?.id === a.principalId), a, rules, world.tiers, before.get(a.id)) : null;
+    const crossedAt = a.kind === 'bulk-exfiltration' ? thresholdCrossing(rec.events.filter((e) => e.event.actor?.id === a.principalId), a, rules, world, before.get(a.id)) : null;
     return {
       attack: a,
       detected: first !== null,
@@ -308,37 +311,45 @@ function attributed(f: Finding, attacks: SimAttack[]): SimAttack | null {
   );
 }
 
+/** A principal's own volume thresholds as learned before an attack. */
+interface OwnThresholds {
+  bytes: number;
+  distinct: number;
+  projects: number;
+  restricted: number;
+}
+
 /**
  * Ground truth of "crossed its threshold" for a bulk exfiltration: the first download
  * record at or after the attack's start at which the principal's downloads within the
- * volume window exceed an absolute cap (bytes of a tier, distinct artifacts) or the
- * principal's own thresholds (spread bytes, distinct artifacts) as learned before the attack began. Computed from every
- * generated request (also those a lock later refused), not from what the detector saw.
+ * volume window (the current minute and the 59 before) exceed an absolute cap (bytes
+ * of a tier, distinct datasets, distinct projects) or the principal's own thresholds
+ * (restricted bytes, spread bytes, distinct datasets and projects) as learned before
+ * the attack began. Computed from every generated request (also those a lock later
+ * refused), not from what the detector saw, by recounting the whole window at each
+ * record.
  */
-function thresholdCrossing(
-  events: Recorder['events'],
-  a: SimAttack,
-  rules: MonitorRules,
-  tiers: Map<string, (typeof TIERS)[number]>,
-  own: { bytes: number; distinct: number } = { bytes: Infinity, distinct: Infinity },
-): number | null {
+function thresholdCrossing(events: Recorder['events'], a: SimAttack, rules: MonitorRules, world: ReturnType<typeof buildWorld>, own: OwnThresholds = { bytes: Infinity, distinct: Infinity, projects: Infinity, restricted: Infinity }): number | null {
   const r = rules.volume;
-  const window: Array<{ t: number; bytes: number; tier: string | null; art: string }> = [];
+  const window: Array<{ slot: number; bytes: number; tier: string | null; dataset: string; project: string }> = [];
   const downloads = events.filter((e) => e.event.action === 'download' && e.event.decision === 'allow').sort((x, y) => x.event.time - y.event.time);
   for (const e of downloads) {
     const t = e.event.time;
-    const m = /^project\/([^/]+)\/artifact\/(.+)@/.exec(e.event.resource);
-    const art = m ? `${m[1]}/${m[2]}` : e.event.resource;
+    const target = parseResource(e.event.resource)!;
+    const art = artifactKey(target)!;
     const bytes = e.event.outcome === 'attempt' ? 0 : (e.event.bytes ?? 0);
-    window.push({ t, bytes, tier: tiers.get(art) ?? null, art });
-    while (window.length > 0 && window[0]!.t <= t - r.windowMinutes * MINUTE) window.shift();
+    const slot = Math.floor(t / MINUTE);
+    window.push({ slot, bytes, tier: world.tiers.get(art) ?? null, dataset: datasetOf({ target, kind: world.kinds.get(art) ?? 'other' })!, project: target.project });
+    while (window.length > 0 && window[0]!.slot <= slot - r.windowMinutes) window.shift();
     if (t < a.start) continue;
-    const distinct = new Set(window.map((w) => w.art)).size;
-    const overTier = TIERS.some((tier) => r.tierCapsBytes[tier] > 0 && window.reduce((s, w) => s + (w.tier === tier ? w.bytes : 0), 0) > r.tierCapsBytes[tier]);
-    const byArt = new Map<string, number>();
-    for (const w of window) byArt.set(w.art, (byArt.get(w.art) ?? 0) + w.bytes);
-    const spread = spreadOf([...byArt.values()]);
-    if (overTier || (r.maxDistinctArtifacts > 0 && distinct > r.maxDistinctArtifacts) || spread > own.bytes || distinct > own.distinct) return t;
+    const byDataset = new Map<string, number>();
+    for (const w of window) byDataset.set(w.dataset, (byDataset.get(w.dataset) ?? 0) + w.bytes);
+    const projects = new Set(window.map((w) => w.project)).size;
+    const inTier = (tier: string) => window.reduce((n, w) => n + (w.tier === tier ? w.bytes : 0), 0);
+    const overTier = TIERS.some((tier) => r.tierCapsBytes[tier] > 0 && inTier(tier) > r.tierCapsBytes[tier]);
+    const overCaps = (r.maxDistinctDatasets > 0 && byDataset.size > r.maxDistinctDatasets) || (r.maxDistinctProjects > 0 && projects > r.maxDistinctProjects);
+    const overOwn = inTier('restricted') > own.restricted || spreadOf(byDataset.values()) > own.bytes || byDataset.size > own.distinct || projects > own.projects;
+    if (overTier || overCaps || overOwn) return t;
   }
   return null;
 }
