@@ -175,7 +175,8 @@ export function restrictedDrain(rec: Recorder, rng: Prng, p: SimPerson, day: num
   const goal = rng.uniform(5, 14) * GB;
   const streams = [t0, t0];
   let bytes = 0;
-  let version = rng.int(40, 90);
+  // daily snapshots, or hourly ones for a small table: enough versions to reach the goal
+  let version = Math.max(rng.int(40, 90), Math.ceil(goal / (0.85 * a.size)));
   for (let i = 0; bytes < goal && version > 0; i++, version--) {
     const size = Math.round(a.size * rng.uniform(0.85, 1));
     const s = i % streams.length;
