@@ -1,3 +1,4 @@
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
 import { RecentKeys } from '../window/recent-keys.js';
 import { num, numOrNull, obj } from '../window/state-format.js';
@@ -42,17 +43,8 @@ export const newSourceDetector: Detector<NewSourceState> = {
     const findings: Finding[] = [];
     if (learned && (!knownNet || !knownDevice)) {
       const what = [!knownNet ? `network ${e.network}` : null, !knownDevice ? `device \`${e.device.slice(3, 83)}\`` : null].filter((w) => w !== null);
-      findings.push({
-        rule: 'new-source',
-        principalKey: e.principalKey,
-        principalName: e.actor.name,
-        severity: !knownNet && !knownDevice ? 'high' : 'medium',
-        time: e.time,
-        triggerSeq: e.seq,
-        summary: `first request from a new ${what.join(' and ')} (${e.action} \`${e.resource}\`)`,
-        evidence: [e.seq],
-        measures: { network: e.network, device: e.device, knownNetworks: s.nets.size, knownDevices: s.devices.size },
-      });
+      const summary = `first request from a new ${what.join(' and ')} (${e.action} \`${e.resource}\`)`;
+      findings.push(findingAt(e, 'new-source', !knownNet && !knownDevice ? 'high' : 'medium', summary, [e.seq], { network: e.network, device: e.device, knownNetworks: s.nets.size, knownDevices: s.devices.size }));
     }
     s.nets.touch(e.network, now);
     s.devices.touch(e.device, now);

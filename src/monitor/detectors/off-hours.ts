@@ -1,3 +1,4 @@
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
 import { nums, numOrNull, obj, num, StateFormatError } from '../window/state-format.js';
 import { DAY, HOUR } from './detector.js';
@@ -46,17 +47,8 @@ export const offHoursDetector: Detector<OffHoursState> = {
       const cooled = s.lastFinding === null || e.time - s.lastFinding >= r.cooldownHours * HOUR;
       if (share < r.minShare && cooled) {
         const usual = usualHours(s.hist, s.total);
-        findings.push({
-          rule: 'off-hours',
-          principalKey: e.principalKey,
-          principalName: e.actor.name,
-          severity: 'medium',
-          time: e.time,
-          triggerSeq: e.seq,
-          summary: `restricted \`${e.resource}\` ${e.action} at ${String(h).padStart(2, '0')}:00 UTC, outside usual hours (${usual})`,
-          evidence: [e.seq],
-          measures: { hourUtc: h, share: Math.round(share * 10_000) / 10_000, minShare: r.minShare, usualHoursUtc: usual },
-        });
+        const summary = `restricted \`${e.resource}\` ${e.action} at ${String(h).padStart(2, '0')}:00 UTC, outside usual hours (${usual})`;
+        findings.push(findingAt(e, 'off-hours', 'medium', summary, [e.seq], { hourUtc: h, share: Math.round(share * 10_000) / 10_000, minShare: r.minShare, usualHoursUtc: usual }));
         s.lastFinding = e.time;
       }
     }

@@ -1,5 +1,7 @@
-import { evidenceOf } from '../finding.js';
+import { evidenceOf, findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
+import type { MonitorEvent } from '../monitor-event.js';
+import type { MonitorRules } from '../rules.js';
 import { Deque } from '../window/deque.js';
 import { arr, num, numOrNull, obj, StateFormatError } from '../window/state-format.js';
 import { MINUTE } from './detector.js';
@@ -35,21 +37,7 @@ export const probingDetector: Detector<ProbingState> = {
     const listing = isRead && r.maxListings > 0 && s.reads.length >= r.maxListings;
     if ((!burst && !listing) || (s.lastFinding !== null && now - s.lastFinding < r.cooldownMinutes * MINUTE)) return [];
     s.lastFinding = now;
-    return [
-      {
-        rule: 'probing',
-        principalKey: e.principalKey,
-        principalName: e.actor?.name ?? null,
-        severity: 'high',
-        time: e.time,
-        triggerSeq: e.seq,
-        summary: burst
-          ? `${s.denials.length} denied requests within ${r.denialWindowMinutes} min${e.actor === null ? ` from ${e.sourceIp}` : ''} (probing or enumeration)`
-          : `${s.reads.length} metadata reads within ${r.listingWindowMinutes} min (mass listing)`,
-        evidence: evidenceOf([...(burst ? s.denials : s.reads)].map(([, seq]) => seq)),
-        measures: burst ? { denials: s.denials.length, maxDenials: r.maxDenials, windowMinutes: r.denialWindowMinutes } : { reads: s.reads.length, maxListings: r.maxListings, windowMinutes: r.listingWindowMinutes },
-      },
-    ];
+    return [probingFinding(e, burst, [...(burst ? s.denials : s.reads)], r)];
   },
   clearWindows(s) {
     s.denials.clear();
@@ -62,6 +50,15 @@ export const probingDetector: Detector<ProbingState> = {
     return { denials: decodePairs(o.denials, 'probing.denials'), reads: decodePairs(o.reads, 'probing.reads'), lastFinding: numOrNull(o.lastFinding, 'probing.lastFinding') };
   },
 };
+
+/** A probing finding at record `e`: a burst of the denials `counted`, or mass listing of the reads `counted` ([time, seq] in the window). */
+export function probingFinding(e: MonitorEvent, burst: boolean, counted: Array<[number, number]>, r: MonitorRules['probing']): Finding {
+  const summary = burst
+    ? `${counted.length} denied requests within ${r.denialWindowMinutes} min${e.actor === null ? ` from ${e.sourceIp}` : ''} (probing or enumeration)`
+    : `${counted.length} metadata reads within ${r.listingWindowMinutes} min (mass listing)`;
+  const measures: Record<string, number> = burst ? { denials: counted.length, maxDenials: r.maxDenials, windowMinutes: r.denialWindowMinutes } : { reads: counted.length, maxListings: r.maxListings, windowMinutes: r.listingWindowMinutes };
+  return findingAt(e, 'probing', 'high', summary, evidenceOf(counted.map(([, seq]) => seq)), measures);
+}
 
 /** Drops entries older than the window, adds (now, seq), keeps at most `max + 1` (more would change nothing: the threshold is `max`). */
 function slide(q: Deque<[number, number]>, now: number, seq: number, windowMinutes: number, max: number): void {

@@ -2,6 +2,7 @@ import { TIERS } from '../../domain/types.js';
 import { datasetOf } from '../dataset.js';
 import { EMPTY_EWMA, decodeEwma, encodeEwma, ewmaAdd, ewmaThreshold } from '../ewma.js';
 import type { Ewma } from '../ewma.js';
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
@@ -287,17 +288,7 @@ export function judgeDay(s: SlowAndLowBaselines, w: DayWindow, rules: MonitorRul
 
 /** A slow-and-low finding at record `e`. */
 export function slowAndLowFinding(e: MonitorEvent, reasons: string[], measures: Record<string, number | string>, evidence: number[]): Finding {
-  return {
-    rule: 'slow-and-low',
-    principalKey: e.principalKey,
-    principalName: e.actor?.name ?? null,
-    severity: 'high',
-    time: e.time,
-    triggerSeq: e.seq,
-    summary: `cumulative downloads over budget: ${reasons.join('; ')}`,
-    evidence,
-    measures,
-  };
+  return findingAt(e, 'slow-and-low', 'high', `cumulative downloads over budget: ${reasons.join('; ')}`, evidence, measures);
 }
 
 /** Bytes of every dataset but the largest one: what many pieces add up to. */

@@ -3,6 +3,7 @@ import type { Tier } from '../../domain/types.js';
 import { datasetOf } from '../dataset.js';
 import { EMPTY_EWMA, decodeEwma, encodeEwma, ewmaAdd, ewmaThreshold } from '../ewma.js';
 import type { Ewma } from '../ewma.js';
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
@@ -275,17 +276,7 @@ export function judgeVolume(s: VolumeBaselines, w: VolumeWindow, rules: MonitorR
 
 /** A volume finding at record `e`. */
 export function volumeFinding(e: MonitorEvent, reasons: string[], measures: Record<string, number | string>, critical: boolean, evidence: number[], windowMinutes: number): Finding {
-  return {
-    rule: 'volume',
-    principalKey: e.principalKey,
-    principalName: e.actor?.name ?? null,
-    severity: critical ? 'critical' : 'high',
-    time: e.time,
-    triggerSeq: e.seq,
-    summary: `bulk download: ${reasons.join('; ')} within ${windowMinutes} min`,
-    evidence,
-    measures,
-  };
+  return findingAt(e, 'volume', critical ? 'critical' : 'high', `bulk download: ${reasons.join('; ')} within ${windowMinutes} min`, evidence, measures);
 }
 
 /**

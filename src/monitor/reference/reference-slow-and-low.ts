@@ -9,15 +9,13 @@ import { evidenceOf } from '../finding.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
+import { bytesOf, bytesPerDataset, ReviewedCooldown, type KeptDownload } from './recount.js';
 
 const WEEK = 7 * DAY;
 
-interface Download {
+interface Download extends KeptDownload {
   now: number;
-  seq: number;
-  bytes: number;
   tier: Tier | null;
-  dataset: string;
   /** Personal day index. */
   day: number;
   /** Whether the dataset was new to the principal at this download. */
@@ -39,8 +37,7 @@ export class ReferenceSlowAndLow {
   #anchor: number | null = null;
   #day: number | null = null;
   #week: number | null = null;
-  #lastFinding: number | null = null;
-  #clearedSeq = 0;
+  readonly #review = new ReviewedCooldown();
 
   step(e: MonitorEvent, now: number, rules: MonitorRules): Finding[] {
     const dataset = datasetOf(e);
@@ -54,7 +51,7 @@ export class ReferenceSlowAndLow {
 
     if (this.#day !== null && this.#day !== dayIndex) {
       const closing = this.#downloads.filter((d) => d.day === this.#day);
-      learnDay(this.#base, { datasets: perKey(closing).size, spread: this.#spreadOfDay(this.#day), novel: closing.filter((d) => d.novel).length }, rules);
+      learnDay(this.#base, { datasets: bytesPerDataset(closing).size, spread: this.#spreadOfDay(this.#day), novel: closing.filter((d) => d.novel).length }, rules);
     }
     if (this.#week !== null && this.#week !== weekIndex) {
       const closedWeek = this.#week;
@@ -69,8 +66,8 @@ export class ReferenceSlowAndLow {
     this.#downloads = this.#downloads.filter((d) => d.now > now - Math.max(r.noveltyDays, 9) * DAY);
 
     const minHour = Math.floor(now / HOUR) - 23;
-    const window = this.#downloads.filter((d) => Math.floor(d.now / HOUR) >= minHour && d.seq > this.#clearedSeq);
-    const perDataset = perKey(window);
+    const window = this.#downloads.filter((d) => Math.floor(d.now / HOUR) >= minHour && d.seq > this.#review.clearedSeq);
+    const perDataset = bytesPerDataset(window);
     const spread = spreadOf(perDataset.values());
     // novel in the rolling day: datasets still remembered (this one, or downloaded within the horizon) whose current run began with a novel download in it
     let novelDay = 0;
@@ -82,25 +79,18 @@ export class ReferenceSlowAndLow {
     }
     let weekSpread = spread;
     for (const i of new Set(this.#downloads.map((d) => d.day))) if (i > dayIndex - 7 && i < dayIndex) weekSpread += this.#spreadOfDay(i);
-    const tierBytes = (i: number) => window.filter((d) => tierIndex(d.tier) === i).reduce((n, d) => n + d.bytes, 0);
+    const tierBytes = (i: number) => bytesOf(window.filter((d) => tierIndex(d.tier) === i));
     const { reasons, measures } = judgeDay(this.#base, { tierBytes, spread, weekSpread, distinct: perDataset.size, novel: novelDay }, rules);
-    if (reasons.length === 0 || (this.#lastFinding !== null && now - this.#lastFinding < r.cooldownHours * HOUR)) return [];
-    this.#lastFinding = now;
+    if (reasons.length === 0 || this.#review.cooling(now, r.cooldownHours * HOUR)) return [];
+    this.#review.lastFinding = now;
     return [slowAndLowFinding(e, reasons, measures, evidenceOf(window.map((d) => d.seq)))];
   }
 
   #spreadOfDay(i: number): number {
-    return spreadOf(perKey(this.#downloads.filter((d) => d.day === i)).values());
+    return spreadOf(bytesPerDataset(this.#downloads.filter((d) => d.day === i)).values());
   }
 
   clearWindows(lastSeq: number): void {
-    this.#clearedSeq = lastSeq;
-    this.#lastFinding = null;
+    this.#review.clearWindows(lastSeq);
   }
-}
-
-function perKey(ds: Download[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const d of ds) m.set(d.dataset, (m.get(d.dataset) ?? 0) + d.bytes);
-  return m;
 }

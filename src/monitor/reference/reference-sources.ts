@@ -2,7 +2,7 @@ import { DAY, HOUR, MINUTE } from '../detectors/detector.js';
 import { DAILY_DECAY, offHoursDetector } from '../detectors/off-hours.js';
 import type { OffHoursState } from '../detectors/off-hours.js';
 import { MAX_SOURCES, newSourceDetector } from '../detectors/new-source.js';
-import { evidenceOf } from '../finding.js';
+import { probingFinding } from '../detectors/probing.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
@@ -102,21 +102,7 @@ export class ReferenceProbing {
     const listing = isRead && r.maxListings > 0 && reads.length >= r.maxListings;
     if ((!burst && !listing) || (this.#lastFinding !== null && now - this.#lastFinding < r.cooldownMinutes * MINUTE)) return [];
     this.#lastFinding = now;
-    return [
-      {
-        rule: 'probing',
-        principalKey: e.principalKey,
-        principalName: e.actor?.name ?? null,
-        severity: 'high',
-        time: e.time,
-        triggerSeq: e.seq,
-        summary: burst
-          ? `${denials.length} denied requests within ${r.denialWindowMinutes} min${e.actor === null ? ` from ${e.sourceIp}` : ''} (probing or enumeration)`
-          : `${reads.length} metadata reads within ${r.listingWindowMinutes} min (mass listing)`,
-        evidence: evidenceOf((burst ? denials : reads).map(([, seq]) => seq)),
-        measures: burst ? { denials: denials.length, maxDenials: r.maxDenials, windowMinutes: r.denialWindowMinutes } : { reads: reads.length, maxListings: r.maxListings, windowMinutes: r.listingWindowMinutes },
-      },
-    ];
+    return [probingFinding(e, burst, burst ? denials : reads, r)];
   }
 
   clearWindows(lastSeq: number): void {

@@ -9,13 +9,11 @@ import { evidenceOf } from '../finding.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import type { MonitorRules } from '../rules.js';
+import { bytesOf, bytesPerDataset, ReviewedCooldown, type KeptDownload } from './recount.js';
 
-interface Download {
+interface Download extends KeptDownload {
   now: number;
-  seq: number;
-  bytes: number;
   tier: Tier | null;
-  dataset: string;
   project: string;
 }
 
@@ -32,9 +30,7 @@ export class ReferenceVolume {
   #downloads: Download[] = [];
   readonly #base: VolumeBaselines = { bytes: EMPTY_EWMA, arts: EMPTY_EWMA, projs: EMPTY_EWMA, restricted: EMPTY_EWMA };
   #hour: number | null = null;
-  #lastFinding: number | null = null;
-  /** Records at or below this seq were reviewed (clearWindows): out of the window, still in the hour's sample. */
-  #clearedSeq = 0;
+  readonly #review = new ReviewedCooldown();
 
   step(e: MonitorEvent, now: number, rules: MonitorRules): Finding[] {
     const dataset = datasetOf(e);
@@ -44,8 +40,8 @@ export class ReferenceVolume {
     if (this.#hour !== null && this.#hour !== hour) {
       const closing = this.#hour;
       const inHour = this.#downloads.filter((d) => Math.floor(d.now / HOUR) === closing);
-      const perDataset = perKey(inHour);
-      learnHour(this.#base, { datasets: perDataset.size, spread: spreadOf(perDataset.values()), projects: new Set(inHour.map((d) => d.project)).size, restrictedBytes: sum(inHour.filter((d) => d.tier === 'restricted')) }, rules);
+      const perDataset = bytesPerDataset(inHour);
+      learnHour(this.#base, { datasets: perDataset.size, spread: spreadOf(perDataset.values()), projects: new Set(inHour.map((d) => d.project)).size, restrictedBytes: bytesOf(inHour.filter((d) => d.tier === 'restricted')) }, rules);
     }
     this.#hour = hour;
     const bytes = e.outcome === 'success' || e.outcome === 'failure' ? Math.max(0, e.bytes ?? 0) : 0;
@@ -54,31 +50,20 @@ export class ReferenceVolume {
     const minSlot = Math.floor(now / MINUTE) - r.windowMinutes + 1;
     // what neither the window nor the hour can still need
     this.#downloads = this.#downloads.filter((d) => d.now >= Math.min(minSlot * MINUTE, hour * HOUR));
-    const window = this.#downloads.filter((d) => Math.floor(d.now / MINUTE) >= minSlot && d.seq > this.#clearedSeq);
-    const perDataset = perKey(window);
-    const tierBytes = (i: number) => sum(window.filter((d) => tierIndex(d.tier) === i));
+    const window = this.#downloads.filter((d) => Math.floor(d.now / MINUTE) >= minSlot && d.seq > this.#review.clearedSeq);
+    const perDataset = bytesPerDataset(window);
+    const tierBytes = (i: number) => bytesOf(window.filter((d) => tierIndex(d.tier) === i));
     const { reasons, measures, critical } = judgeVolume(
       this.#base,
-      { tierBytes, total: sum(window), distinct: perDataset.size, projects: new Set(window.map((d) => d.project)).size, largest: () => Math.max(0, ...perDataset.values()) },
+      { tierBytes, total: bytesOf(window), distinct: perDataset.size, projects: new Set(window.map((d) => d.project)).size, largest: () => Math.max(0, ...perDataset.values()) },
       rules,
     );
-    if (reasons.length === 0 || (this.#lastFinding !== null && now - this.#lastFinding < r.cooldownMinutes * MINUTE)) return [];
-    this.#lastFinding = now;
+    if (reasons.length === 0 || this.#review.cooling(now, r.cooldownMinutes * MINUTE)) return [];
+    this.#review.lastFinding = now;
     return [volumeFinding(e, reasons, measures, critical, evidenceOf(window.map((d) => d.seq)), r.windowMinutes)];
   }
 
   clearWindows(lastSeq: number): void {
-    this.#clearedSeq = lastSeq;
-    this.#lastFinding = null;
+    this.#review.clearWindows(lastSeq);
   }
-}
-
-function perKey(ds: Download[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const d of ds) m.set(d.dataset, (m.get(d.dataset) ?? 0) + d.bytes);
-  return m;
-}
-
-function sum(ds: Download[]): number {
-  return ds.reduce((n, d) => n + d.bytes, 0);
 }
