@@ -30,6 +30,7 @@ import { ProcSampler } from './proc-sampler.js';
 import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
 import { runS3Bench } from './s3/s3-bench.js';
 import { monitorRows, runMonitorBench, type MonitorBenchResult } from './monitor/monitor-bench.js';
+import { monitorSoakRows, runMonitorSoak, type MonitorSoakResult } from './monitor/soak-bench.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
 import type { BareServerInput, BareServerReady } from './servers/bare-server.js';
@@ -84,6 +85,7 @@ interface Results {
   policy?: PolicyRowsOutcome;
   s3?: BenchRow[];
   monitor?: MonitorBenchResult;
+  monitorSoak?: MonitorSoakResult;
   cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
@@ -389,7 +391,10 @@ async function main(): Promise<void> {
       log('s3: AWS JS SDK through the S3 endpoint vs the REST API vs s3rver (COFFER_BENCH_S3_MIB, default 1024)');
       results.s3 = normalizeRows(await runS3Bench());
     }
-    if (options.cases.has('monitor')) results.monitor = runMonitorBench(log);
+    if (options.cases.has('monitor')) {
+      results.monitorSoak = await runMonitorSoak(root, log);
+      results.monitor = runMonitorBench(log);
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -401,6 +406,7 @@ async function main(): Promise<void> {
   if (results.audit) rows.push(...auditRows(results.audit));
   if (results.policy?.status === 'ok') rows.push(...results.policy.rows);
   if (results.s3) rows.push(...results.s3);
+  if (results.monitorSoak) rows.push(...monitorSoakRows(results.monitorSoak));
   if (results.monitor) rows.push(...monitorRows(results.monitor));
 
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);

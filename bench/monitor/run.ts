@@ -1,5 +1,24 @@
-/** Runs the monitor benchmark alone (`node dist/bench/monitor/run.js`) and prints its rows as JSON. */
+/**
+ * Runs the monitor benchmarks alone (`node dist/bench/monitor/run.js`) and prints their
+ * rows as JSON: the soak of two real servers, monitor on and off (soak-bench.ts), then
+ * the detectors in process (monitor-bench.ts). `--engine-only` skips the soak.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorRows, runMonitorBench } from './monitor-bench.js';
+import { monitorSoakRows, runMonitorSoak, type MonitorSoakResult } from './soak-bench.js';
 
-const result = runMonitorBench((line) => process.stderr.write(`${line}\n`));
-process.stdout.write(JSON.stringify({ rows: monitorRows(result), result }, null, 1) + '\n');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+let soak: MonitorSoakResult | null = null;
+if (!process.argv.includes('--engine-only')) {
+  const root = await mkdtemp(join(tmpdir(), 'coffer-monitor-soak-'));
+  try {
+    soak = await runMonitorSoak(root, log);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+const result = runMonitorBench(log);
+const rows = [...(soak === null ? [] : monitorSoakRows(soak)), ...monitorRows(result)];
+process.stdout.write(JSON.stringify({ rows, soak, result }, null, 1) + '\n');
