@@ -6,6 +6,14 @@ import type { MonitorRules } from './rules.js';
 
 /** How often (in record time) idle unauthenticated sources are forgotten. */
 const SWEEP_EVERY_MS = 5 * 60_000;
+/**
+ * Unauthenticated sources (`ip:<address>`) held at most. Anyone can make one per address
+ * (an IPv6 /64 holds 2^64), so without a bound a spray of failed authentications from
+ * fresh addresses would grow the state, and the server's memory, until the next sweep.
+ * Beyond it the least recently active source is forgotten: a source that sends one
+ * request per address never reaches a per-address threshold anyway.
+ */
+export const MAX_UNAUTHENTICATED_SOURCES = 10_000;
 
 /** The states changed since the last save: what {@link MonitorEngine.changes} hands to the store, and back to `commit`. */
 export interface StateChanges {
@@ -25,6 +33,8 @@ export interface StateChanges {
  */
 export class MonitorEngine {
   readonly #states = new Map<string, PrincipalState>();
+  /** The unauthenticated source keys held, least recently active first. */
+  readonly #sources = new Map<string, true>();
   /** Principal key -> change counter at its last change, for the keys not yet saved since. */
   readonly #dirty = new Map<string, number>();
   /** Principal key -> bytes of its last saved state. */
@@ -72,20 +82,33 @@ export class MonitorEngine {
       state = initialPrincipalState();
       this.#states.set(key, state);
     }
+    if (key.startsWith('ip:')) this.#touchSource(key);
     const findings = stepPrincipal(state, event, this.rules);
     this.#dirty.set(key, ++this.#changes);
     if (event.time - this.#sweptAt >= SWEEP_EVERY_MS) this.#sweep(event.time);
     return findings;
   }
 
+  /** Moves `key` to the back of the sources (most recently active); forgets the least recently active beyond the bound. */
+  #touchSource(key: string): void {
+    this.#sources.delete(key);
+    this.#sources.set(key, true);
+    if (this.#sources.size <= MAX_UNAUTHENTICATED_SOURCES) return;
+    const oldest = this.#sources.keys().next().value as string;
+    this.#forget(oldest);
+  }
+
+  #forget(key: string): void {
+    this.#states.delete(key);
+    this.#sources.delete(key);
+    this.#dirty.set(key, ++this.#changes);
+  }
+
   /** Drops unauthenticated sources with nothing left in their windows: they are many and short-lived. */
   #sweep(now: number): void {
     this.#sweptAt = now;
-    for (const [key, s] of this.#states) {
-      if (key.startsWith('ip:') && isIdleSource(s, now, this.rules)) {
-        this.#states.delete(key);
-        this.#dirty.set(key, ++this.#changes);
-      }
+    for (const key of [...this.#sources.keys()]) {
+      if (isIdleSource(this.#states.get(key)!, now, this.rules)) this.#forget(key);
     }
   }
 
@@ -145,12 +168,14 @@ export class MonitorEngine {
    */
   restore(seq: number, states: Iterable<[string, string]>): void {
     this.#states.clear();
+    this.#sources.clear();
     this.#dirty.clear();
     this.#stored.clear();
     this.#storedBytes = 0;
     for (const [key, json] of states) {
       try {
         this.#states.set(key, decodePrincipal(json));
+        if (key.startsWith('ip:')) this.#touchSource(key);
         this.#stored.set(key, json.length);
         this.#storedBytes += json.length;
         if (!json.startsWith(`{"v":${STATE_VERSION},`)) this.#dirty.set(key, ++this.#changes);
