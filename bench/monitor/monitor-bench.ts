@@ -51,7 +51,8 @@ export interface MonitorBenchResult {
   saves: number;
 }
 
-function positiveInt(name: string, fallback: number): number {
+/** A positive integer from environment variable `name`, or `fallback` when unset; throws on anything else. */
+export function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);

@@ -1,7 +1,8 @@
 /**
  * Runs the monitor benchmarks alone (`node dist/bench/monitor/run.js`) and prints their
  * rows as JSON: the soak of two real servers, monitor on and off (soak-bench.ts), then
- * the detectors in process (monitor-bench.ts). `--engine-only` skips the soak.
+ * the detectors in process (monitor-bench.ts). `--engine-only` skips the soak,
+ * `--soak-only` the detectors.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,6 @@ if (!process.argv.includes('--engine-only')) {
     await rm(root, { recursive: true, force: true });
   }
 }
-const result = runMonitorBench(log);
-const rows = [...(soak === null ? [] : monitorSoakRows(soak)), ...monitorRows(result)];
+const result = process.argv.includes('--soak-only') ? null : runMonitorBench(log);
+const rows = [...(soak === null ? [] : monitorSoakRows(soak)), ...(result === null ? [] : monitorRows(result))];
 process.stdout.write(JSON.stringify({ rows, soak, result }, null, 1) + '\n');
