@@ -26,7 +26,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
   try {
     app = await buildApp({
       service: runtime.service,
-      ready: () => runtime.store.ping(),
+      ready: () => runtime.readiness.check(),
       logLevel: config.logLevel,
       maxJsonBytes: config.maxJsonBytes,
       tls: config.tls,

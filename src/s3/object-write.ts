@@ -17,6 +17,7 @@ import { assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
+import { destroySafely, guard } from '../streams/index.js';
 import { xmlDocument } from './xml.js';
 
 
@@ -152,24 +153,41 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3RequestError('unknown metadata directive: x-amz-metadata-directive must be COPY or REPLACE', { s3Code: 'InvalidArgument' });
   const replaced = directive === 'REPLACE' ? userMetadataOf(op.http.headers) : null;
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
-  const artifact = await ensureArtifact(op, project, key);
-  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
-  const digest = new DigestStream({});
-  source.body.once('error', (err) => digest.destroy(err));
-  source.body.pipe(digest);
-  const { version, meta } = await commitVersion(op, artifact, permit, {
-    plaintext: digest,
-    size: source.length,
-    mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
-    failure: () => digest.failure,
-    meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
-  });
+  let copied;
+  try {
+    const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
+    const artifact = await ensureArtifact(op, project, key);
+    const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
+    const digest = pipeToDigest(source.body, new DigestStream({}));
+    copied = await commitVersion(op, artifact, permit, {
+      plaintext: digest,
+      size: source.length,
+      mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
+      failure: () => digest.failure,
+      meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
+    });
+  } catch (err) {
+    // refused after the source was opened: release it (its download is then recorded as a failure)
+    destroySafely(source.body);
+    throw err;
+  }
+  const { version, meta } = copied;
   return {
     status: 200,
     headers: { 'content-type': 'application/xml', 'x-amz-version-id': String(version.number), 'x-amz-copy-source-version-id': String(source.versionNumber) },
     body: xmlDocument('CopyObjectResult', { LastModified: isoDate(version.createdAt), ETag: quoteEtag(meta.etag), ChecksumCRC32: meta.checksums.crc32 }),
   };
+}
+
+/**
+ * Pipes a copy source into `digest` (guarded: the source may fail before the vault
+ * reads, and its failure then becomes the digest's) and returns the digest.
+ */
+export function pipeToDigest(source: Readable, digest: DigestStream): DigestStream {
+  guard(digest);
+  guard(source).on('error', (err) => destroySafely(digest, err));
+  source.pipe(digest);
+  return digest;
 }
 
 /** The checksum elements of a result document (`ChecksumCRC32` ...). */

@@ -57,6 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.maxJsonBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // errors Fastify raises before routing (a malformed %-escape in the URL) answer in the catalog's format too
+    frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
     // client certificates are asked for but checked in code (identity: device CA), so clients without one still connect
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile), requestCert: true, rejectUnauthorized: false } } : {}),
   });
