@@ -31,6 +31,8 @@ import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
 import { runS3Bench } from './s3/s3-bench.js';
 import { runGateBench } from './gate/gate-bench.js';
 import { runScaleBench, scaleBenchMissing } from './scale/scale-bench.js';
+import { monitorRows, runMonitorBench, type MonitorBenchResult } from './monitor/monitor-bench.js';
+import { monitorSoakRows, runMonitorSoak, type MonitorSoakResult } from './monitor/soak-bench.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
 import type { BareServerInput, BareServerReady } from './servers/bare-server.js';
@@ -86,6 +88,8 @@ interface Results {
   s3?: BenchRow[];
   gate?: BenchRow[];
   scale?: BenchRow[];
+  monitor?: MonitorBenchResult;
+  monitorSoak?: MonitorSoakResult;
   cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
@@ -406,6 +410,10 @@ async function main(): Promise<void> {
       log(`gate: artifact scan throughput vs SHA-256, ${options.gateMiB} MiB per workload (COFFER_BENCH_GATE_MIB)`);
       results.gate = runGateBench(options.gateMiB, options.runs, log);
     }
+    if (options.cases.has('monitor')) {
+      results.monitorSoak = await runMonitorSoak(root, log);
+      results.monitor = runMonitorBench(log);
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -419,6 +427,8 @@ async function main(): Promise<void> {
   if (results.s3) rows.push(...results.s3);
   if (results.gate) rows.push(...results.gate);
   if (results.scale) rows.push(...results.scale);
+  if (results.monitorSoak) rows.push(...monitorSoakRows(results.monitorSoak));
+  if (results.monitor) rows.push(...monitorRows(results.monitor));
 
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const paths = await writeResults(resultsDir, { machine: { ...facts, loadAverageAtEnd: loadAtEnd }, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);

@@ -17,7 +17,7 @@ export interface ResourceTarget {
 /**
  * An audit record body (format v1) as the detectors read it. The fields are the
  * record's own; `network`, `device`, `target` and `grantIds` are derived from it, and
- * `tier` is looked up (the record names the artifact, not its tier).
+ * `tier` and `kind` are looked up (the record names the artifact, not its tier).
  */
 export interface MonitorEvent {
   seq: number;
@@ -37,12 +37,14 @@ export interface MonitorEvent {
   device: string;
   target: ResourceTarget | null;
   tier: Tier | null;
+  /** Catalog kind of the artifact (`other` for unclassified S3 keys); null if it names none or is unknown. */
+  kind: string | null;
   /** Grants among the determining policies (a grant's link id is its id). */
   grantIds: string[];
 }
 
-/** A parsed record before its artifact's tier is known. */
-export type ParsedEvent = Omit<MonitorEvent, 'tier'>;
+/** A parsed record before its artifact's tier and kind are known. */
+export type ParsedEvent = Omit<MonitorEvent, 'tier' | 'kind'>;
 
 const OUTCOMES = new Set(['attempt', 'success', 'failure', 'denied']);
 
@@ -122,7 +124,8 @@ export function artifactKey(t: ResourceTarget): string | null {
   return t.artifact === null ? null : `${t.project}/${t.artifact}`;
 }
 
-/** Completes a parsed record with the tier of its artifact (null if it names none). */
-export function withTier(e: ParsedEvent, tier: string | null): MonitorEvent {
-  return { ...e, tier: tier !== null && (TIERS as readonly string[]).includes(tier) ? (tier as Tier) : null };
+/** Completes a parsed record with the tier and kind of its artifact (null if it names none, or an unknown one). */
+export function withCatalog(e: ParsedEvent, info: { tier: string; kind: string } | null): MonitorEvent {
+  const tier = info !== null && (TIERS as readonly string[]).includes(info.tier) ? (info.tier as Tier) : null;
+  return { ...e, tier, kind: info?.kind ?? null };
 }

@@ -15,6 +15,7 @@ import { JsonLinesAlertSink } from './alerting/jsonl-alert-sink.js';
 import { SyslogAlertSink } from './alerting/syslog-alert-sink.js';
 import { WebhookAlertSink } from './alerting/webhook-sink.js';
 import { AlertRaiser } from './alert-raiser.js';
+import { ArtifactInfoResolver } from './artifact-info-resolver.js';
 import { AuditMonitor } from './audit-monitor.js';
 import { InflightDownloads } from './inflight-downloads.js';
 import { MonitorEngine } from './monitor-engine.js';
@@ -22,7 +23,6 @@ import { MonitorMetrics } from './monitor-metrics.js';
 import { MonitorService, type UnlockCheck } from './monitor-service.js';
 import { DEFAULT_RULES, loadRulesFile } from './rules.js';
 import type { MonitorRules } from './rules.js';
-import { TierResolver } from './tier-resolver.js';
 
 /** How often open campaigns are checked for reminders due (reminders are hours apart). */
 const REMINDER_SWEEP_MS = 5 * 60_000;
@@ -108,13 +108,17 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
   });
   const inflight = new InflightDownloads();
   let raiser: AlertRaiser | null = null;
+  // the engine of the detectors this node runs now (null while another node leads)
+  let engine: MonitorEngine | null = null;
+  metrics.watchState(() => (engine === null ? { principals: 0, bytes: 0, largest: 0 } : { principals: engine.size, bytes: engine.storedBytes, largest: engine.largestStoredState() }));
   // the detectors run on one node at a time (the holder of the `monitor` lease): built anew at each takeover
-  const makeDetectors = () =>
-    new AuditMonitor({
+  const makeDetectors = () => {
+    engine = new MonitorEngine(rules);
+    return new AuditMonitor({
       store: core.store,
       monitorStore: core.monitorStore,
-      engine: new MonitorEngine(rules),
-      tiers: new TierResolver(core.store),
+      engine,
+      catalog: new ArtifactInfoResolver(core.store),
       onFinding: async (f) => {
         // INVARIANT: attach() builds the raiser before lead(), and nothing is analysed before start()
         await raiser!.raise(f);
@@ -123,6 +127,7 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
       metrics,
       clock: core.clock,
     });
+  };
   let detectors: AuditMonitor | null = null;
   // fed by the audit log on every node; only the leading node has detectors to hand records to
   const sink: AuditSink = {

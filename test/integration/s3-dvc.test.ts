@@ -19,7 +19,7 @@ void describe('S3 DVC-shaped workload with boto3', { skip: missing ?? false }, (
   });
   after(async () => h?.close());
 
-  void test('DVC-shaped: a cache of 2,000 small files pushed by a writer, pulled in parallel by a reader, default monitor settings: no lock', async (t) => {
+  void test('DVC-shaped: a cache of 2,000 small files pushed by a writer, pulled in parallel by a reader, default monitor settings: no lock', { timeout: 600_000 }, async () => {
     await h.admin.createProject({ name: 'dvc' });
     const writerToken = await h.user('dvc-writer');
     const readerToken = await h.user('dvc-reader');
@@ -35,16 +35,6 @@ void describe('S3 DVC-shaped workload with boto3', { skip: missing ?? false }, (
     const r = await runScript<{ files: number; pushed: number; listed: number; pulled_ok: number; pull_failures: string[]; push_s: number; pull_s: number }>('dvc_cache.py', dvcEnv, 580_000);
     assert.equal(r.pushed, FILES, 'every file pushed');
     assert.equal(r.listed, FILES, 'the reader lists the whole cache');
-    // DEPENDS ON branch `monitor` (issue 13, item 11: the volume rules judged against grants and
-    // history). Until it is merged, the default monitor locks this legitimate reader after ~40
-    // distinct artifacts. Then, and only when the lock is the sole failure (pushed, listed and
-    // every pull failure a lock or its revoked credential), the test skips saying so. Remove this
-    // block once `monitor` is merged: the lock must then fail the test.
-    const lockOnly = r.pull_failures.length > 0 && r.pull_failures.every((f) => /account is locked|credential has been revoked/.test(f));
-    if (lockOnly) {
-      t.skip(`the monitor locked the legitimate reader (${r.pulled_ok}/${FILES} pulled: ${r.pull_failures.join('; ')}); needs branch \`monitor\` (issue 13 item 11)`);
-      return;
-    }
     assert.deepEqual(r.pull_failures, [], `the reader pulled everything without a lock (${r.pulled_ok}/${FILES} ok)`);
     assert.equal(r.pulled_ok, FILES);
     process.stdout.write(`# dvc-shaped: ${FILES} files, push ${r.push_s} s, pull ${r.pull_s} s\n`);
