@@ -112,6 +112,8 @@ export function runMetadataStoreContract(adapterName: string, open: () => Promis
       blobKey: `objects/${newId('blob').toLowerCase()}`,
       wrappedKey: new Uint8Array([0, 1, 2, 255, 0, 128]),
       keyTerm: 1,
+      // a new version has no gate verdict yet (it waits for its scan)
+      scan: null,
       ...over,
     });
     const token = (principalId: string, over: Partial<ApiToken> = {}): ApiToken => ({
@@ -419,6 +421,30 @@ export function runMetadataStoreContract(adapterName: string, open: () => Promis
         assert.equal(await store.getVersionByNumber(art.id, 3), null);
         assert.equal(await store.getVersion('ver_missing'), null);
         await assert.rejects(store.createVersion(version('art_missing', 1)), code('COFFER_NOT_FOUND'));
+      });
+
+      test('gate verdicts: a queue of versions without one, leased, written once', async () => {
+        const a = await store.getArtifact(art.id);
+        assert.ok(a);
+        const start = (await store.latestVersionNumber(art.id)) + 1;
+        const vs = [version(art.id, start), version(art.id, start + 1)];
+        for (const v of vs) await store.createVersion(v);
+        const t0 = now + 10_000_000;
+        const claimed = await store.claimVersionsToScan(t0, 60_000, 1000);
+        const mine = claimed.filter((v) => vs.some((w) => w.id === v.id));
+        assert.equal(mine.length, 2, 'both wait for their scan');
+        assert.deepEqual(await store.claimVersionsToScan(t0 + 1, 60_000, 1000), [], 'a live lease keeps others off');
+        assert.equal(await store.claimVersionToScan(vs[0]!.id, t0 + 1, 60_000), null);
+        const again = await store.claimVersionToScan(vs[0]!.id, t0 + 60_000, 60_000);
+        assert.equal(again?.id, vs[0]!.id, 'a lapsed lease is taken over');
+        const verdict = { state: 'flagged' as const, unsafeCode: true, secrets: false, pii: true, scannedAt: t0 + 5, exceptionRequestId: null };
+        assert.equal(await store.recordVersionScan(vs[0]!.id, verdict, '{"format":"pickle"}'), true);
+        assert.equal(await store.recordVersionScan(vs[0]!.id, { ...verdict, state: 'clean', unsafeCode: false, pii: false }, '{}'), false, 'written once');
+        assert.deepEqual((await store.getVersion(vs[0]!.id))?.scan, verdict);
+        assert.equal(await store.getVersionScanReport(vs[0]!.id), '{"format":"pickle"}');
+        assert.equal(await store.getVersionScanReport(vs[1]!.id), null);
+        assert.equal(await store.claimVersionToScan(vs[0]!.id, t0 + 10 ** 9, 60_000), null, 'a version with a verdict is not scanned again');
+        assert.equal(await store.recordVersionScan('ver_missing', verdict, '{}'), false);
       });
 
       test('list pages by number', async () => {

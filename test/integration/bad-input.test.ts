@@ -347,20 +347,23 @@ void describe('bad input', { timeout: 120_000 }, () => {
       }
     });
 
-    void test('a disabled user is 401 COFFER_AUTH_PRINCIPAL_DISABLED at once, and works again when enabled', async () => {
+    void test('a disabled user is refused at once, and its tokens stay dead once enabled again (credential lineage)', async () => {
       await admin.createPrincipal({ kind: 'user', name: 'carol' });
       const { token } = await admin.createToken({ principal: 'carol' });
       assert.equal((await whoami(token)).status, 200);
       await admin.setDisabled('carol', true);
-      await refused(token, 'COFFER_AUTH_PRINCIPAL_DISABLED', 'disabled user');
+      await refused(token, 'COFFER_AUTH_TOKEN_REVOKED', 'disabled user');
       await admin.setDisabled('carol', false);
-      assert.equal((await whoami(token)).status, 200);
+      // a disable ends the principal's credentials (issue 11, finding 4): a stolen one stays dead
+      await refused(token, 'COFFER_AUTH_TOKEN_REVOKED', 'a token ended by the disable');
+      const fresh = await admin.createToken({ principal: 'carol' });
+      assert.equal((await whoami(fresh.token)).status, 200);
     });
 
     void test('every refused authentication is on the audit record with its reason', async () => {
       const records = findRecords(await auditRecords(), { action: 'authenticate', decision: 'deny', outcome: 'denied', actor: null });
       const reasons = new Set(records.map((r) => r.body.reason));
-      for (const code of ['COFFER_AUTH_REQUIRED', 'COFFER_AUTH_TOKEN_INVALID', 'COFFER_AUTH_TOKEN_REVOKED', 'COFFER_AUTH_TOKEN_EXPIRED', 'COFFER_AUTH_PRINCIPAL_DISABLED']) {
+      for (const code of ['COFFER_AUTH_REQUIRED', 'COFFER_AUTH_TOKEN_INVALID', 'COFFER_AUTH_TOKEN_REVOKED', 'COFFER_AUTH_TOKEN_EXPIRED']) {
         assert.ok(reasons.has(code), `audit holds a refused authentication with ${code}`);
       }
     });
