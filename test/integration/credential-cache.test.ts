@@ -69,7 +69,8 @@ void describe('credential cache: a change takes effect on the next request', () 
     assert.equal((await h.call('POST', `/v1/principals/${u.name}/disable`, { token: h.adminToken })).status, 204);
     const r = await read(u.token);
     assert.equal(r.status, 401);
-    assert.equal(r.body.error.code, 'COFFER_AUTH_PRINCIPAL_DISABLED');
+    // a disable ends the principal's credentials (credential lineage, issue 11)
+    assert.equal(r.body.error.code, 'COFFER_AUTH_TOKEN_REVOKED');
   });
 
   test('a revoked grant denies the next request; a grant through a new group allows it again', async () => {

@@ -25,6 +25,8 @@ const NEUTRAL_TABLES: ReadonlySet<string> = new Set([
 
 /** Raw statements that never write: transaction control and reads. */
 const NEUTRAL_RAW = /^\s*(select|begin|commit|rollback|savepoint|release|pragma\s+data_version)\b/i;
+const READ_CTE = /^\s*with\b/i;
+const WRITE_WORD = /\b(insert|update|delete|replace|merge|create|drop|alter)\b/i;
 
 /**
  * A counter that moves whenever data a credential cache may hold may have changed:
@@ -96,8 +98,13 @@ function isChange(node: RootOperationNode): boolean {
   switch (node.kind) {
     case 'SelectQueryNode':
       return false;
-    case 'RawNode':
-      return !NEUTRAL_RAW.test(node.sqlFragments[0] ?? '');
+    case 'RawNode': {
+      const text = node.sqlFragments.join(' ');
+      if (NEUTRAL_RAW.test(text)) return false;
+      // a read through a CTE (the credential lineage's recursive chain) is neutral; a CTE
+      // that may write (PostgreSQL's data-modifying WITH) is not
+      return !(READ_CTE.test(text) && !WRITE_WORD.test(text));
+    }
     case 'InsertQueryNode':
       return !neutral(node.into?.table.identifier.name);
     case 'UpdateQueryNode': {
