@@ -75,7 +75,8 @@ void describe('monitor at its defaults: bulk reads of S3 folders', { timeout: 24
       for (let p = 0; p < 8; p++) for (let i = 0; i < 3; i++) await mallory.send(new GetObjectCommand({ Bucket: `team-${p}`, Key: `exports/train/${i}.png` }));
       await h.runtime.monitor.idle();
       assert.deepEqual((await monitor.listAlerts()).items, [], 'eight projects is within the cap');
-      await mallory.send(new GetObjectCommand({ Bucket: 'team-8', Key: 'exports/train/0.png' }));
+      // the download whose own record triggers the lock is cut too (issue 11, finding 14): it may fail
+      await mallory.send(new GetObjectCommand({ Bucket: 'team-8', Key: 'exports/train/0.png' })).catch(() => undefined);
       const alert = await waitFor('the lock', async () => (await monitor.listAlerts()).items[0], { timeoutMs: 10_000 });
       assert.equal(alert.rule, 'volume');
       assert.equal(alert.action, 'lock');
