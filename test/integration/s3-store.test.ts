@@ -99,7 +99,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
         const userMetadata: Record<string, string> = Object.fromEntries([['__proto__', 'kept'], ['run-id', 'r 1, r2'], ['utf8', Buffer.from('é✓', 'utf8').toString('latin1')]]);
         await s3.putObjectMeta({ versionId: a.last!.id, etag: 'e'.repeat(32), checksums: { crc32: 'AAAAAA==' }, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata });
         await s3.putObjectMeta({ versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1], userMetadata: {} });
-        assert.deepEqual(await s3.getObjectMeta(b.last!.id), { versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1], userMetadata: {} });
+        assert.deepEqual(await s3.getObjectMeta(b.last!.id), { versionId: b.last!.id, etag: `${'f'.repeat(32)}-2`, checksums: {}, checksumType: 'COMPOSITE', partSizes: [5, 1], userMetadata: {}, contentHeaders: {} });
         assert.deepEqual((await s3.getObjectMeta(a.last!.id))!.userMetadata, userMetadata, 'user metadata round-trips');
         assert.deepEqual(Object.keys((await s3.getObjectMeta(a.last!.id))!.userMetadata).sort(), ['__proto__', 'run-id', 'utf8']);
 
@@ -240,7 +240,7 @@ function contract(name: string, open: () => Promise<Opened>): void {
       try {
         const s3 = new SqlS3Store(core.kysely, core.dialect);
         const { now, principal, project } = await seedProject(core);
-        const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: { k: 'v' }, createdAt: now });
+        const upload = (uploadId: string): S3Upload => ({ uploadId, projectId: project.id, key: 'k', principalId: principal.id, contentType: 'x', checksumAlgorithm: null, checksumType: null, userMetadata: { k: 'v' }, contentHeaders: {}, createdAt: now });
         await s3.createUpload(upload('mpu_c'));
 
         const t = 1_000_000;
