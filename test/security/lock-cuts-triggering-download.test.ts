@@ -51,7 +51,7 @@ void describe('security: a lock cuts the download whose own record triggered it'
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-lock-own-'));
-    await writeFile(join(dir, 'rules.json'), JSON.stringify({ volume: { maxDistinctArtifacts: 2 } }));
+    await writeFile(join(dir, 'rules.json'), JSON.stringify({ volume: { maxDistinctDatasets: 2 } }));
     let setup: string | null = null;
     const config = loadConfig({ flags: { dataDir: join(dir, 'data'), listen: '127.0.0.1:0', logLevel: 'silent', monitorRulesFile: join(dir, 'rules.json') } });
     server = await startServer(config, { printSetupToken: (t) => (setup = t) });
