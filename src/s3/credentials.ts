@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Caller } from '../service/caller.js';
 import type { S3Credential } from '../store/s3-store.js';
 import type { S3Context } from './s3-context.js';
@@ -130,12 +130,8 @@ export async function listCredentials(ctx: S3Context, caller: Caller): Promise<S
 export async function revokeCredential(ctx: S3Context, caller: Caller, accessKeyId: string): Promise<void> {
   const resource = `s3-credential/${accessKeyId.slice(0, 40)}`;
   const found = await ctx.store.getCredential(accessKeyId);
-  const notFound = `s3 credential \`${accessKeyId.slice(0, 40)}\` not found`;
-  if (found === null) return ctx.gate.refuse(caller, caller.meta, 'manage-principals', resource, new NotFoundError(notFound));
-  const own = found.credential.principalId === caller.subject.principal.id;
-  const permit = own
-    ? await ctx.gate.enter(caller, 'read-metadata', SYSTEM, resource, null, { s3: 'RevokeCredential' })
-    : await ctx.gate.enter(caller, 'manage-principals', SYSTEM, resource, null, { s3: 'RevokeCredential' });
+  // someone else's credential answers like a missing one unless the caller manages principals
+  const permit = await ctx.gate.enterOwned(caller, found?.credential.principalId ?? null, resource, `s3 credential \`${accessKeyId.slice(0, 40)}\` not found`, { s3: 'RevokeCredential' });
   await ctx.store.revokeCredential(accessKeyId, ctx.deps.clock());
   await permit.finish('success');
 }

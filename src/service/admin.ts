@@ -127,6 +127,7 @@ export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller,
   if (deps.settings.tokenTtlSeconds > 0 && (ttl === 0 || ttl > deps.settings.tokenTtlSeconds)) {
     throw new ValidationError(`token lifetime must be between 1 and ${deps.settings.tokenTtlSeconds} seconds`);
   }
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${input.principal!}/tokens`);
   const target = self ? caller.subject.principal : await principalByName(deps, input.principal!);
   if (target.kind === 'group') throw new ValidationError('groups cannot hold tokens');
   if (target.kind === 'service-account' && deps.identity !== undefined) {
