@@ -27,13 +27,14 @@ function send(w: World, request: CaseRequest, asMallory: boolean) {
 }
 
 const UPLOAD = 'POST /v1/projects/{project}/artifacts/{artifact}/versions';
+const MAX_UPLOAD = 4096;
 
 /** Routes whose minimal body is refused by validation whatever it names (nothing to look up for a well-formed one either). */
 const VALIDATION_ONLY = new Set<string>([]);
 
 test('existence oracle: every REST route answers a hidden resource exactly like a missing one', async () => {
-  const hidden = await openWorld(true, null);
-  const missing = await openWorld(false, hidden.ids);
+  const hidden = await openWorld(true, null, { maxUploadBytes: MAX_UPLOAD });
+  const missing = await openWorld(false, hidden.ids, { maxUploadBytes: MAX_UPLOAD });
   try {
     const doc = (await hidden.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<Parameters<typeof routesOf>[0]>();
     const routes = routesOf(doc);
@@ -54,8 +55,9 @@ test('existence oracle: every REST route answers a hidden resource exactly like 
     all.sort((x, y) => rank(x.c) - rank(y.c));
     {
       for (const { route, c } of all) {
-        // the upload route streams a raw body: send a small one
-        const request: CaseRequest = c.route === UPLOAD ? { ...c.request, payload: 'abc', headers: { 'content-type': 'application/octet-stream' } } : c.request;
+        // the upload route streams a raw body: a small one, and one over the size limit (checked before any lookup)
+        const requests: CaseRequest[] = c.route === UPLOAD ? ['abc', 'x'.repeat(MAX_UPLOAD + 1)].map((payload) => ({ ...c.request, payload, headers: { 'content-type': 'application/octet-stream' } })) : [c.request];
+        for (const request of requests) {
         const a = answerOf(await send(hidden, request, !route.public), hidden.normalize);
         const b = answerOf(await send(missing, request, !route.public), missing.normalize);
         compared++;
@@ -67,6 +69,7 @@ test('existence oracle: every REST route answers a hidden resource exactly like 
           else await checkException(hidden, c, a, b, differ);
         } else if (!same) {
           differ.push(`${c.route} (${c.label}) ${request.url}\n    hidden:  ${a.status} ${a.body.slice(0, 200)} ${JSON.stringify(a.headers)}\n    missing: ${b.status} ${b.body.slice(0, 200)} ${JSON.stringify(b.headers)}`);
+        }
         }
       }
     }
