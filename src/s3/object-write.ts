@@ -17,6 +17,7 @@ import { assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
+import { objectTarget, refuseTaken } from './object-target.js';
 import { xmlDocument } from './xml.js';
 
 
@@ -122,9 +123,11 @@ export async function putObject(op: S3Op): Promise<S3HttpResponse> {
   const key = op.key!;
   assertObjectKey(key);
   const userMetadata = userMetadataOf(op.http.headers);
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
+  const target = await objectTarget(op, 'upload');
+  if (target.taken) return refuseTaken(op, 'upload');
   const body = requestBody(op);
-  const artifact = await ensureArtifact(op, project, key);
+  const artifact = target.artifact ?? (await ensureArtifact(op, target.project, key));
+  const project = target.project;
   const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { declaredSize: body.size }));
   const { version, meta } = await commitVersion(op, artifact, permit, {
     plaintext: body.plaintext,
@@ -151,10 +154,20 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   const directive = op.http.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3RequestError('unknown metadata directive: x-amz-metadata-directive must be COPY or REPLACE', { s3Code: 'InvalidArgument' });
   const replaced = directive === 'REPLACE' ? userMetadataOf(op.http.headers) : null;
+  const target = await objectTarget(op, 'upload');
+  if (target.taken) return refuseTaken(op, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
-  const artifact = await ensureArtifact(op, project, key);
-  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
+  const project = target.project;
+  let artifact: Artifact;
+  let permit: Permit;
+  try {
+    artifact = target.artifact ?? (await ensureArtifact(op, project, key));
+    permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
+  } catch (err) {
+    // the source is open (its download permit too): close it, so its outcome is recorded
+    source.body.destroy();
+    throw err;
+  }
   const digest = new DigestStream({});
   source.body.once('error', (err) => digest.destroy(err));
   source.body.pipe(digest);

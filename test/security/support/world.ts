@@ -19,6 +19,7 @@ import { openRuntime, type Runtime } from '../../../src/runtime/open-runtime.js'
 import { buildApp } from '../../../src/server/app.js';
 import { buildS3App } from '../../../src/server/s3-app.js';
 import { MonitorSqlStore } from '../../../src/store/sql/monitor-sql-store.js';
+import { sendS3, type S3Keys } from './s3-sign.js';
 
 /** The ids of the hidden world's objects (the missing world answers requests naming them too). */
 export interface HiddenIds {
@@ -39,6 +40,8 @@ export interface HiddenIds {
   accessKeyId: string;
   scimUser: string;
   scimGroup: string;
+  /** Multipart uploads (with one part) the admin started on `hid/model` and `pub/secret`. */
+  uploads: Record<string, string>;
 }
 
 /** One world: a running core, its two listeners (inject only) and mallory's credentials. */
@@ -106,7 +109,7 @@ export async function openWorld(hidden: boolean, twin: HiddenIds | null, flags: 
       [mal.id, '<mallory-id>'],
       [malloryS3.accessKeyId, '<mallory-akid>'],
     ]);
-    const ids = hidden ? await hide(app, runtime, admin) : twin;
+    const ids = hidden ? await hide(app, s3, runtime, admin) : twin;
     if (ids === null) throw new Error('the missing world needs the hidden world ids');
     return {
       hidden,
@@ -131,7 +134,7 @@ export async function openWorld(hidden: boolean, twin: HiddenIds | null, flags: 
 }
 
 /** Creates, in the hidden world, everything mallory may not see; returns the ids. */
-async function hide(app: FastifyInstance, runtime: Runtime, admin: string): Promise<HiddenIds> {
+async function hide(app: FastifyInstance, s3: FastifyInstance, runtime: Runtime, admin: string): Promise<HiddenIds> {
   // a project she has no grant on, and a restricted artifact inside her own project
   await ok(app, admin, 'POST', '/v1/projects', { name: 'hid' });
   await ok(app, admin, 'POST', '/v1/projects/hid/artifacts', { name: 'model', kind: 'model', tier: 'internal', environment: 'dev' });
@@ -180,6 +183,18 @@ async function hide(app: FastifyInstance, runtime: Runtime, admin: string): Prom
   const shown = await ok<{ items: Array<{ id: string }> }>(app, admin, 'GET', `/v1/reviews/${campaign.id}`);
   const reviewItem = shown.items[0]?.id;
   if (reviewItem === undefined) throw new Error('world setup: the review campaign has no item');
+
+  // S3: multipart uploads in progress on the hidden objects, each with one part
+  const adminKeys = await ok<S3Keys>(app, admin, 'POST', '/v1/s3/credentials', {});
+  const uploads: Record<string, string> = {};
+  for (const path of ['/hid/model', '/pub/secret']) {
+    const created = await sendS3(s3, adminKeys, { method: 'POST', path, query: { uploads: '' } });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body)?.[1];
+    if (created.statusCode !== 200 || uploadId === undefined) throw new Error(`world setup: CreateMultipartUpload ${path} answered ${created.statusCode}: ${created.body}`);
+    const part = await sendS3(s3, adminKeys, { method: 'PUT', path, query: { partNumber: '1', uploadId }, body: 'part one' });
+    if (part.statusCode !== 200) throw new Error(`world setup: UploadPart ${path} answered ${part.statusCode}: ${part.body}`);
+    uploads[path] = uploadId;
+  }
   return {
     grant: grant.id,
     token: aliceToken.info.id,
@@ -198,5 +213,6 @@ async function hide(app: FastifyInstance, runtime: Runtime, admin: string): Prom
     accessKeyId: s3cred.accessKeyId,
     scimUser: scimUser.json<{ id: string }>().id,
     scimGroup: scimGroup.json<{ id: string }>().id,
+    uploads,
   };
 }
