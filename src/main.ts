@@ -25,6 +25,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
   let app: FastifyInstance;
   try {
     app = await buildApp({
+      trustProxy: config.trustProxy,
       service: runtime.service,
       ready: () => runtime.store.ping(),
       logLevel: config.logLevel,

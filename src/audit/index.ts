@@ -22,3 +22,4 @@ export { canonicalJson } from './canonical-json.js';
 export { signCheckpoint, checkpointSignatureValid } from './checkpoint.js';
 export { verifyExport, type VerifyExportOptions } from './verify-export.js';
 export { JsonLinesFileSink, type AuditSink } from './audit-sink.js';
+export { AnonymousTraffic, sourceKey, type AnonymousLimits } from './anonymous-traffic.js';

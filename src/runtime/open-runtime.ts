@@ -133,7 +133,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       audit,
       policy,
       clock,
-      settings: { tokenTtlSeconds: config.tokenTtlSeconds, maxUploadBytes: config.maxUploadBytes },
+      settings: { tokenTtlSeconds: config.tokenTtlSeconds, maxUploadBytes: config.maxUploadBytes, unauthenticated: config.unauthenticated },
       warn,
       rewrapAllKeys: async () => {
         const report = await rewrapStaleKeys(vault, store);

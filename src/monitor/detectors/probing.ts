@@ -25,8 +25,10 @@ export const probingDetector: Detector<ProbingState> = {
     const isDenial = e.decision === 'deny';
     const isRead = e.decision === 'allow' && e.outcome === 'attempt' && e.action === 'read-metadata';
     if (!isDenial && !isRead) return { state, findings: [] };
+    // a coalesced record of unauthenticated refusals counts as every refusal it carries: a burst cannot hide in it
+    const weight = Math.min(Math.max(1, e.weight ?? 1), r.maxDenials + 1);
     const denials = isDenial
-      ? [...state.denials.filter(([t]) => t > e.time - r.denialWindowMinutes * MINUTE), [e.time, e.seq] as [number, number]].slice(-Math.max(1, r.maxDenials + 1))
+      ? [...state.denials.filter(([t]) => t > e.time - r.denialWindowMinutes * MINUTE), ...Array.from({ length: weight }, () => [e.time, e.seq] as [number, number])].slice(-Math.max(1, r.maxDenials + 1))
       : state.denials;
     const reads = isRead
       ? [...state.reads.filter(([t]) => t > e.time - r.listingWindowMinutes * MINUTE), [e.time, e.seq] as [number, number]].slice(-Math.max(1, r.maxListings + 1))

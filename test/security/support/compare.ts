@@ -5,7 +5,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 
 /** Headers that differ between any two requests. */
-const VOLATILE = new Set(['date', 'x-amz-request-id', 'x-amz-id-2', 'content-length', 'keep-alive', 'connection', 'retry-after']);
+const VOLATILE = new Set(['date', 'x-request-id', 'x-amz-request-id', 'x-amz-id-2', 'content-length', 'keep-alive', 'connection', 'retry-after']);
 
 /** An answer reduced to what must be identical. */
 export interface Answer {

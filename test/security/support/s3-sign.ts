@@ -49,6 +49,8 @@ export interface RawS3Request {
   query?: Record<string, string>;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** The client address the listener sees (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 /** Signs `r` with `keys` (SigV4, unsigned payload) and sends it to `app`. */
@@ -65,5 +67,5 @@ export async function sendS3(app: FastifyInstance, keys: S3Keys | null, r: RawS3
   const qs = Object.entries(r.query ?? {})
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
-  return app.inject({ method: r.method as 'GET', url: encodedPath + (qs === '' ? '' : `?${qs}`), headers: signed, ...(r.body !== undefined ? { payload: r.body } : {}) });
+  return app.inject({ method: r.method as 'GET', url: encodedPath + (qs === '' ? '' : `?${qs}`), headers: signed, ...(r.body !== undefined ? { payload: r.body } : {}), ...(r.remoteAddress !== undefined ? { remoteAddress: r.remoteAddress } : {}) });
 }
