@@ -27,7 +27,18 @@ export interface VersionInfo { id: string; project: string; artifact: string; nu
 export interface PrincipalInfo { id: string; kind: string; name: string; displayName: string; ownerId: string | null; disabled: boolean; createdAt: string }
 export interface GrantInfo { id: string; principalId: string; role: string; scopeKind: string; scopeId: string; createdBy: string; createdAt: string; expiresAt: string | null }
 export interface TokenInfo { id: string; hint: string; description: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }
-export interface VerifyInfo { ok: boolean; checked: number; firstBad?: { seq: number; reason: string }; lastSeq: number; lastHash: string }
+export interface VerifyInfo {
+  ok: boolean;
+  checked: number;
+  firstBad?: { seq: number; reason: string };
+  lastSeq: number;
+  lastHash: string;
+  /** What the witness outside the database vouches for (absent when the server keeps none). */
+  witness?: { source: string; entries: number; newest: { seq: number; time: string; node: string } | null; fault: string | null };
+  witnessedSeq?: number;
+  unwitnessed?: number;
+  checkpointedSeq?: number;
+}
 export interface CheckpointInfo { seq: number; hash: string; signature: string; publicKey?: string }
 export interface PageOf<T> { items: T[]; next: string | null }
 

@@ -20,7 +20,13 @@ export interface InProcessServer {
 }
 
 /** Config keys a test may set besides the data directory. */
-export type ConfigFlags = Partial<Record<'databaseUrl' | 'maxJsonBytes' | 'maxUploadBytes' | 'segmentSize' | 'auditCheckpointEvery' | 'tokenTtlSeconds', unknown>>;
+export type ConfigFlags = Partial<
+  Record<
+    | 'databaseUrl' | 'maxJsonBytes' | 'maxUploadBytes' | 'segmentSize' | 'auditCheckpointEvery' | 'tokenTtlSeconds'
+    | 'auditCheckpointSeconds' | 'auditWitnessFile' | 'auditWitnessWebhookUrl' | 'auditWitnessWebhookSecret' | 'unauthenticatedRefusalsPerMinute' | 'metricsToken' | 'metricsListen',
+    unknown
+  >
+>;
 
 /**
  * Starts Coffer on `dataDir` listening on 127.0.0.1:0. Without `clock` this is the
