@@ -10,6 +10,12 @@ export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
   /** Address of the S3-compatible endpoint (docs/s3.md); null = disabled. An ephemeral main port (0) makes it ephemeral too. */
   readonly s3Listen: { readonly host: string; readonly port: number } | null;
+  /**
+   * `/metrics` (docs/monitoring.md): the bearer token a scraper presents (null = `/metrics`
+   * is not served on the main listener), and a separate listener that serves only
+   * `/metrics` (null = none; it asks for the token too when one is set).
+   */
+  readonly metrics: { readonly token: string | null; readonly listen: { readonly host: string; readonly port: number } | null };
   /** PostgreSQL URL; null means SQLite in `dataDir` (the embedded default). */
   readonly databaseUrl: string | null;
   /** TLS from PEM files; both or neither. */
@@ -136,6 +142,8 @@ const SCHEMA: Record<string, Field> = {
   dataDir: { kind: 'string', env: 'COFFER_DATA_DIR', default: './coffer-data' },
   listen: { kind: 'hostport', env: 'COFFER_LISTEN', default: '127.0.0.1:7070' },
   s3Listen: { kind: 'nullable-string', env: 'COFFER_S3_LISTEN', default: '127.0.0.1:7072' },
+  metricsToken: { kind: 'nullable-string', env: 'COFFER_METRICS_TOKEN', default: null },
+  metricsListen: { kind: 'nullable-string', env: 'COFFER_METRICS_LISTEN', default: null },
   databaseUrl: { kind: 'nullable-string', env: 'COFFER_DATABASE_URL', default: null },
   tlsCertFile: { kind: 'nullable-string', env: 'COFFER_TLS_CERT_FILE', default: null },
   tlsKeyFile: { kind: 'nullable-string', env: 'COFFER_TLS_KEY_FILE', default: null },
@@ -252,6 +260,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dataDir: resolve(raw.dataDir as string),
     listen,
     s3Listen: raw.s3Listen === null ? null : parseHostPort(raw.s3Listen, 's3Listen'),
+    metrics: metricsConfig(raw),
     databaseUrl: raw.databaseUrl as string | null,
     tls: cert !== null && key !== null ? Object.freeze({ certFile: cert, keyFile: key }) : null,
     logLevel: raw.logLevel as Config['logLevel'],
@@ -298,6 +307,15 @@ function auditWitnessConfig(raw: Record<string, unknown>, dataDir: string): Conf
     webhookSecret,
     syslog,
   });
+}
+
+/** `/metrics` access: a token of 32 characters or more, and an optional listener of its own. */
+function metricsConfig(raw: Record<string, unknown>): Config['metrics'] {
+  const token = raw.metricsToken as string | null;
+  const listen = raw.metricsListen as string | null;
+  // INVARIANT: a guessable scrape token would reopen what it closes
+  if (token !== null && (token.length < 32 || /\s/.test(token))) throw new ConfigInvalidError('configuration key `metricsToken` must be 32 characters or more without spaces (e.g. `openssl rand -hex 32`)');
+  return Object.freeze({ token, listen: listen === null ? null : parseHostPort(listen, 'metricsListen') });
 }
 
 /** `trustProxy`: `none` (the default) or addresses and CIDRs of the proxies in front of Coffer. */

@@ -11,6 +11,7 @@ import { auditedFrameworkErrors, registerAuditOutcome } from './audit-outcome.js
 import { errorHandler } from './error-handler.js';
 import { logUrl, redactUrl } from './share-links.js';
 import { ServerMetrics } from './metrics.js';
+import { registerMetricsRoute } from './metrics-endpoint.js';
 import type { Registry } from 'prom-client';
 import { v1Routes } from './routes-v1.js';
 import type { AuthenticatedRoutes } from './routes-v1.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   publicRoutes?: PublicRoutes[];
   /** Prometheus registries of feature modules, served with the server's own at /metrics. */
   metricRegistries?: Registry[];
+  /** The token `/metrics` asks for (`metricsToken`); absent or null: `/metrics` is not served here (see metrics-endpoint.ts). */
+  metricsToken?: string | null;
   /** Reverse proxies whose `X-Forwarded-For` gives the client address (`trustProxy`); default none. */
   trustProxy?: readonly string[];
 }
@@ -131,10 +134,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'not-ready' });
     }
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const texts = await Promise.all([metrics.registry, ...(deps.metricRegistries ?? [])].map((r) => r.metrics()));
-    return reply.type(metrics.registry.contentType).send(texts.join('\n'));
-  });
+  // INVARIANT: /metrics on the main listener only with its token (else not served here: a separate listener, or none)
+  if (deps.metricsToken != null) registerMetricsRoute(app, { token: deps.metricsToken, registries: [metrics.registry, ...(deps.metricRegistries ?? [])] });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics, extensions: deps.extensions ?? [] });

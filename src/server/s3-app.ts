@@ -204,11 +204,11 @@ const DEFAULT_S3 = { host: '127.0.0.1', port: 7072 };
  */
 export async function listenS3(
   s3: S3Service,
-  config: { s3Listen: { host: string; port: number } | null; listen: { port: number }; logLevel: string; tls: { certFile: string; keyFile: string } | null },
-  options: { logStream?: NodeJS.WritableStream; warn?: (message: string) => void } = {},
+  config: { s3Listen: { host: string; port: number } | null; listen: { port: number }; logLevel: string; tls: { certFile: string; keyFile: string } | null; trustProxy?: readonly string[] },
+  options: { logStream?: NodeJS.WritableStream; warn?: (message: string) => void; metrics?: ServerMetrics } = {},
 ): Promise<S3Listener | null> {
   if (config.s3Listen === null) return null;
-  const app = await buildS3App({ s3, logLevel: config.logLevel, tls: config.tls, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  const app = await buildS3App({ s3, logLevel: config.logLevel, tls: config.tls, ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.logStream ? { logStream: options.logStream } : {}) });
   try {
     await app.listen({ host: config.s3Listen.host, port: config.listen.port === 0 ? 0 : config.s3Listen.port });
   } catch (err) {
