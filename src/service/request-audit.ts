@@ -61,10 +61,14 @@ export class RequestAudit implements AuditLog {
   }
 
   record(event: AuditEvent): Promise<{ seq: number }> {
-    this.ledger.note(event);
+    // noted at once (a completion written after the answer must be seen by the hook), undone if the write fails
+    const undo = this.ledger.note(event);
     if (event.actor === null) this.#schedule();
     if (this.anonymous.admit(event, this.#clock()) === 'coalesce') return Promise.resolve({ seq: 0 });
-    return this.#inner.record(event);
+    return this.#inner.record(event).catch((err: unknown) => {
+      undo();
+      throw err;
+    });
   }
 
   verify(options?: VerifyOptions): Promise<VerifyResult> {

@@ -32,22 +32,38 @@ export class RequestLedger {
     this.#open.set(requestId, { outcomes: 0, open: new Map(), attempts: [] });
   }
 
-  /** Counts a record written for a request (any request id; unknown ones are ignored). */
-  note(event: AuditEvent): void {
+  /**
+   * Counts a record written for a request (any request id; unknown ones are ignored).
+   * Returns what undoes it, for a record that then could not be written: an attempt
+   * that never reached the log must not be closed later, nor count as an outcome.
+   */
+  note(event: AuditEvent): () => void {
     const s = this.#open.get(event.requestId);
-    if (s === undefined) return;
+    if (s === undefined) return () => undefined;
     const key = `${event.action}\0${event.resource}`;
     if (event.outcome === 'attempt') {
       s.open.set(key, (s.open.get(key) ?? 0) + 1);
-      s.attempts.push({ action: event.action, resource: event.resource, actor: event.actor, context: event.context });
-      return;
+      const attempt = { action: event.action, resource: event.resource, actor: event.actor, context: event.context };
+      s.attempts.push(attempt);
+      return () => {
+        const i = s.attempts.indexOf(attempt);
+        if (i >= 0) s.attempts.splice(i, 1);
+        const n = s.open.get(key) ?? 0;
+        if (n <= 1) s.open.delete(key);
+        else s.open.set(key, n - 1);
+      };
     }
     s.outcomes++;
     const n = s.open.get(key) ?? 0;
-    if ((event.outcome === 'success' || event.outcome === 'failure') && n > 0) {
+    const closes = (event.outcome === 'success' || event.outcome === 'failure') && n > 0;
+    if (closes) {
       if (n === 1) s.open.delete(key);
       else s.open.set(key, n - 1);
     }
+    return () => {
+      s.outcomes--;
+      if (closes) s.open.set(key, (s.open.get(key) ?? 0) + 1);
+    };
   }
 
   /** The state of a request in flight, or null if it is not tracked. */
