@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 
 /** The benchmark cases `COFFER_BENCH_ONLY` can pick. */
-export const CASES = ['upload', 'download', 'gets', 'audit', 'policy', 's3'] as const;
+export const CASES = ['upload', 'download', 'gets', 'audit', 'policy', 's3', 'gate'] as const;
 /** One benchmark case. */
 export type CaseName = (typeof CASES)[number];
 
@@ -17,6 +17,8 @@ export interface BenchOptions {
   connections: number;
   /** Seconds of each audit-append case (`COFFER_BENCH_AUDIT_S`, default 5). */
   auditSeconds: number;
+  /** Size of each artifact-gate workload in MiB (`COFFER_BENCH_GATE_MIB`, default 256). */
+  gateMiB: number;
   /** Cases to run (`COFFER_BENCH_ONLY=upload,download,...`, default all). */
   cases: ReadonlySet<CaseName>;
   /** Profile the Coffer server with `--cpu-prof` (`COFFER_BENCH_CPU_PROF=1`). */
@@ -47,6 +49,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     getSeconds: int(env, 'COFFER_BENCH_DURATION_S', 10, 1, 300),
     connections: int(env, 'COFFER_BENCH_CONNECTIONS', 32, 1, 1024),
     auditSeconds: int(env, 'COFFER_BENCH_AUDIT_S', 5, 1, 120),
+    gateMiB: int(env, 'COFFER_BENCH_GATE_MIB', 256, 1, 4096),
     cases,
     cpuProfile: env.COFFER_BENCH_CPU_PROF === '1',
     workDir: env.COFFER_BENCH_DIR !== undefined && env.COFFER_BENCH_DIR !== '' ? env.COFFER_BENCH_DIR : tmpdir(),

@@ -29,6 +29,7 @@ import { readOptions, type BenchOptions } from './options.js';
 import { ProcSampler } from './proc-sampler.js';
 import { loadPolicyRows, type PolicyRowsOutcome } from './policy-rows.js';
 import { runS3Bench } from './s3/s3-bench.js';
+import { runGateBench } from './gate/gate-bench.js';
 import { formatProfileSummary, summarizeProfileFile, type ProfileSummary } from './profile-summary.js';
 import { formatTable, writeResults } from './report.js';
 import type { BareServerInput, BareServerReady } from './servers/bare-server.js';
@@ -82,6 +83,7 @@ interface Results {
   audit?: AuditBenchResult;
   policy?: PolicyRowsOutcome;
   s3?: BenchRow[];
+  gate?: BenchRow[];
   cpuProfiles?: { phase: string; file: string; summary: ProfileSummary }[];
 }
 
@@ -387,6 +389,10 @@ async function main(): Promise<void> {
       log('s3: AWS JS SDK through the S3 endpoint vs the REST API vs s3rver (COFFER_BENCH_S3_MIB, default 1024)');
       results.s3 = normalizeRows(await runS3Bench());
     }
+    if (options.cases.has('gate')) {
+      log(`gate: artifact scan throughput vs SHA-256, ${options.gateMiB} MiB per workload (COFFER_BENCH_GATE_MIB)`);
+      results.gate = runGateBench(options.gateMiB, options.runs, log);
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -398,6 +404,7 @@ async function main(): Promise<void> {
   if (results.audit) rows.push(...auditRows(results.audit));
   if (results.policy?.status === 'ok') rows.push(...results.policy.rows);
   if (results.s3) rows.push(...results.s3);
+  if (results.gate) rows.push(...results.gate);
 
   const loadAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const paths = await writeResults(resultsDir, { machine: { ...facts, loadAverageAtEnd: loadAtEnd }, topology: TOPOLOGY, options: { ...options, cases: [...options.cases] }, rows, results }, date);

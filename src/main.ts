@@ -35,7 +35,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
       metricsToken: config.metrics.token,
       trustProxy: config.trustProxy,
       service: runtime.service,
-      ready: () => runtime.store.ping(),
+      ready: () => runtime.readiness.check(),
       logLevel: config.logLevel,
       maxJsonBytes: config.maxJsonBytes,
       tls: config.tls,

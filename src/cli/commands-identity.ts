@@ -1,9 +1,9 @@
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { JsonWebKey as NodeJsonWebKey } from 'node:crypto';
@@ -13,7 +13,6 @@ import type { JWK } from 'jose';
 import { CofferApiError, CofferClient } from '../client/index.js';
 import { IdentityClient } from '../client/identity-client.js';
 import type { SessionTokens } from '../client/identity-client.js';
-import { findTokens, tokenHint } from '../identity/token-format.js';
 import { clearCredentials, credentialsPath, loadCredentials } from './credentials.js';
 import { installDeviceSigning, markDeviceApproved, readDeviceKey } from './device-signing.js';
 import type { CliContext, CommandRegistrar } from './program.js';
@@ -137,49 +136,6 @@ async function browserCallback(ctx: CliContext, buildUrl: (redirect: string, sta
   }
 }
 
-/** Walks `PATH` (files, or a repository with its git history) for Coffer tokens. */
-async function scanPath(root: string): Promise<{ token: string; where: string }[]> {
-  const found: { token: string; where: string }[] = [];
-  const seen = new Set<string>();
-  const add = (token: string, where: string) => {
-    if (seen.has(`${token} ${where}`)) return;
-    seen.add(`${token} ${where}`);
-    found.push({ token, where });
-  };
-  const walk = (p: string) => {
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const name of readdirSync(p)) {
-        if (name === '.git' || name === 'node_modules') continue;
-        walk(join(p, name));
-      }
-      return;
-    }
-    if (!st.isFile() || st.size > 50 * 1024 * 1024) return;
-    const text = readFileSync(p).toString('latin1');
-    text.split('\n').forEach((line, i) => {
-      for (const t of findTokens(line)) add(t, `${relative(root, p) || p}:${i + 1}`);
-    });
-  };
-  walk(root);
-  if (statSync(root).isDirectory() && statSync(join(root, '.git'), { throwIfNoEntry: false })?.isDirectory()) {
-    // tokens deleted from the working tree still live in history
-    const history = await new Promise<string>((resolve) => {
-      const git = spawn('git', ['-C', root, 'log', '--all', '-p', '--no-color', '--format=commit %H'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      git.stdout.setEncoding('latin1').on('data', (c: string) => (out += c));
-      git.on('error', () => resolve(''));
-      git.on('close', () => resolve(out));
-    });
-    let commit = '';
-    for (const line of history.split('\n')) {
-      if (line.startsWith('commit ')) commit = line.slice(7, 19);
-      for (const t of findTokens(line)) add(t, `git history (commit ${commit})`);
-    }
-  }
-  return found;
-}
-
 /** The Ed25519 device key of this CLI (0600, next to the credentials). */
 function deviceKeyPath(env: NodeJS.ProcessEnv): string {
   return join(dirname(credentialsPath(env)), 'device-key.json');
@@ -199,7 +155,8 @@ async function signAssertion(privateJwk: JWK, client: string, audience: string):
 /**
  * Identity commands: `login` (API token, password + TOTP or security key, browser SSO),
  * `logout`, `session`, `sessions`, `step-up`, `password`, `mfa`, service-account keys and
- * tokens, workload issuers, SSO providers, SCIM tokens, devices, `token scan`.
+ * tokens, workload issuers, SSO providers, SCIM tokens, devices (`token scan` is in
+ * commands-token-scan.ts).
  * Session credentials are refreshed before each command when they are about to expire.
  */
 export const identityCommands: CommandRegistrar = (program: Command, ctx: CliContext) => {
@@ -595,33 +552,5 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
       writeFileSync(join(dir, 'device-cert.pem'), c.certificate);
       writeFileSync(join(dir, 'device-ca.pem'), c.caCertificate);
       io.out(`certificate for device ${c.deviceId} (serial ${c.serial}) valid until ${c.notAfter}:\n  ${join(dir, 'device-cert.pem')}\n  key ${join(dir, 'device-key.pem')} (0600), CA ${join(dir, 'device-ca.pem')}\n`);
-    });
-
-  const token = program.commands.find((c) => c.name() === 'token') ?? program.command('token');
-  token
-    .command('scan <path>')
-    .description('find Coffer tokens (checksum-verified) in files and git history; --revoke revokes what is found')
-    .option('--revoke', 'revoke every token found (holding a leaked token is enough to revoke it)')
-    .option('--json', 'JSON output')
-    .action(async (path: string, opts: { revoke?: boolean; json?: boolean }) => {
-      const found = await scanPath(path);
-      const results: { hint: string; where: string; revoked?: boolean }[] = [];
-      const done = new Map<string, boolean>();
-      for (const f of found) {
-        let revoked: boolean | undefined;
-        if (opts.revoke) {
-          if (!done.has(f.token)) {
-            const ok = await new IdentityClient({ baseUrl: serverUrl() }).revokeToken(f.token).then(
-              () => true,
-              () => false,
-            );
-            done.set(f.token, ok);
-          }
-          revoked = done.get(f.token);
-        }
-        results.push({ hint: tokenHint(f.token), where: f.where, ...(revoked !== undefined ? { revoked } : {}) });
-      }
-      ctx.print(opts.json, results, () => (results.length === 0 ? 'no Coffer tokens found\n' : ctx.table(results, opts.revoke ? ['hint', 'where', 'revoked'] : ['hint', 'where'])));
-      if (results.length > 0 && !opts.revoke) process.exitCode = 3;
     });
 };

@@ -20,6 +20,7 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
     },
   });
   const server = await startServer(config);
+  if (server.s3Url !== null) process.stderr.write(`coffer S3 endpoint on ${server.s3Url}\n`);
   process.stderr.write(`coffer listening on ${server.url} (data in ${config.dataDir})\n`);
   let closing = false;
   const stop = (signal: string) => {

@@ -272,15 +272,22 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
     });
 
   // ---- keys and audit ----
-  program
-    .command('keys')
-    .description('keyring')
+  const keys = program.command('keys').description('keyring');
+  keys
     .command('rotate')
     .description('add a key term and rewrap every data key (no data is re-encrypted)')
     .option('--json', 'JSON output')
     .action(async (opts: { json?: boolean }) => {
       const r = await client().rotateKeys();
       print(opts.json, r, () => `key term ${r.term} is current; ${r.rewrapped} data keys rewrapped\n`);
+    });
+  keys
+    .command('rotate-root')
+    .description('rotate the root key that seals the keyring (file, HSM: a new key; env, KMS: the one now configured)')
+    .option('--json', 'JSON output')
+    .action(async (opts: { json?: boolean }) => {
+      const r = await client().rotateRootKey();
+      print(opts.json, r, () => `keyring rewrapped under ${r.provider} root key ${r.keyId}${r.previousKeyId === null ? '' : ` (was ${r.previousKeyId}${r.destroyedPrevious ? ', destroyed' : ''})`}\n`);
     });
   const audit = program.command('audit').description('audit log');
   audit

@@ -183,6 +183,7 @@ export class CofferClient {
   revokeGrant(id: string) { return this.call<void>('DELETE', `/v1/grants/${enc(id)}`); }
 
   rotateKeys() { return this.call<{ term: number; rewrapped: number }>('POST', '/v1/keys/rotate'); }
+  rotateRootKey() { return this.call<{ provider: string; keyId: string; previousKeyId: string | null; destroyedPrevious: boolean }>('POST', '/v1/keys/rotate-root'); }
   verifyAudit(checkpoint?: CheckpointInfo) {
     return checkpoint ? this.call<VerifyInfo>('POST', '/v1/audit/verify', { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash, signature: checkpoint.signature } }) : this.call<VerifyInfo>('GET', '/v1/audit/verify');
   }

@@ -25,6 +25,12 @@ export interface Config {
   readonly maxJsonBytes: number;
   /** Largest artifact version in bytes. */
   readonly maxUploadBytes: number;
+  /**
+   * Longest an upload may take (REST push, S3 PutObject, UploadPart, copies, the re-seal of
+   * CompleteMultipartUpload); a longer one is cut. Also what makes a blob surely orphaned:
+   * the sweep removes unreferenced blobs older than this plus a commit margin.
+   */
+  readonly maxUploadSeconds: number;
   /** Plaintext segment size of the encrypted object format. */
   readonly segmentSize: number;
   /** A signed audit checkpoint every this many records. */
@@ -37,8 +43,12 @@ export interface Config {
    * optionally a signed webhook and a syslog receiver.
    */
   readonly auditWitness: { readonly file: string | null; readonly webhookUrl: string | null; readonly webhookSecret: string | null; readonly syslog: string | null };
-  /** Root key as base64 (32 bytes) instead of the generated key file. */
+  /** Root key as base64 (32 bytes) instead of the generated key file (`keyProvider` `env`). */
   readonly rootKey: string | null;
+  /** Where ciphertext is stored: `dataDir/blobs` (default) or an S3-compatible bucket (docs/deploy.md). */
+  readonly blobStore: BlobStoreConfig;
+  /** What holds the root key that seals the keyring (docs/deploy.md). */
+  readonly keyProvider: KeyProviderConfig;
   /** Default lifetime of API tokens in seconds; 0 = no expiry. */
   readonly tokenTtlSeconds: number;
   /**
@@ -60,6 +70,56 @@ export interface Config {
   /** Detectors over the audit stream, alerts, locks, access reviews, recommendations (docs/monitoring.md). */
   readonly monitor: MonitorConfig;
 }
+
+/** The blob store (keys `blobStore`, `blobS3*`). */
+export type BlobStoreConfig =
+  | { readonly kind: 'fs' }
+  | {
+      readonly kind: 's3';
+      /** `http(s)://host[:port]`; null = AWS S3 in `region`. */
+      readonly endpoint: string | null;
+      readonly region: string;
+      readonly bucket: string;
+      /** Empty or ending in `/`. */
+      readonly prefix: string;
+      readonly forcePathStyle: boolean;
+      /** null = the AWS SDK's default credential chain. */
+      readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | null;
+      readonly conditionalCreate: 'auto' | 'all' | 'put' | 'none';
+      readonly partSize: number;
+      readonly concurrency: number;
+    };
+
+/**
+ * The key provider (keys `keyProvider`, `rootKey`, `pkcs11*`, `kms*`), and `rootKeyPrevious`:
+ * the local root key (base64) the keyring is still sealed under when moving to a new key
+ * or to another provider (it only opens; `coffer keys rotate-root` rewraps).
+ */
+export type KeyProviderConfig = { readonly previousRootKey: string | null } & (
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'env'; readonly rootKey: string }
+  | {
+      readonly kind: 'pkcs11';
+      /** Path of the PKCS#11 module (`/usr/lib/softhsm/libsofthsm2.so`). */
+      readonly module: string;
+      readonly tokenLabel: string;
+      /** The user PIN, or null to read it from `pinFile`. */
+      readonly pin: string | null;
+      readonly pinFile: string | null;
+      /** Label of the AES-256 root key objects in the token. */
+      readonly keyLabel: string;
+    }
+  | {
+      readonly kind: 'kms';
+      /** Key id, ARN or alias of a symmetric KMS key. */
+      readonly keyId: string;
+      readonly region: string;
+      /** null = the AWS endpoint of `region`. */
+      readonly endpoint: string | null;
+      /** null = the AWS SDK's default credential chain. */
+      readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | null;
+    }
+);
 
 /** Settings of monitoring and reviews (keys `monitor*`, `reviewStaleDays`, `reviewReminderHours`, `recommendWindowDays`). */
 export interface MonitorConfig {
@@ -150,6 +210,7 @@ const SCHEMA: Record<string, Field> = {
   logLevel: { kind: 'level', env: 'COFFER_LOG_LEVEL', default: 'info' },
   maxJsonBytes: { kind: 'int', env: 'COFFER_MAX_JSON_BYTES', default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
   maxUploadBytes: { kind: 'int', env: 'COFFER_MAX_UPLOAD_BYTES', default: 1024 ** 4, min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxUploadSeconds: { kind: 'int', env: 'COFFER_MAX_UPLOAD_SECONDS', default: 24 * 3600, min: 1, max: 7 * 24 * 3600 },
   segmentSize: { kind: 'int', env: 'COFFER_SEGMENT_SIZE', default: 64 * 1024, min: 4096, max: 16 * 1024 * 1024 },
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
   auditCheckpointSeconds: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_SECONDS', default: 60, min: 0, max: 86_400 },
@@ -158,6 +219,33 @@ const SCHEMA: Record<string, Field> = {
   auditWitnessWebhookSecret: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_WEBHOOK_SECRET', default: null },
   auditWitnessSyslog: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_SYSLOG', default: null },
   rootKey: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY', default: null },
+  // blob store (src/store/s3, docs/deploy.md)
+  blobStore: { kind: 'string', env: 'COFFER_BLOB_STORE', default: 'fs', choices: ['fs', 's3'] },
+  blobS3Endpoint: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_ENDPOINT', default: null },
+  blobS3Region: { kind: 'string', env: 'COFFER_BLOB_S3_REGION', default: 'us-east-1' },
+  blobS3Bucket: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_BUCKET', default: null },
+  blobS3Prefix: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_PREFIX', default: null },
+  blobS3PathStyle: { kind: 'int', env: 'COFFER_BLOB_S3_PATH_STYLE', default: 0, min: 0, max: 1 },
+  blobS3AccessKeyId: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_ACCESS_KEY_ID', default: null },
+  blobS3SecretAccessKey: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_SECRET_ACCESS_KEY', default: null },
+  blobS3SessionToken: { kind: 'nullable-string', env: 'COFFER_BLOB_S3_SESSION_TOKEN', default: null },
+  blobS3ConditionalCreate: { kind: 'string', env: 'COFFER_BLOB_S3_CONDITIONAL_CREATE', default: 'auto', choices: ['auto', 'all', 'put', 'none'] },
+  blobS3PartSize: { kind: 'int', env: 'COFFER_BLOB_S3_PART_SIZE', default: 16 * 1024 * 1024, min: 5 * 1024 * 1024, max: 5 * 1024 * 1024 * 1024 },
+  blobS3Concurrency: { kind: 'int', env: 'COFFER_BLOB_S3_CONCURRENCY', default: 4, min: 1, max: 16 },
+  // key provider (src/crypto, docs/deploy.md)
+  keyProvider: { kind: 'string', env: 'COFFER_KEY_PROVIDER', default: 'auto', choices: ['auto', 'file', 'env', 'pkcs11', 'kms'] },
+  rootKeyPrevious: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY_PREVIOUS', default: null },
+  pkcs11Module: { kind: 'nullable-string', env: 'COFFER_PKCS11_MODULE', default: null },
+  pkcs11TokenLabel: { kind: 'nullable-string', env: 'COFFER_PKCS11_TOKEN_LABEL', default: null },
+  pkcs11Pin: { kind: 'nullable-string', env: 'COFFER_PKCS11_PIN', default: null },
+  pkcs11PinFile: { kind: 'nullable-string', env: 'COFFER_PKCS11_PIN_FILE', default: null },
+  pkcs11KeyLabel: { kind: 'string', env: 'COFFER_PKCS11_KEY_LABEL', default: 'coffer-root-key' },
+  kmsKeyId: { kind: 'nullable-string', env: 'COFFER_KMS_KEY_ID', default: null },
+  kmsRegion: { kind: 'string', env: 'COFFER_KMS_REGION', default: 'us-east-1' },
+  kmsEndpoint: { kind: 'nullable-string', env: 'COFFER_KMS_ENDPOINT', default: null },
+  kmsAccessKeyId: { kind: 'nullable-string', env: 'COFFER_KMS_ACCESS_KEY_ID', default: null },
+  kmsSecretAccessKey: { kind: 'nullable-string', env: 'COFFER_KMS_SECRET_ACCESS_KEY', default: null },
+  kmsSessionToken: { kind: 'nullable-string', env: 'COFFER_KMS_SESSION_TOKEN', default: null },
   tokenTtlSeconds: { kind: 'int', env: 'COFFER_TOKEN_TTL_SECONDS', default: 90 * 24 * 3600, min: 0, max: 10 * 365 * 24 * 3600 },
   unauthenticatedRefusalsPerMinute: { kind: 'int', env: 'COFFER_UNAUTHENTICATED_REFUSALS_PER_MINUTE', default: 120, min: 0, max: 1_000_000 },
   unauthenticatedRecordedPerMinute: { kind: 'int', env: 'COFFER_UNAUTHENTICATED_RECORDED_PER_MINUTE', default: 20, min: 1, max: 1_000_000 },
@@ -256,8 +344,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if ((cert === null) !== (key === null)) {
     throw new ConfigInvalidError('tlsCertFile and tlsKeyFile must be given together');
   }
+  const dataDir = resolve(raw.dataDir as string);
   const config: Config = {
-    dataDir: resolve(raw.dataDir as string),
+    dataDir,
     listen,
     s3Listen: raw.s3Listen === null ? null : parseHostPort(raw.s3Listen, 's3Listen'),
     metrics: metricsConfig(raw),
@@ -266,11 +355,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     logLevel: raw.logLevel as Config['logLevel'],
     maxJsonBytes: raw.maxJsonBytes as number,
     maxUploadBytes: raw.maxUploadBytes as number,
+    maxUploadSeconds: raw.maxUploadSeconds as number,
     segmentSize: raw.segmentSize as number,
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
     auditCheckpointSeconds: raw.auditCheckpointSeconds as number,
     auditWitness: auditWitnessConfig(raw, resolve(raw.dataDir as string)),
     rootKey: raw.rootKey as string | null,
+    blobStore: blobStoreConfig(raw),
+    keyProvider: keyProviderConfig(raw, dataDir),
     tokenTtlSeconds: raw.tokenTtlSeconds as number,
     unauthenticated: Object.freeze({ refusalsPerMinute: raw.unauthenticatedRefusalsPerMinute as number, recordedPerMinute: raw.unauthenticatedRecordedPerMinute as number }),
     trustProxy: trustProxyOf(raw.trustProxy as string[]),
@@ -326,6 +418,111 @@ function trustProxyOf(list: string[]): readonly string[] {
     if (isIP(address ?? '') === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) throw new ConfigInvalidError(`configuration key \`trustProxy\` must list addresses or CIDRs (or be \`none\`), got \`${entry.slice(0, 60)}\``);
   }
   return Object.freeze([...list]);
+}
+
+/** The blob store from the flat `blobS3*` keys; they are refused with the filesystem store. */
+function blobStoreConfig(raw: Record<string, unknown>): BlobStoreConfig {
+  const s3Keys = ['blobS3Endpoint', 'blobS3Bucket', 'blobS3Prefix', 'blobS3AccessKeyId', 'blobS3SecretAccessKey', 'blobS3SessionToken'];
+  if (raw.blobStore === 'fs') {
+    const stray = s3Keys.find((k) => raw[k] !== null);
+    if (stray !== undefined) throw new ConfigInvalidError(`configuration key \`${stray}\` needs \`blobStore\` = \`s3\``);
+    return Object.freeze({ kind: 'fs' });
+  }
+  const bucket = raw.blobS3Bucket as string | null;
+  // the S3 rules for bucket names, so a typo fails at start rather than at the first upload
+  if (bucket === null || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
+    throw new ConfigInvalidError('configuration key `blobS3Bucket` must name an S3 bucket (3-63 of a-z 0-9 . -) with `blobStore` = `s3`');
+  }
+  const prefix = (raw.blobS3Prefix as string | null) ?? '';
+  if (!/^(?:(?!\.\.?\/)[A-Za-z0-9._-]+\/)*$/.test(prefix) || prefix.length > 256) throw new ConfigInvalidError('configuration key `blobS3Prefix` must be empty or end with `/`, with segments of A-Z a-z 0-9 . _ - (not `.` or `..`)');
+  return Object.freeze({
+    kind: 's3',
+    endpoint: httpOrigin(raw.blobS3Endpoint as string | null, 'blobS3Endpoint'),
+    region: raw.blobS3Region as string,
+    bucket,
+    prefix,
+    forcePathStyle: raw.blobS3PathStyle === 1,
+    credentials: awsCredentials(raw, 'blobS3AccessKeyId', 'blobS3SecretAccessKey', 'blobS3SessionToken'),
+    conditionalCreate: raw.blobS3ConditionalCreate as 'auto' | 'all' | 'put' | 'none',
+    partSize: raw.blobS3PartSize as number,
+    concurrency: raw.blobS3Concurrency as number,
+  });
+}
+
+/**
+ * The key provider. `auto` keeps the embedded default: `env` when `rootKey` is set, else
+ * the generated `root.key` file in the data directory. Settings of another provider are
+ * refused, so a half-configured HSM or KMS never falls back to a key file silently.
+ */
+function keyProviderConfig(raw: Record<string, unknown>, dataDir: string): KeyProviderConfig {
+  const kind = raw.keyProvider === 'auto' ? (raw.rootKey !== null ? 'env' : 'file') : (raw.keyProvider as 'file' | 'env' | 'pkcs11' | 'kms');
+  const owned: Record<typeof kind, string[]> = {
+    file: [],
+    env: ['rootKey'],
+    pkcs11: ['pkcs11Module', 'pkcs11TokenLabel', 'pkcs11Pin', 'pkcs11PinFile'],
+    kms: ['kmsKeyId', 'kmsEndpoint', 'kmsAccessKeyId', 'kmsSecretAccessKey', 'kmsSessionToken'],
+  };
+  for (const [other, keys] of Object.entries(owned)) {
+    if (other === kind) continue;
+    const stray = keys.find((k) => raw[k] !== null);
+    if (stray !== undefined) throw new ConfigInvalidError(`configuration key \`${stray}\` does not apply to \`keyProvider\` = \`${kind}\``);
+  }
+  const need = (key: string): string => {
+    const value = raw[key];
+    if (typeof value !== 'string') throw new ConfigInvalidError(`configuration key \`${key}\` must be set with \`keyProvider\` = \`${kind}\``);
+    return value;
+  };
+  const previousRootKey = raw.rootKeyPrevious as string | null;
+  switch (kind) {
+    case 'file':
+      return Object.freeze({ kind, path: resolve(dataDir, 'root.key'), previousRootKey });
+    case 'env':
+      return Object.freeze({ kind, rootKey: need('rootKey'), previousRootKey });
+    case 'pkcs11': {
+      const pin = raw.pkcs11Pin as string | null;
+      const pinFile = raw.pkcs11PinFile as string | null;
+      if ((pin === null) === (pinFile === null)) throw new ConfigInvalidError('exactly one of configuration keys `pkcs11Pin` and `pkcs11PinFile` must be set with `keyProvider` = `pkcs11`');
+      return Object.freeze({ kind, module: need('pkcs11Module'), tokenLabel: need('pkcs11TokenLabel'), pin, pinFile, keyLabel: raw.pkcs11KeyLabel as string, previousRootKey });
+    }
+    case 'kms':
+      return Object.freeze({
+        kind,
+        keyId: need('kmsKeyId'),
+        region: raw.kmsRegion as string,
+        endpoint: httpOrigin(raw.kmsEndpoint as string | null, 'kmsEndpoint'),
+        credentials: awsCredentials(raw, 'kmsAccessKeyId', 'kmsSecretAccessKey', 'kmsSessionToken'),
+        previousRootKey,
+      });
+  }
+}
+
+/** An http(s) origin with no credentials, path or query in it (null stays null). */
+function httpOrigin(value: string | null, key: string): string | null {
+  if (value === null) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    url = null;
+  }
+  // INVARIANT: an endpoint never carries credentials, so it can be logged and shown as is
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new ConfigInvalidError(`configuration key \`${key}\` must be an http(s) origin such as \`https://s3.example.com:9000\`, without credentials or a path`);
+  }
+  return url.origin;
+}
+
+/** Static AWS credentials from three keys: id and secret both or neither; a session token needs them. */
+function awsCredentials(raw: Record<string, unknown>, idKey: string, secretKey: string, tokenKey: string): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null {
+  const accessKeyId = raw[idKey] as string | null;
+  const secretAccessKey = raw[secretKey] as string | null;
+  const sessionToken = raw[tokenKey] as string | null;
+  if ((accessKeyId === null) !== (secretAccessKey === null)) throw new ConfigInvalidError(`configuration keys \`${idKey}\` and \`${secretKey}\` must be given together`);
+  if (accessKeyId === null || secretAccessKey === null) {
+    if (sessionToken !== null) throw new ConfigInvalidError(`configuration key \`${tokenKey}\` needs \`${idKey}\` and \`${secretKey}\``);
+    return null;
+  }
+  return Object.freeze({ accessKeyId, secretAccessKey, ...(sessionToken === null ? {} : { sessionToken }) });
 }
 
 /** The access module's settings from the flat keys; a webhook URL needs its secret. */

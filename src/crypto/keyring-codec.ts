@@ -3,12 +3,15 @@ import { KeyringError, ValidationError } from '../domain/errors.js';
 
 /** First bytes of a sealed keyring (ASCII `CFKR`). */
 export const KEYRING_MAGIC = Buffer.from('CFKR', 'ascii');
-/** Version of the sealed-keyring format. */
+/** Version of the sealed-keyring format sealed by a key derived from the root key (read only: opened, then resealed as v2). */
 export const KEYRING_FORMAT_VERSION = 1;
+/** Version of the sealed-keyring format whose keyring key is wrapped by a KeyProvider. */
+export const KEYRING_FORMAT_VERSION_2 = 2;
+/** Largest wrapped keyring key a sealed keyring carries (a KMS ciphertext blob and key ARN fit). */
+export const MAX_WRAPPED_KEY_LENGTH = 4096;
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const KEY_LENGTH = 32;
-const HEADER_LENGTH = 4 + 1 + NONCE_LENGTH;
 const STATE_ACTIVE = 1;
 const STATE_RETIRED = 2;
 const HKDF_INFO = Buffer.from('coffer/keyring/v1', 'ascii');
@@ -42,6 +45,11 @@ export function deriveKeyringKey(rootKey: Uint8Array): Buffer {
  * u64 ms, state u8 (1 active, 2 retired), KEK (32, active only).
  */
 export function sealKeyring(state: KeyringState, keyringKey: Uint8Array, nonce?: Uint8Array): Buffer {
+  return sealBody(state, keyringKey, Buffer.concat([KEYRING_MAGIC, Buffer.of(KEYRING_FORMAT_VERSION)]), nonce);
+}
+
+/** `prefix` | nonce | AES-256-GCM(body) | tag, with prefix and nonce as associated data. */
+function sealBody(state: KeyringState, keyringKey: Uint8Array, prefix: Buffer, nonce?: Uint8Array): Buffer {
   checkState(state, (detail) => new ValidationError(`keyring is not valid: ${detail}`));
   const body = Buffer.alloc(8 + state.terms.reduce((n, t) => n + 13 + (t.kek === null ? 0 : KEY_LENGTH), 0));
   body.writeUInt32BE(state.current, 0);
@@ -59,15 +67,61 @@ export function sealKeyring(state: KeyringState, keyringKey: Uint8Array, nonce?:
   }
   const iv = nonce === undefined ? randomBytes(NONCE_LENGTH) : Buffer.from(nonce);
   if (iv.length !== NONCE_LENGTH) throw new ValidationError('nonce must be 12 bytes');
-  const header = Buffer.concat([KEYRING_MAGIC, Buffer.of(KEYRING_FORMAT_VERSION), iv]);
+  const header = Buffer.concat([prefix, iv]);
   try {
     const cipher = createCipheriv('aes-256-gcm', keyringKey, iv, { authTagLength: TAG_LENGTH });
     cipher.setAAD(header);
-    const sealed = Buffer.concat([header, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
-    return sealed;
+    return Buffer.concat([header, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
   } finally {
     body.fill(0);
   }
+}
+
+/** The readable head of a sealed keyring: its format version and, from version 2, the wrapped keyring key. */
+export type SealedKeyringHead = { version: 1 } | { version: 2; scheme: number; wrappedKey: Buffer };
+
+/**
+ * Reads the version (and, in version 2, the wrap scheme and the wrapped keyring key) of
+ * a sealed keyring. None of it is authenticated until the keyring is unsealed.
+ */
+export function readSealedHead(sealed: Uint8Array): SealedKeyringHead {
+  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  if (bytes.length < 5 || !bytes.subarray(0, 4).equals(KEYRING_MAGIC)) throw unusable('not a sealed keyring');
+  const version = bytes.readUInt8(4);
+  if (version === KEYRING_FORMAT_VERSION) return { version: 1 };
+  if (version !== KEYRING_FORMAT_VERSION_2) throw unusable('unsupported keyring format version');
+  if (bytes.length < 8) throw unusable('sealed keyring truncated');
+  const length = bytes.readUInt16BE(6);
+  if (length === 0 || length > MAX_WRAPPED_KEY_LENGTH || bytes.length < 8 + length + NONCE_LENGTH + TAG_LENGTH) throw unusable('sealed keyring truncated');
+  return { version: 2, scheme: bytes.readUInt8(5), wrappedKey: Buffer.from(bytes.subarray(8, 8 + length)) };
+}
+
+/**
+ * Seals a keyring in format 2: the keyring key is random and travels wrapped by a
+ * KeyProvider (`scheme` names how), so the root key itself never has to leave an HSM or
+ * a KMS. `nonce` is for known-answer vectors only.
+ *
+ * Layout: magic `CFKR` | version u8 (2) | scheme u8 | wrapped length u16 | wrapped keyring
+ * key | nonce (12) | ciphertext | tag (16); AES-256-GCM under the keyring key with every
+ * byte before the ciphertext as associated data. The body is that of version 1.
+ */
+export function sealKeyringV2(state: KeyringState, seal: { scheme: number; wrappedKey: Uint8Array; keyringKey: Uint8Array }, nonce?: Uint8Array): Buffer {
+  if (!Number.isInteger(seal.scheme) || seal.scheme < 1 || seal.scheme > 255) throw new ValidationError('wrap scheme must be 1-255');
+  if (seal.wrappedKey.length === 0 || seal.wrappedKey.length > MAX_WRAPPED_KEY_LENGTH) throw new ValidationError(`wrapped keyring key must be 1-${MAX_WRAPPED_KEY_LENGTH} bytes`);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(seal.wrappedKey.length);
+  const prefix = Buffer.concat([KEYRING_MAGIC, Buffer.of(KEYRING_FORMAT_VERSION_2, seal.scheme), length, seal.wrappedKey]);
+  return sealBody(state, seal.keyringKey, prefix, nonce);
+}
+
+/**
+ * Opens a sealed keyring of format 2 with its (unwrapped) keyring key. A wrong key,
+ * a corrupted or foreign value, or an inconsistent keyring is a KeyringError.
+ */
+export function unsealKeyringV2(sealed: Uint8Array, keyringKey: Uint8Array): KeyringState {
+  const head = readSealedHead(sealed);
+  if (head.version !== 2) throw unusable('not a version 2 keyring');
+  return unsealBody(sealed, keyringKey, 8 + head.wrappedKey.length);
 }
 
 /**
@@ -75,15 +129,21 @@ export function sealKeyring(state: KeyringState, keyringKey: Uint8Array, nonce?:
  * inconsistent keyring is a KeyringError (the keyring is unusable; nothing proceeds).
  */
 export function unsealKeyring(sealed: Uint8Array, keyringKey: Uint8Array): KeyringState {
+  if (readSealedHead(sealed).version !== 1) throw unusable('not a version 1 keyring');
+  return unsealBody(sealed, keyringKey, 5);
+}
+
+/** Decrypts and parses the body that follows `prefixLength` bytes and the nonce. */
+function unsealBody(sealed: Uint8Array, keyringKey: Uint8Array, prefixLength: number): KeyringState {
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  if (bytes.length < HEADER_LENGTH + TAG_LENGTH || !bytes.subarray(0, 4).equals(KEYRING_MAGIC)) throw unusable('not a sealed keyring');
-  if (bytes.readUInt8(4) !== KEYRING_FORMAT_VERSION) throw unusable('unsupported keyring format version');
+  const headerLength = prefixLength + NONCE_LENGTH;
+  if (bytes.length < headerLength + TAG_LENGTH) throw unusable('sealed keyring truncated');
   let body: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyringKey, bytes.subarray(5, HEADER_LENGTH), { authTagLength: TAG_LENGTH });
-    decipher.setAAD(bytes.subarray(0, HEADER_LENGTH));
+    const decipher = createDecipheriv('aes-256-gcm', keyringKey, bytes.subarray(prefixLength, headerLength), { authTagLength: TAG_LENGTH });
+    decipher.setAAD(bytes.subarray(0, headerLength));
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_LENGTH));
-    body = decipher.update(bytes.subarray(HEADER_LENGTH, bytes.length - TAG_LENGTH));
+    body = decipher.update(bytes.subarray(headerLength, bytes.length - TAG_LENGTH));
     const rest = decipher.final();
     if (rest.length > 0) body = Buffer.concat([body, rest]);
   } catch (err) {

@@ -1,11 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { ConflictError, DecryptionFailedError, KeyringError, ValidationError } from '../domain/errors.js';
 import { generateDataKey } from './data-key.js';
 import { EnvKeyProvider } from './env-key-provider.js';
+import { FileKeyProvider } from './file-key-provider.js';
+import { WRAP_SCHEME, type KeyProvider, type RootKeyRotation } from './key-provider.js';
+import { deriveKeyringKey, readSealedHead, sealKeyring, sealKeyringV2 } from './keyring-codec.js';
 import { Keyring, type KeyringStore } from './keyring.js';
+import { localKeyId } from './local-root-key.js';
 import { openKeyring } from './open-keyring.js';
 
 /** An in-memory compare-and-set store, as MetadataStore settings behave. */
@@ -169,4 +176,162 @@ void test('openKeyring takes the root key from a KeyProvider', async () => {
   const second = await openKeyring(new EnvKeyProvider(value), store);
   assert.deepEqual(second.unwrapDataKey('ver_p', wrapped.wrappedKey, wrapped.keyTerm), Buffer.alloc(32, 9));
   await assert.rejects(openKeyring(new EnvKeyProvider(randomBytes(32).toString('base64')), store), KeyringError);
+});
+
+/** A provider around another that counts unwraps and can be made to fail its rotation. */
+class CountingProvider implements KeyProvider {
+  unwraps = 0;
+  aborted = 0;
+  failRotation = false;
+  constructor(readonly inner: KeyProvider) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get scheme() {
+    return this.inner.scheme;
+  }
+  wrapKey(key: Uint8Array, context: Uint8Array) {
+    return this.inner.wrapKey(key, context);
+  }
+  unwrapKey(wrapped: Uint8Array, context: Uint8Array) {
+    this.unwraps++;
+    return this.inner.unwrapKey(wrapped, context);
+  }
+  keyIdOf(wrapped: Uint8Array) {
+    return this.inner.keyIdOf(wrapped);
+  }
+  async beginRotation(inUse: string | null): Promise<RootKeyRotation> {
+    const rotation = await this.inner.beginRotation(inUse);
+    return {
+      keyId: rotation.keyId,
+      wrapKey: (key, context) => (this.failRotation ? Promise.reject(new KeyringError('hsm unplugged')) : rotation.wrapKey(key, context)),
+      commit: (previous) => rotation.commit(previous),
+      abort: () => {
+        this.aborted++;
+        return rotation.abort();
+      },
+    };
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'coffer-keyring-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+void test('a keyring of format 1 opens with its root key and is resealed in format 2 at once', async () => {
+  const rootKey = randomBytes(32);
+  const kek = randomBytes(32);
+  const store = new MemoryKeyringStore();
+  store.value = sealKeyring({ current: 2, terms: [{ term: 1, createdAt: 5, kek: null }, { term: 2, createdAt: 6, kek }] }, deriveKeyringKey(rootKey));
+  await assert.rejects(Keyring.open({ rootKey: randomBytes(32), store }), KeyringError);
+  assert.equal(readSealedHead(store.value).version, 1, 'a failed open changes nothing');
+  const keyring = await Keyring.open({ rootKey, store });
+  assert.deepEqual(keyring.terms(), [{ term: 1, createdAt: 5, retired: true }, { term: 2, createdAt: 6, retired: false }]);
+  const head = readSealedHead(store.value);
+  assert.equal(head.version, 2);
+  assert.equal(head.version === 2 && head.scheme, WRAP_SCHEME.local);
+  const wrapped = keyring.wrapDataKey('ver_a', Buffer.alloc(32, 1));
+  const again = await Keyring.open({ rootKey, store });
+  assert.deepEqual(again.unwrapDataKey('ver_a', wrapped.wrappedKey, wrapped.keyTerm), Buffer.alloc(32, 1));
+  // a format-1 keyring under the key of the provider moved away from: the previous one opens it
+  const moved = new MemoryKeyringStore();
+  moved.value = sealKeyring({ current: 1, terms: [{ term: 1, createdAt: 5, kek }] }, deriveKeyringKey(rootKey));
+  await assert.rejects(Keyring.open({ rootKey: randomBytes(32), store: moved }), /rootKeyPrevious/);
+  const viaPrevious = await Keyring.open({ rootKey: randomBytes(32), previous: new EnvKeyProvider(rootKey), store: moved });
+  assert.equal(viaPrevious.rootKeyInfo().keyId, localKeyId(rootKey), 'resealed under the same (previous) root key');
+});
+
+void test('rotateRoot: a new root key wraps a fresh keyring key; KEKs and data keys are untouched; the old root key is destroyed', () =>
+  withDir(async (dir) => {
+    const path = join(dir, 'root.key');
+    const store = new MemoryKeyringStore();
+    const keyring = await Keyring.open({ provider: new FileKeyProvider(path), store });
+    const oldRoot = await readFile(path);
+    const dataKey = keyring.wrapDataKey('ver_r', Buffer.alloc(32, 4));
+    const before = keyring.rootKeyInfo();
+    assert.deepEqual(before, { provider: 'file', keyId: localKeyId(oldRoot) });
+    const sealedBefore = Buffer.from(store.value!);
+
+    const result = await keyring.rotateRoot();
+    const newRoot = await readFile(path);
+    assert.deepEqual(result, { provider: 'file', keyId: localKeyId(newRoot), previousKeyId: before.keyId, destroyedPrevious: true });
+    assert.notEqual(result.keyId, result.previousKeyId);
+    assert.deepEqual(keyring.rootKeyInfo(), { provider: 'file', keyId: result.keyId });
+    const head = readSealedHead(store.value!);
+    const headBefore = readSealedHead(sealedBefore);
+    assert.ok(head.version === 2 && headBefore.version === 2 && !head.wrappedKey.equals(headBefore.wrappedKey), 'a fresh wrapped keyring key');
+    // the same terms and KEKs: a data key wrapped before still unwraps, in this and a fresh instance
+    assert.deepEqual(keyring.unwrapDataKey('ver_r', dataKey.wrappedKey, dataKey.keyTerm), Buffer.alloc(32, 4));
+    const reopened = await Keyring.open({ provider: new FileKeyProvider(path), store });
+    assert.deepEqual(reopened.unwrapDataKey('ver_r', dataKey.wrappedKey, dataKey.keyTerm), Buffer.alloc(32, 4));
+    assert.equal(reopened.currentTerm, 1);
+    // the old root key no longer opens the keyring, and the old sealed keyring needs the old key
+    await assert.rejects(Keyring.open({ rootKey: oldRoot, store: new MemoryKeyringStore() }).then(() => Keyring.open({ rootKey: oldRoot, store })), KeyringError);
+    const oldCopy = new MemoryKeyringStore();
+    oldCopy.value = sealedBefore;
+    await assert.rejects(Keyring.open({ provider: new FileKeyProvider(path), store: oldCopy }), KeyringError);
+  }));
+
+void test('moving to another provider: the previous one opens, rotateRoot rewraps under the new one, then the previous is not needed', async () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const store = new MemoryKeyringStore();
+  const first = await Keyring.open({ rootKey: oldKey, store });
+  const dataKey = first.wrapDataKey('ver_m', Buffer.alloc(32, 8));
+  await assert.rejects(Keyring.open({ rootKey: newKey, store }), KeyringError);
+  const moving = await Keyring.open({ provider: new EnvKeyProvider(newKey), previous: new EnvKeyProvider(oldKey), store });
+  const result = await moving.rotateRoot();
+  assert.deepEqual(result, { provider: 'env', keyId: localKeyId(newKey), previousKeyId: localKeyId(oldKey), destroyedPrevious: false });
+  const after = await Keyring.open({ rootKey: newKey, store });
+  assert.deepEqual(after.unwrapDataKey('ver_m', dataKey.wrappedKey, dataKey.keyTerm), Buffer.alloc(32, 8));
+  await assert.rejects(Keyring.open({ rootKey: oldKey, store }), KeyringError);
+});
+
+void test('two nodes: one rotates the root key, the other keeps serving and follows; reloads unwrap only a new keyring key', async () => {
+  const rootKey = randomBytes(32);
+  const store = new MemoryKeyringStore();
+  const providerA = new CountingProvider(new EnvKeyProvider(rootKey));
+  const providerB = new CountingProvider(new EnvKeyProvider(rootKey));
+  const a = await Keyring.open({ provider: providerA, store });
+  const b = await Keyring.open({ provider: providerB, store });
+  assert.equal(providerB.unwraps, 1);
+  await a.addTerm();
+  await b.refresh();
+  assert.equal(b.currentTerm, 2);
+  assert.equal(providerB.unwraps, 1, 'the same wrapped keyring key is not unwrapped again');
+  await a.rotateRoot();
+  const wrapped = b.wrapDataKey('ver_b', Buffer.alloc(32, 2));
+  assert.deepEqual(a.unwrapDataKey('ver_b', wrapped.wrappedKey, wrapped.keyTerm), Buffer.alloc(32, 2), 'b still serves with the old keyring key');
+  assert.equal(await b.addTerm(), 3, 'b changes the keyring: its compare-and-set fails, it rereads under the new keyring key');
+  assert.equal(providerB.unwraps, 2);
+  await a.refresh();
+  assert.equal(a.currentTerm, 3);
+  assert.equal(providerA.unwraps, 0, 'a made the keyring key it uses: it never unwrapped');
+});
+
+void test('a rotation whose provider fails leaves the keyring as it was and discards the new root key', async () => {
+  const store = new MemoryKeyringStore();
+  const provider = new CountingProvider(new EnvKeyProvider(randomBytes(32)));
+  const keyring = await Keyring.open({ provider, store });
+  const before = Buffer.from(store.value!);
+  provider.failRotation = true;
+  await assert.rejects(keyring.rotateRoot(), /hsm unplugged/);
+  assert.equal(provider.aborted, 1);
+  assert.ok(Buffer.from(store.value!).equals(before));
+  assert.equal(keyring.wrapDataKey('ver_x', Buffer.alloc(32)).keyTerm, 1);
+});
+
+void test('a keyring sealed under another kind of provider names the mismatch', async () => {
+  const store = new MemoryKeyringStore();
+  const kek = randomBytes(32);
+  store.value = sealKeyringV2({ current: 1, terms: [{ term: 1, createdAt: 1, kek }] }, { scheme: WRAP_SCHEME.kms, wrappedKey: Buffer.from('arn-and-blob'), keyringKey: randomBytes(32) });
+  await assert.rejects(Keyring.open({ rootKey: randomBytes(32), store }), (err: unknown) => err instanceof KeyringError && /KMS root key/.test(err.message));
 });

@@ -8,27 +8,13 @@ import { createDecryptStream, createRangeDecryptStream, decryptObject } from './
 import { createEncryptStream, encryptObject } from './encrypt-stream.js';
 import { TAG_LENGTH, objectHeaderLength, parseObjectHeader } from './object-header.js';
 import { planRangeRead, segmentCount } from './segment-layout.js';
+import { runThrough } from '../../test/support/transform-run.js';
 
 const objectId = 'ver_test0object';
 const dataKey = randomBytes(32);
 
 /** Writes `input` into `stream` cut at `cuts` and collects what comes out (and the error, if any). */
-async function run(stream: Transform, input: Buffer, cuts: number[] = []): Promise<{ out: Buffer; error: unknown }> {
-  const out: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => out.push(chunk));
-  const done = new Promise<unknown>((resolve) => {
-    stream.on('end', () => resolve(undefined));
-    stream.on('error', resolve);
-  });
-  let at = 0;
-  for (const cut of [...cuts.map((c) => c % (input.length + 1)).sort((a, b) => a - b), input.length]) {
-    if (cut > at) stream.write(input.subarray(at, cut));
-    at = Math.max(at, cut);
-  }
-  stream.end();
-  const error = await done;
-  return { out: Buffer.concat(out), error };
-}
+const run = (stream: Transform, input: Buffer, cuts: number[] = []) => runThrough(stream, input, cuts);
 
 /** Boundaries of every segment of an encrypted object: [start, end) in ciphertext. */
 function segmentsOf(ciphertext: Buffer, segmentSize: number, plaintextSize: number): [number, number][] {

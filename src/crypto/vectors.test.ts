@@ -8,10 +8,14 @@ import { Readable } from 'node:stream';
 import { unwrapDataKey, wrapDataKey } from './data-key.js';
 import { createDecryptStream, decryptObject } from './decrypt-stream.js';
 import { encryptObject } from './encrypt-stream.js';
-import { deriveKeyringKey, sealKeyring, unsealKeyring } from './keyring-codec.js';
+import { KEYRING_KEY_CONTEXT } from './key-provider.js';
+import { deriveKeyringKey, readSealedHead, sealKeyring, sealKeyringV2, unsealKeyring, unsealKeyringV2 } from './keyring-codec.js';
+import { decodeKmsWrapped, encodeKmsWrapped } from './kms-key-provider.js';
+import { localKeyId, unwrapWithLocalKey, wrapWithLocalKey } from './local-root-key.js';
 
-// Vectors were produced by scripts/gen-crypto-vectors.mjs, an independent implementation
-// of the written format. They must never be regenerated to make this test pass.
+// Vectors were produced by scripts/gen-crypto-vectors.mjs and scripts/gen-keyring-v2-vectors.mjs,
+// independent implementations of the written formats. They must never be regenerated to make
+// this test pass. (The PKCS#11 vector is checked against SoftHSM2 in test/integration/keys-pkcs11.test.ts.)
 
 interface Vectors {
   encryptedObject: {
@@ -25,6 +29,15 @@ interface Vectors {
   sealedKeyring: { rootKeyHex: string; current: number; terms: { term: number; createdAt: number; kekHex: string | null }[]; nonceHex: string; sealedHex: string };
 }
 
+interface KeyringV2Vectors {
+  contextAscii: string;
+  keyringKeyHex: string;
+  localWrap: { rootKeyHex: string; keyIdHex: string; nonceHex: string; wrappedHex: string };
+  sealedKeyringV2: { scheme: number; current: number; terms: { term: number; createdAt: number; kekHex: string | null }[]; nonceHex: string; sealedHex: string };
+  pkcs11Wrap: { aesKeyHex: string; ckaIdHex: string; nonceHex: string; wrappedHex: string };
+  kmsWrap: { keyArn: string; blobHex: string; wrappedHex: string };
+}
+
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -36,6 +49,7 @@ function repoRoot(): string {
 }
 
 const vectors = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/crypto/vectors.json'), 'utf8')) as Vectors;
+const v2 = JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/crypto/keyring-v2-vectors.json'), 'utf8')) as KeyringV2Vectors;
 const hex = (s: string) => Buffer.from(s, 'hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (31 * i + 7) & 0xff));
@@ -71,4 +85,31 @@ void test('sealed-keyring vector: seal deterministically and unseal', () => {
   const state = { current: v.current, terms: v.terms.map((t) => ({ term: t.term, createdAt: t.createdAt, kek: t.kekHex === null ? null : hex(t.kekHex) })) };
   assert.equal(sealKeyring(state, key, hex(v.nonceHex)).toString('hex'), v.sealedHex);
   assert.deepEqual(unsealKeyring(hex(v.sealedHex), key), state);
+});
+
+
+void test('the keyring key context is the one of the vectors', () => {
+  assert.equal(KEYRING_KEY_CONTEXT.toString('ascii'), v2.contextAscii);
+});
+
+void test('local wrap vector: key id, deterministic wrap and unwrap', () => {
+  const rootKey = hex(v2.localWrap.rootKeyHex);
+  assert.equal(localKeyId(rootKey), v2.localWrap.keyIdHex);
+  assert.equal(wrapWithLocalKey(rootKey, hex(v2.keyringKeyHex), KEYRING_KEY_CONTEXT, hex(v2.localWrap.nonceHex)).toString('hex'), v2.localWrap.wrappedHex);
+  assert.deepEqual(unwrapWithLocalKey([rootKey], hex(v2.localWrap.wrappedHex), KEYRING_KEY_CONTEXT), hex(v2.keyringKeyHex));
+});
+
+void test('sealed keyring format 2 vector: seal deterministically, read its head, unseal', () => {
+  const s = v2.sealedKeyringV2;
+  const state = { current: s.current, terms: s.terms.map((t) => ({ term: t.term, createdAt: t.createdAt, kek: t.kekHex === null ? null : hex(t.kekHex) })) };
+  const sealed = sealKeyringV2(state, { scheme: s.scheme, wrappedKey: hex(v2.localWrap.wrappedHex), keyringKey: hex(v2.keyringKeyHex) }, hex(s.nonceHex));
+  assert.equal(sealed.toString('hex'), s.sealedHex);
+  assert.deepEqual(readSealedHead(hex(s.sealedHex)), { version: 2, scheme: s.scheme, wrappedKey: hex(v2.localWrap.wrappedHex) });
+  assert.deepEqual(unsealKeyringV2(hex(s.sealedHex), hex(v2.keyringKeyHex)), state);
+});
+
+void test('KMS wrap vector: encode and decode', () => {
+  assert.equal(encodeKmsWrapped(v2.kmsWrap.keyArn, hex(v2.kmsWrap.blobHex)).toString('hex'), v2.kmsWrap.wrappedHex);
+  assert.deepEqual(decodeKmsWrapped(hex(v2.kmsWrap.wrappedHex)), { keyId: v2.kmsWrap.keyArn, blob: hex(v2.kmsWrap.blobHex) });
+  assert.equal(decodeKmsWrapped(hex(v2.localWrap.wrappedHex)), null);
 });

@@ -40,6 +40,8 @@ export class ContentLengthMismatchError extends define('COFFER_CONTENT_LENGTH_MI
 export class DigestMismatchError extends define('COFFER_DIGEST_MISMATCH', 'uploaded content does not match the declared digest') {}
 export class RangeNotSatisfiableError extends define('COFFER_RANGE_NOT_SATISFIABLE', 'requested range is not satisfiable') {}
 export class UploadAbortedError extends define('COFFER_UPLOAD_ABORTED', 'upload was aborted') {}
+/** An upload ran longer than `maxUploadSeconds` (the bound the orphaned-blob sweep relies on). */
+export class UploadTimeoutError extends define('COFFER_UPLOAD_TIMEOUT', 'upload took longer than the server allows') {}
 /** The caller gave up (its AbortSignal fired) before the operation finished. */
 export class RequestAbortedError extends define('COFFER_REQUEST_ABORTED', 'request was aborted') {}
 export class RouteNotFoundError extends define('COFFER_ROUTE_NOT_FOUND', 'no such route') {}
@@ -71,6 +73,8 @@ export class DeviceSignatureInvalidError extends define('COFFER_AUTH_DEVICE_SIGN
 export class ForbiddenError extends define('COFFER_FORBIDDEN', 'access denied') {}
 export class PolicyEvaluationError extends define('COFFER_POLICY_EVALUATION_FAILED', 'access denied: policy evaluation failed') {}
 export class PolicyInvalidError extends define('COFFER_POLICY_INVALID', 'policy is not valid') {}
+/** Putting a version into prod, or hiding one there, other than by a promotion, without a policy that permits `bypass-promotion`. */
+export class PromotionRequiredError extends define('COFFER_PROMOTION_REQUIRED', 'prod is reached only through a promotion') {}
 
 // ---- catalog -----------------------------------------------------------------
 export class NotFoundError extends define('COFFER_NOT_FOUND', 'not found') {}
@@ -119,6 +123,8 @@ export class AccessRequestClosedError extends define('COFFER_ACCESS_REQUEST_CLOS
 export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a request cannot be approved by its requester') {}
 /** A promotion gate (digest check or a registered check) refused the version. */
 export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
+/** A model signature (OpenSSF Model Signing bundle) that does not verify, or does not match the files it signs. */
+export class ModelSignatureInvalidError extends define('COFFER_MODEL_SIGNATURE_INVALID', 'model signature is not valid') {}
 /** A share link that is malformed, fails its checksum or is unknown. */
 export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}
 /** A share link that exists but can no longer be used (revoked, expired, download limit reached, not approved). */
@@ -127,6 +133,12 @@ export class ShareLinkUnavailableError extends define('COFFER_SHARE_LINK_UNAVAIL
 // ---- monitor -----------------------------------------------------------------
 /** The monitor locked the account (an alert fired): its requests and downloads in flight stop until an administrator unlocks it. */
 export class AccountLockedError extends define('COFFER_ACCOUNT_LOCKED', 'account is locked pending review') {}
+
+// ---- environments: infrastructure-as-code checks -----------------------------
+/** A Terraform plan (`terraform show -json`) that cannot be read: malformed, too large, too deep or of the wrong shape. */
+export class IacPlanInvalidError extends define('COFFER_IAC_PLAN_INVALID', 'terraform plan is not valid') {}
+/** An IaC rule that does not load: wrong fields, an expression that does not compile, a duplicate id. */
+export class IacRuleInvalidError extends define('COFFER_IAC_RULE_INVALID', 'iac rule is not valid') {}
 
 // ---- server ------------------------------------------------------------------
 export class RateLimitedError extends define('COFFER_RATE_LIMITED', 'too many requests') {}

@@ -14,6 +14,19 @@ export function newId(prefix: string): string {
   return `${prefix}_${base32(bytes, ALPHABET)}`;
 }
 
+/**
+ * The creation time (epoch ms) an id made by {@link newId} carries, or null if `id` is
+ * not such an id. The clock is that of the node that made it.
+ */
+export function idTime(id: string): number | null {
+  const m = /^[a-z0-9]+_([0-9a-hjkmnp-tv-z]{26})$/.exec(id);
+  if (m === null) return null;
+  // the first 10 characters hold 50 bits: the 48 bits of time and 2 random bits
+  let value = 0;
+  for (const c of m[1]!.slice(0, 10)) value = value * 32 + ALPHABET.indexOf(c);
+  return Math.floor(value / 4);
+}
+
 /** `bytes` in base32 over the 32-character `alphabet`, big-endian, unpadded (the last group zero-filled). */
 export function base32(bytes: Uint8Array, alphabet: string): string {
   let out = '';

@@ -44,8 +44,10 @@ void test('a lock disables the principal, revokes its tokens and sessions, cuts 
   try {
     const mine = new PassThrough();
     const other = new PassThrough();
-    inflight.register('prn_dana', mine);
-    inflight.register('prn_olga', other);
+    inflight.open('prn_dana').attach(mine);
+    inflight.open('prn_olga').attach(other);
+    // a download whose attempt is being recorded: no stream yet (the lock may be triggered by that very record)
+    const starting = inflight.open('prn_dana');
     const errors: unknown[] = [];
     mine.on('error', (e) => errors.push(e));
     const lock = await locker.lock(alertOf(finding('prn_dana'), 'lock', 1000));
@@ -54,11 +56,19 @@ void test('a lock disables the principal, revokes its tokens and sessions, cuts 
     assert.deepEqual((await store.listTokens('prn_dana')).map((t) => t.revokedAt), [1000, 1000]);
     assert.deepEqual(sessions, ['prn_dana']);
     assert.equal(lock.tokensRevoked, 3);
-    assert.equal(lock.downloadsAborted, 1);
+    assert.equal(lock.downloadsAborted, 2);
     await new Promise((r) => setImmediate(r));
     assert.ok(errors[0] instanceof AccountLockedError);
     assert.equal(mine.destroyed, true);
     assert.equal(other.destroyed, false, 'other principals\' downloads go on');
+    // the download that had not started yet is refused when it tries to, and its stream is cut at once
+    assert.throws(() => starting.throwIfCut(), AccountLockedError);
+    const late = new PassThrough();
+    late.on('error', (e) => errors.push(e));
+    starting.attach(late);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(late.destroyed, true);
+    assert.ok(errors[1] instanceof AccountLockedError);
     assert.equal(inflight.count('prn_dana'), 0);
     assert.deepEqual((await monitorStore.listOpenLocks()).map((l) => l.principalName), ['dana']);
     assert.equal(audited[0]?.action, 'monitor-lock');

@@ -1,44 +1,44 @@
-import type { Readable } from 'node:stream';
+import { DownloadSlot, type InflightRegistry } from '../service/download-slot.js';
 
-/** The seam the download use case calls: streams being sent, by principal. */
-export interface InflightRegistry {
-  /** Tracks `stream` as a download of `principalId` until it closes. */
-  register(principalId: string, stream: Readable): void;
-}
+export type { InflightRegistry } from '../service/download-slot.js';
 
 /**
  * Downloads in flight, keyed by principal, so a lock can cut them: a locked account
- * must not keep receiving the bytes of a download it started before the lock.
- * INVARIANT: a stream leaves the registry when it closes, however it ends.
+ * must not keep receiving the bytes of a download it started before the lock, nor of
+ * the download whose own audit record triggered the lock. Slots are opened before the
+ * attempt record is written (service/download-slot.ts), so a slot exists for every
+ * download a lock can be triggered by.
+ * INVARIANT: a slot leaves the registry when it ends (its stream closed, or closed unused).
  */
 export class InflightDownloads implements InflightRegistry {
-  readonly #byPrincipal = new Map<string, Set<Readable>>();
+  readonly #byPrincipal = new Map<string, Set<DownloadSlot>>();
 
-  register(principalId: string, stream: Readable): void {
+  open(principalId: string): DownloadSlot {
     let set = this.#byPrincipal.get(principalId);
     if (set === undefined) {
       set = new Set();
       this.#byPrincipal.set(principalId, set);
     }
-    set.add(stream);
-    stream.once('close', () => {
+    const slot: DownloadSlot = new DownloadSlot(() => {
       const s = this.#byPrincipal.get(principalId);
-      s?.delete(stream);
+      s?.delete(slot);
       if (s?.size === 0) this.#byPrincipal.delete(principalId);
     });
+    set.add(slot);
+    return slot;
   }
 
-  /** Downloads of `principalId` still running. */
+  /** Downloads of `principalId` in flight (started or about to start). */
   count(principalId: string): number {
     return this.#byPrincipal.get(principalId)?.size ?? 0;
   }
 
-  /** Destroys every download of `principalId` with `reason`; returns how many were cut. */
+  /** Cuts every download of `principalId` with `reason`; returns how many were cut. */
   abort(principalId: string, reason: Error): number {
     const set = this.#byPrincipal.get(principalId);
     if (set === undefined) return 0;
-    const streams = [...set];
-    for (const s of streams) s.destroy(reason);
-    return streams.length;
+    const slots = [...set];
+    for (const s of slots) s.cut(reason);
+    return slots.length;
   }
 }

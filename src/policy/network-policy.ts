@@ -9,7 +9,7 @@ export const NETWORK_SOURCE_NAME = 'baseline/networks.cedar (generated from `tru
 export const ALL_NETWORKS: readonly string[] = ['0.0.0.0/0', '::/0'];
 
 /** Actions that change a prod artifact; from outside the trusted networks they are refused. */
-const PROD_CHANGES = ['upload', 'delete', 'promote', 'grant', 'share'];
+const PROD_CHANGES = ['upload', 'delete', 'promote', 'grant', 'share', 'bypass-promotion'];
 
 /**
  * Checks CIDRs as Cedar's `ip()` parses them (IPv4 or IPv6, optional `/prefix`, no
@@ -40,7 +40,7 @@ function badCidr(raw: string): ConfigInvalidError {
  * - `network/restricted-trusted-only`: restricted items (artifacts and versions of
  *   tier `restricted`) only from a trusted network, whatever the action;
  * - `network/prod-changes-trusted-only`: changes to prod items (upload, delete,
- *   promote, grant, share) only from a trusted network.
+ *   promote, grant, share, bypass-promotion) only from a trusted network.
  * The source address is normalised before policies see it (`::ffff:10.1.2.3` is the
  * IPv4 address 10.1.2.3), so IPv4 CIDRs also cover IPv4 clients of an IPv6 listener.
  */
@@ -59,7 +59,7 @@ unless {
     ${trusted}
 };
 
-// Prod items change (upload, delete, promote, grant, share) only from the trusted networks.
+// Prod items change (upload, delete, promote, grant, share, bypass-promotion) only from the trusted networks.
 @id("network/prod-changes-trusted-only")
 forbid (principal, action in [${actions}], resource)
 when { resource has environment && resource.environment == "prod" }

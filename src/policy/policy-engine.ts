@@ -10,6 +10,8 @@ export const ACTIONS = [
   'delete',
   'promote',
   'grant',
+  // putting a version into prod, or hiding one there, other than by a promotion (service/prod-guard.ts)
+  'bypass-promotion',
   // just-in-time access and sharing (src/access)
   'request-access',
   'approve-access',

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import { EnvKeyProvider, FileKeyProvider, openKeyring } from '../crypto/index.js';
+import { openKeyring } from '../crypto/index.js';
 import type { Keyring } from '../crypto/index.js';
 import { HashChainAuditLog, WitnessFile, exportAuditPublicKey, type CheckpointWitness } from '../audit/index.js';
 import { NoticeWitness } from '../monitor/alerting/notice-witness.js';
@@ -15,10 +15,13 @@ import { SqlPolicyStore } from '../store/sql/policy-sql-store.js';
 import { policyRoutes } from '../server/routes-policy.js';
 import type { PolicyEngine } from '../policy/index.js';
 import { ADMINS_GROUP, CofferService } from '../service/index.js';
-import { FsBlobStore, openPostgresStore, openSqliteStore } from '../store/index.js';
-import type { MetadataStore } from '../store/index.js';
-import { EncryptingVault, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore } from '../vault/index.js';
+import { openPostgresStore, openSqliteStore } from '../store/index.js';
+import type { BlobStore, MetadataStore } from '../store/index.js';
+import { openBlobStore } from './open-blob-store.js';
+import { openKeyProvider } from './open-key-provider.js';
+import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
+import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
 import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
@@ -44,7 +47,8 @@ import { monitorRoutes } from '../server/routes-monitor.js';
 export interface Runtime {
   service: CofferService;
   store: MetadataStore;
-  blobStore: FsBlobStore;
+  /** Ciphertext: `dataDir/blobs` or an S3-compatible bucket (config `blobStore`). */
+  blobStore: BlobStore;
   keyring: Keyring;
   audit: HashChainAuditLog;
   policy: PolicyEngine;
@@ -66,6 +70,8 @@ export interface Runtime {
   monitor: MonitorModule;
   /** Prometheus registries of feature modules, merged into /metrics by the HTTP app. */
   metricRegistries: Registry[];
+  /** Whether this node can serve: audit records writable, database and blob store reachable (`/v1/ready`). */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -77,6 +83,8 @@ export interface RuntimeOptions {
 /**
  * The composition root of the core: the only place that names concrete adapters.
  * Embedded default: SQLite + local disk + generated root key file, all in dataDir.
+ * Scaled out: PostgreSQL (`databaseUrl`) + an S3 bucket (`blobStore`) + a root key in an
+ * HSM or a KMS (`keyProvider`), see docs/deploy.md.
  */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? Date.now;
@@ -84,15 +92,25 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const store = config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, 'coffer.db'));
+  // opened one after the other; whatever opened is closed again if a later step fails
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
   try {
     await store.migrate();
-    const blobStore = new FsBlobStore(join(config.dataDir, 'blobs'));
-    // a crash (kill -9) mid-upload leaves only temp files: remove them before serving
-    await blobStore.sweepTemp();
+    const blobs = await openBlobStore(config, warn);
+    closers.push(() => blobs.close());
+    const blobStore = blobs.store;
 
-    const keyProvider = config.rootKey !== null ? new EnvKeyProvider(config.rootKey, 'rootKey') : new FileKeyProvider(join(config.dataDir, 'root.key'));
-    const keyring = await openKeyring(keyProvider, settingsKeyringStore(store));
-    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize });
+    const keys = await openKeyProvider(config);
+    closers.push(async () => {
+      await keys.provider.close();
+      await keys.previous?.close();
+    });
+    const keyring = await openKeyring(keys.provider, settingsKeyringStore(store), { previous: keys.previous });
+    closers.push(async () => keyring.close());
+    const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize, maxSealMs: config.maxUploadSeconds * 1000 });
     // the detectors read the audit stream as it is written: they are one of its sinks
     const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
     const auditKeys = await loadAuditKeys(store, keyring);
@@ -196,6 +214,33 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose.push(async () => clearInterval(sweep));
     }
     {
+      // complete blobs nothing points to (a crash between a blob's publication and its row's
+      // commit, or between a row's removal and its blob's): removed at start and periodically
+      // once older than the longest possible upload plus a commit margin (docs/security.md#orphaned-blobs)
+      const graceMs = orphanGraceMs(config.maxUploadSeconds * 1000);
+      const sweeps = startOrphanSweeps(
+        { blobStore, clock, graceMs, isReferenced: async (key) => (await store.hasBlobKey(key)) || (await s3.ctx.store.hasPartBlobKey(key)) },
+        {
+          intervalMs: orphanSweepIntervalMs(graceMs),
+          onReport: async (report) => {
+            await audit.record({
+              time: clock(),
+              requestId: newId('swp'),
+              actor: null,
+              action: 'vault:sweep-orphans',
+              resource: 'blobs/objects',
+              decision: 'allow',
+              policies: [],
+              outcome: 'success',
+              context: { removed: report.removed.length, scanned: report.scanned, keys: report.removed.slice(0, 50) },
+            });
+          },
+          onError: (err) => warn('orphaned blob sweep failed', { code: (err as { code?: string }).code ?? 'unknown', message: (err as Error).message }),
+        },
+      );
+      onClose.push(() => sweeps.close());
+    }
+    {
       // monitoring, access reviews, least-privilege recommendations (docs/monitoring.md)
       const m = monitor.attach({
         deps: service.deps,
@@ -223,18 +268,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
+      readiness: new Readiness({ store, blobStore, blobsReady: () => blobs.ready(), clock, warn }),
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         // the coalesced counts of unauthenticated traffic reach the chain before it closes,
         // then a last checkpoint witnesses the whole chain of a stopped server
         await service.requests.close().catch(() => undefined);
         await audit.shutdown().catch(() => undefined);
-        keyring.close();
-        await store.close();
+        await closeAll();
       },
     };
   } catch (err) {
-    await store.close().catch(() => undefined);
+    await closeAll();
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import { names, notFoundMessage } from '../service/resources.js';
 import type { S3ChecksumName, S3Checksums, S3Upload, S3UploadPart } from '../store/s3-store.js';
 import { CHECKSUM_NAMES, DigestStream, checksumApiName, isChecksumValue, newDigest, parseChecksumName } from './checksums.js';
 import { once, resolveSource } from './object-source.js';
-import { bucketProject, checksumElements, checksumHeaders, commitVersion, ensureArtifact } from './object-write.js';
+import { bucketProject, checksumElements, checksumHeaders, commitVersion, ensureArtifact, pipeToDigest } from './object-write.js';
 import { objectTarget, refuseTaken, type ObjectTarget } from './object-target.js';
 import { readCheckedBody, requestBody } from './request-body.js';
 import { errorResponse, toS3Error } from './s3-errors.js';
@@ -17,6 +17,7 @@ import { details, param, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag, unquoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
 import { child, children, parseXml, xmlDocument, type XmlNode } from './xml.js';
+import { destroySafely, guard } from '../streams/index.js';
 
 const XML = { 'content-type': 'application/xml' };
 /** Most parts of an upload (AWS's limit). */
@@ -161,16 +162,21 @@ export async function uploadPartCopy(op: S3Op): Promise<S3HttpResponse> {
   const partNumber = partNumberOf(op);
   const { upload, artifact } = await uploadOf(op, target, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, op.http.headers['x-amz-copy-source-range'] ?? null);
-  const permit = once(await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, partNumber, copySource: source.resourceName })));
-  const digest = new DigestStream({}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []);
-  source.body.once('error', (err) => digest.destroy(err));
-  source.body.pipe(digest);
+  let permit;
+  try {
+    permit = once(await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, partNumber, copySource: source.resourceName })));
+  } catch (err) {
+    // refused after the source was opened: release it (its download is then recorded as a failure)
+    destroySafely(source.body);
+    throw err;
+  }
+  const digest = pipeToDigest(source.body, new DigestStream({}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []));
   try {
     const part = await storePart(op, upload, partNumber, { plaintext: digest, size: source.length, failure: () => digest.failure });
     await permit.finish('success', { bytes: part.size, details: details(op, { uploadId: upload.uploadId, partNumber }) });
     return { status: 200, headers: XML, body: xmlDocument('CopyPartResult', { LastModified: isoDate(part.createdAt), ETag: quoteEtag(part.md5), ...checksumElements(part) }) };
   } catch (err) {
-    source.body.destroy();
+    destroySafely(source.body);
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
@@ -279,13 +285,11 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     let source: Readable | null = null;
     const stopRenewing = renewCompletionClaim(op.ctx, upload.uploadId, claimId, (err) => {
       lost = err;
-      source?.destroy(err);
+      if (source !== null) destroySafely(source, err);
     });
     try {
-      const digest = new DigestStream(expected ? { checksum: expected } : {}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : [], { md5: false });
       source = concatParts(op, parts);
-      source.once('error', (err) => digest.destroy(err));
-      source.pipe(digest);
+      const digest = pipeToDigest(source, new DigestStream(expected ? { checksum: expected } : {}, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : [], { md5: false }));
       const { version, meta } = await commitVersion(op, artifact, permit, {
         plaintext: digest,
         size: parts.reduce((n, p) => n + p.size, 0),
@@ -332,7 +336,8 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     new Promise<{ done: false }>((resolve) => (timer = setTimeout(() => resolve({ done: false }), KEEPALIVE_AFTER_MS))),
   ]).finally(() => clearTimeout(timer));
   if (early.done) return { status: 200, headers: { ...XML, ...early.r.headers }, body: early.r.result };
-  const out = new PassThrough();
+  // guarded: the transport may let go of it (client gone) while the keep-alive still writes
+  const out = guard(new PassThrough());
   out.write('<?xml version="1.0" encoding="UTF-8"?>\n');
   const keepalive = setInterval(() => out.write(' '), KEEPALIVE_EVERY_MS);
   work.then(

@@ -1,5 +1,6 @@
 import { NotFoundError, S3RequestError, VersionImmutableError, isCofferError } from '../domain/errors.js';
 import type { Project } from '../domain/types.js';
+import { prodVersionHiddenBy } from '../service/prod-guard.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import { markerVersionId } from './object-source.js';
 import { bucketProject } from './object-write.js';
@@ -34,9 +35,12 @@ async function deleteOne(op: S3Op, project: Project, key: string, versionId: str
     if (artifact === null) return await op.gate.refuse(op.caller, op.caller.meta, 'delete', resourceName, new NotFoundError(notFound));
     const latest = await deps.store.latestVersionNumber(artifact.id);
     if (latest < 1) return await op.gate.refuse(op.caller, op.caller.meta, 'delete', resourceName, new NotFoundError(notFound));
-    const permit = await op.gate.enter(op.caller, 'delete', { kind: 'artifact', project, artifact }, resourceName, { notFound }, details(op, { key, versionId }));
+    const removesMarker = versionId !== undefined && versionId !== 'null';
+    // a marker over a version that reached prod hides prod: a prod change (service/prod-guard.ts)
+    const hides = removesMarker ? null : await prodVersionHiddenBy(deps, project, artifact, latest);
+    const permit = await op.gate.enter(op.caller, 'delete', { kind: 'artifact', project, artifact }, resourceName, { notFound }, details(op, { key, versionId }), hides === null ? undefined : { hides });
     try {
-      if (versionId !== undefined && versionId !== 'null') {
+      if (removesMarker) {
         const marker = await store.getDeleteMarker(artifact.id);
         if (marker === null || versionId !== markerVersionId(marker.hidesThrough)) {
           throw new VersionImmutableError('coffer versions are immutable: delete the key (it gets a delete marker) instead of a version');

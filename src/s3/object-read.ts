@@ -1,4 +1,6 @@
 import { S3RequestError } from '../domain/errors.js';
+import { parseRange } from '../service/byte-range.js';
+import { RangeNotSatisfiable, resolveRange } from '../service/metered-plaintext.js';
 import type { ByteRange } from '../store/blob-store.js';
 import { CHECKSUM_NAMES } from './checksums.js';
 import { authorizeVersion, etagMatches, openAuthorized, type AuthorizedVersion } from './object-source.js';
@@ -18,30 +20,14 @@ const OVERRIDES: Record<string, string> = {
   'response-expires': 'expires',
 };
 
-/** A single byte range (`bytes=a-b`, `a-`, `-n`); anything else is ignored as HTTP allows. */
-export function parseRangeHeader(header: string | undefined): { start?: number; end?: number; suffix?: number } | undefined {
-  if (header === undefined) return undefined;
-  const m = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header.trim());
-  if (!m) return undefined;
-  const [, a, b] = m as unknown as [string, string, string];
-  if (a === '' && b === '') return undefined;
-  if (a === '') return { suffix: Number(b) };
-  if (b === '') return { start: Number(a) };
-  return Number(b) < Number(a) ? undefined : { start: Number(a), end: Number(b) };
-}
-
-function resolveRange(r: { start?: number; end?: number; suffix?: number }, size: number): ByteRange | null {
-  let start: number;
-  let end: number;
-  if (r.suffix !== undefined) {
-    if (r.suffix === 0) return null;
-    start = Math.max(0, size - r.suffix);
-    end = size - 1;
-  } else {
-    start = r.start ?? 0;
-    end = Math.min(r.end ?? size - 1, size - 1);
+/** The range fitted to `size` (the one rule of REST, share links and S3), or null when it is not satisfiable. */
+function satisfiable(r: { start?: number; end?: number; suffix?: number }, size: number): ByteRange | null {
+  try {
+    return resolveRange(r, size);
+  } catch (err) {
+    if (err instanceof RangeNotSatisfiable) return null;
+    throw err;
   }
-  return size === 0 || start > end || start >= size ? null : { start, end };
 }
 
 /** Evaluates If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since (RFC 9110 order): null = proceed. */
@@ -112,9 +98,9 @@ export async function getObject(op: S3Op, head: boolean): Promise<S3HttpResponse
       partial = found.meta?.partSizes !== null && found.meta?.partSizes !== undefined;
     } else {
       // INVARIANT: the range is resolved only after authorization, so a 416 never reveals the size of a hidden version
-      const asked = parseRangeHeader(op.http.headers.range);
+      const asked = parseRange(op.http.headers.range);
       if (asked !== undefined) {
-        range = resolveRange(asked, version.size);
+        range = satisfiable(asked, version.size);
         if (range === null) {
           const err = new S3RequestError('the requested range is not satisfiable', { s3Code: 'InvalidRange' });
           (err as unknown as { s3Headers: Record<string, string> }).s3Headers = { 'content-range': `bytes */${version.size}` };

@@ -4,6 +4,7 @@ import type { Artifact, ArtifactVersion, Project } from '../domain/types.js';
 import type { Permit } from '../service/gate.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import { meterPlaintext } from '../service/metered-plaintext.js';
+import { downloadSignal, openDownloadSlot, type DownloadSlot } from '../service/download-slot.js';
 import type { ByteRange } from '../store/blob-store.js';
 import type { S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
@@ -22,6 +23,8 @@ export interface AuthorizedVersion {
   etag: string;
   resourceName: string;
   permit: Permit;
+  /** The download's slot (null for read-metadata): a lock cuts it (service/download-slot.ts). */
+  slot: DownloadSlot | null;
 }
 
 /** The version id clients see for a delete marker that hides versions up to `n`. */
@@ -75,19 +78,35 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
       return op.gate.refuse(op.caller, op.caller.meta, action, resourceName, visible ? withHeaders(err, { 'x-amz-delete-marker': 'true', 'x-amz-version-id': markerVersionId(marker.hidesThrough) }) : err);
     }
   }
-  const permit = once(await op.gate.enter(op.caller, action, ref, names.version(bucket, key, version.number), { notFound }, details(op)));
-  const meta = await store.getObjectMeta(version.id);
-  return { project, artifact, version, meta, etag: meta?.etag ?? fallbackEtag(version.sha256), resourceName: names.version(bucket, key, version.number), permit };
+  // INVARIANT: a download's slot is open before its attempt record, which may itself trigger a lock
+  const slot = action === 'download' ? await openDownloadSlot(op.ctx.deps, op.caller.subject.principal.id) : null;
+  let permit: Permit;
+  try {
+    // the slot ends with the permit (a download refused after its attempt: 304, 412, bad range...) or with its stream
+    permit = once(await op.gate.enter(op.caller, action, ref, names.version(bucket, key, version.number), { notFound }, details(op)), () => slot?.close());
+  } catch (err) {
+    slot?.close();
+    throw err;
+  }
+  let meta: S3ObjectMeta | null;
+  try {
+    meta = await store.getObjectMeta(version.id);
+  } catch (err) {
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error', details: details(op) });
+    throw err;
+  }
+  return { project, artifact, version, meta, etag: meta?.etag ?? fallbackEtag(version.sha256), resourceName: names.version(bucket, key, version.number), permit, slot };
 }
 
-/** A permit whose outcome is recorded once, whichever path finishes it first. */
-export function once(permit: Permit): Permit {
+/** A permit whose outcome is recorded once, whichever path finishes it first; `onFinish` runs then. */
+export function once(permit: Permit, onFinish?: () => void): Permit {
   let done = false;
   return {
     decision: permit.decision,
     finish: async (outcome, extra) => {
       if (done) return;
       done = true;
+      onFinish?.();
       await permit.finish(outcome, extra);
     },
   };
@@ -100,28 +119,27 @@ export function once(permit: Permit): Permit {
  * as one clean error before any header is sent.
  */
 export async function openAuthorized(op: S3Op, found: AuthorizedVersion, range: ByteRange | null): Promise<Readable> {
-  const { version, permit } = found;
+  const { version, permit, slot } = found;
   let body: Readable;
   try {
+    slot?.throwIfCut();
     body = await op.ctx.deps.vault.open(
       { objectId: version.id, blobKey: version.blobKey, size: version.size, wrappedKey: version.wrappedKey, keyTerm: version.keyTerm },
-      { ...(range ? { range } : {}), signal: op.http.signal },
+      { ...(range ? { range } : {}), signal: slot === null ? op.http.signal : downloadSignal(slot, op.http.signal) },
     );
-  } catch (err) {
+  } catch (caught) {
+    const err = slot === null ? caught : slot.failureOf(caught);
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error', details: details(op) });
     throw err;
   }
   const rangeDetail = range ? { range: `${range.start}-${range.end}` } : {};
-  const metered = await meterPlaintext(
+  // a lock cuts the stream from here on (meterPlaintext attaches it to the slot)
+  return meterPlaintext(
     body,
     (r) => void permit.finish(r.outcome, { bytes: r.bytes, ...(r.outcome === 'failure' ? { reason: r.reason } : {}), details: details(op, rangeDetail) }),
-    { expectBytes: version.size > 0 },
+    { expectBytes: version.size > 0, ...(slot !== null ? { slot } : {}) },
   );
-  // a lock (monitor) can cut this download while it runs
-  op.ctx.deps.inflight?.register(op.caller.subject.principal.id, metered);
-  return metered;
 }
-
 
 /** A copy source (`x-amz-copy-source`), authorized for download and opened. */
 export interface CopySource {

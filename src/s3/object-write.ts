@@ -18,6 +18,7 @@ import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
 import { objectTarget, refuseTaken } from './object-target.js';
+import { destroySafely, guard } from '../streams/index.js';
 import { xmlDocument } from './xml.js';
 
 
@@ -158,31 +159,40 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   if (target.taken) return refuseTaken(op, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
   const project = target.project;
-  let artifact: Artifact;
-  let permit: Permit;
+  let copied;
   try {
-    artifact = target.artifact ?? (await ensureArtifact(op, project, key));
-    permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
+    const artifact = target.artifact ?? (await ensureArtifact(op, project, key));
+    const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
+    const digest = pipeToDigest(source.body, new DigestStream({}));
+    copied = await commitVersion(op, artifact, permit, {
+      plaintext: digest,
+      size: source.length,
+      mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
+      failure: () => digest.failure,
+      meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
+    });
   } catch (err) {
-    // the source is open (its download permit too): close it, so its outcome is recorded
-    source.body.destroy();
+    // refused after the source was opened: release it (its download is then recorded as a failure)
+    destroySafely(source.body);
     throw err;
   }
-  const digest = new DigestStream({});
-  source.body.once('error', (err) => digest.destroy(err));
-  source.body.pipe(digest);
-  const { version, meta } = await commitVersion(op, artifact, permit, {
-    plaintext: digest,
-    size: source.length,
-    mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
-    failure: () => digest.failure,
-    meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
-  });
+  const { version, meta } = copied;
   return {
     status: 200,
     headers: { 'content-type': 'application/xml', 'x-amz-version-id': String(version.number), 'x-amz-copy-source-version-id': String(source.versionNumber) },
     body: xmlDocument('CopyObjectResult', { LastModified: isoDate(version.createdAt), ETag: quoteEtag(meta.etag), ChecksumCRC32: meta.checksums.crc32 }),
   };
+}
+
+/**
+ * Pipes a copy source into `digest` (guarded: the source may fail before the vault
+ * reads, and its failure then becomes the digest's) and returns the digest.
+ */
+export function pipeToDigest(source: Readable, digest: DigestStream): DigestStream {
+  guard(digest);
+  guard(source).on('error', (err) => destroySafely(digest, err));
+  source.pipe(digest);
+  return digest;
 }
 
 /** The checksum elements of a result document (`ChecksumCRC32` ...). */

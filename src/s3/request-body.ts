@@ -4,6 +4,7 @@ import type { S3ChecksumName } from '../store/s3-store.js';
 import { AwsChunkedDecoder, STREAMING_PAYLOADS } from './aws-chunked.js';
 import { CHECKSUM_NAMES, DigestStream, isChecksumValue, parseChecksumName, type BodyExpectations } from './checksums.js';
 import type { S3Op } from './s3-op.js';
+import { destroySafely, guard } from '../streams/index.js';
 
 /** The decoded, checked plaintext of a request body, ready for the vault. */
 export interface RequestBody {
@@ -65,7 +66,7 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
   let decoder: AwsChunkedDecoder | null = null;
   if (chunked) {
     const trailer = payload !== STREAMING_PAYLOADS.signed;
-    decoder = new AwsChunkedDecoder({ signing: payload === STREAMING_PAYLOADS.unsignedTrailer ? null : op.auth.signing, trailer });
+    decoder = guard(new AwsChunkedDecoder({ signing: payload === STREAMING_PAYLOADS.unsignedTrailer ? null : op.auth.signing, trailer }));
     const declared = h['x-amz-trailer'];
     if (trailer && declared !== undefined) {
       const name = parseChecksumName(declared.trim().toLowerCase().replace(/^x-amz-checksum-/, ''));
@@ -76,7 +77,10 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
     }
   }
   echo ??= parseChecksumName(h['x-amz-sdk-checksum-algorithm']);
-  const digest = new DigestStream(expectations, [...extra, ...(echo ? [echo] : [])]);
+  // INVARIANT: the stages are guarded from birth: the source flows into them before the
+  // vault attaches (authorization and the audit record come first), and a client hanging
+  // up meanwhile destroys them with an error nobody else listens to yet
+  const digest = guard(new DigestStream(expectations, [...extra, ...(echo ? [echo] : [])]));
 
   // the body is read only from here: answer a waiting `Expect: 100-continue` now
   op.http.proceed?.();
@@ -88,14 +92,14 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
   };
   if (decoder !== null) {
     source.pipe(decoder).pipe(digest);
-    decoder.once('error', (err) => {
+    decoder.on('error', (err) => {
       drain();
-      digest.destroy(err);
+      destroySafely(digest, err);
     });
   } else {
     source.pipe(digest);
   }
-  source.once('error', (err) => (decoder ?? digest).destroy(err));
+  source.on('error', (err) => destroySafely(decoder ?? digest, err));
   digest.once('close', () => {
     if (!source.readableEnded) drain();
   });

@@ -2,6 +2,7 @@ import type { Action, ResourceRef } from '../policy/policy-engine.js';
 import type { Caller } from '../service/caller.js';
 import type { DenyAs, Permit } from '../service/gate.js';
 import { Gate } from '../service/gate.js';
+import type { ProdEffect } from '../service/prod-guard.js';
 import type { S3Authenticated } from './authenticate-s3.js';
 import type { S3Context } from './s3-context.js';
 import type { S3HttpRequest } from './s3-http.js';
@@ -15,9 +16,9 @@ export class TrackedGate extends Gate {
   /** True once an attempt or refusal was recorded for this request. */
   recorded = false;
 
-  override async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, details?: Record<string, unknown>): Promise<Permit> {
+  override async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, details?: Record<string, unknown>, effect?: ProdEffect): Promise<Permit> {
     try {
-      return await super.enter(caller, action, resource, resourceName, denyAs, details);
+      return await super.enter(caller, action, resource, resourceName, denyAs, details, effect);
     } finally {
       this.recorded = true;
     }

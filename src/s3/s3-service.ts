@@ -8,6 +8,7 @@ import type { S3Context } from './s3-context.js';
 import { errorResponse, hostId, toS3Error } from './s3-errors.js';
 import type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
 import { targetOf } from './s3-names.js';
+import { ENCRYPTED_AT_REST_OPS, checkSecurityHeaders } from './security-headers.js';
 import { TrackedGate, type S3Op } from './s3-op.js';
 import { operationOf } from './s3-operations.js';
 
@@ -37,8 +38,11 @@ export class S3Service {
       const chosen = operationOf(request.method, on, query, request.headers['x-amz-copy-source'] !== undefined);
       op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: target.key, notFound: 'NoSuchKey' };
       if (chosen === null) throw new S3RequestError(`the operation \`${request.method} ${resource.slice(0, 100)}\` is not implemented by coffer`, { s3Code: 'NotImplemented' });
+      // INVARIANT: a security header coffer does not honour is refused before anything is done
+      await checkSecurityHeaders(op);
       const response = await chosen.handler(op);
-      return { ...response, headers: { ...common, ...response.headers } };
+      const encrypted: Record<string, string> = ENCRYPTED_AT_REST_OPS.has(op.name) && response.status < 300 ? { 'x-amz-server-side-encryption': 'AES256' } : {};
+      return { ...response, headers: { ...common, ...encrypted, ...response.headers } };
     } catch (err) {
       const info = toS3Error(err, op?.notFound ?? 'NoSuchKey');
       if (info.status >= 500) {

@@ -127,7 +127,7 @@ test('every request is in the audit log, allowed or denied, and the chain verifi
 });
 
 test('non-admins cannot run system actions', async () => {
-  for (const [method, url] of [['POST', '/v1/keys/rotate'], ['GET', '/v1/audit/verify'], ['GET', '/v1/principals']] as const) {
+  for (const [method, url] of [['POST', '/v1/keys/rotate'], ['POST', '/v1/keys/rotate-root'], ['GET', '/v1/audit/verify'], ['GET', '/v1/principals']] as const) {
     const r = await h.app.inject({ method, url, headers: bearer(bob) });
     assert.equal(r.statusCode, 403, `${method} ${url}`);
   }

@@ -63,9 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   const app = Fastify({
     // a URL that does not even decode is refused (and recorded) before any hook
-    frameworkErrors: auditedFrameworkErrors(() => outcome, (request, reply) => {
-      void reply.code(400).type('application/json; charset=utf-8').send({ error: { code: 'COFFER_VALIDATION_FAILED', message: 'request URL is not valid', requestId: request.id } });
-    }),
+    // (in the catalog's format, as every error)
+    frameworkErrors: auditedFrameworkErrors(() => outcome, (err, request, reply) => errorHandler(err, request, reply)),
     logger: {
       level: deps.logLevel ?? 'info',
       redact: { paths: REDACT, censor: '[redacted]' },

@@ -77,14 +77,14 @@ export function registerAuditOutcome(app: FastifyInstance, options: AuditOutcome
  */
 export function auditedFrameworkErrors(
   options: () => Pick<AuditOutcomeOptions, 'requests' | 'callerOf' | 'resourceOf' | 'metaOf' | 'unavailable'>,
-  respond: (request: FastifyRequest, reply: FastifyReply) => void,
+  respond: (error: Error, request: FastifyRequest, reply: FastifyReply) => void,
 ): (error: Error, request: FastifyRequest, reply: FastifyReply) => void {
-  return (_error, request, reply) => {
+  return (error, request, reply) => {
     const o = options();
     o.requests.ledger.open(request.id);
     void reply.header('x-request-id', request.id);
     void closeOutcome(request, 400, o, 'COFFER_VALIDATION_FAILED').then((ok) => {
-      if (ok) respond(request, reply);
+      if (ok) respond(error, request, reply);
       else void reply.code(503).send(o.unavailable(request, reply));
       void o.requests.endRequest(request.id, null);
     });

@@ -1,13 +1,15 @@
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ARTIFACT_KINDS, ENVIRONMENTS, PRINCIPAL_KINDS, ROLES, TIERS } from '../domain/types.js';
 import type { ArtifactKind, Environment, PrincipalKind, Role, Tier } from '../domain/types.js';
-import { ContentLengthMismatchError, UploadAbortedError, ValidationError } from '../domain/errors.js';
+import { ContentLengthMismatchError, ValidationError } from '../domain/errors.js';
 import type { Caller, CofferService } from '../service/index.js';
 import { bearerOf, metaOf } from './app.js';
 import type { ServerMetrics } from './metrics.js';
 import { parseRange } from './range.js';
 import { abortOnDisconnect } from './disconnect.js';
+import { RequestBody } from './request-body.js';
+import { guard } from '../streams/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,36 +56,6 @@ export function callerOf(request: FastifyRequest): Caller {
 
 function pageOf(q: { limit?: number; cursor?: string }) {
   return { ...(q.limit !== undefined ? { limit: q.limit } : {}), cursor: q.cursor ?? null };
-}
-
-/** Most of a refused upload's remaining body we read and discard before answering. */
-const DRAIN_LIMIT = 256 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 30_000;
-
-/** Discards what is left of a request body, up to `limit` bytes or `timeoutMs`; resolves either way. */
-function drainRequest(raw: FastifyRequest['raw'], limit: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0;
-    const done = () => {
-      clearTimeout(timer);
-      raw.off('data', onData);
-      raw.off('end', done);
-      raw.off('close', done);
-      raw.off('error', done);
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen > limit) done();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    raw.unpipe();
-    raw.on('data', onData);
-    raw.once('end', done);
-    raw.once('close', done);
-    raw.once('error', done);
-    raw.resume();
-  });
 }
 
 /** REST API v1. Every route but bootstrap authenticates first; use cases do the rest. */
@@ -197,40 +169,30 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
         if (request.headers['transfer-encoding'] === undefined && lengthHeader === undefined) throw new ValidationError('content-length or chunked transfer encoding is required');
         const size = lengthHeader === undefined ? undefined : Number(lengthHeader);
         if (size !== undefined && !Number.isSafeInteger(size)) throw new ContentLengthMismatchError('content-length is not valid');
-        const controller = new AbortController();
-        // the vault reads a pass-through, so a storage failure (disk full) never destroys the
-        // request itself: the caller then gets the real error, not a hang or a reset
-        const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-        request.raw.pipe(body);
-        const onClose = () => {
-          // the client went away before the whole body arrived: abort, nothing is kept
-          if (!request.raw.complete) {
-            controller.abort();
-            body.destroy(new UploadAbortedError());
-          }
-        };
-        request.raw.once('close', onClose);
+        // INVARIANT: the body is owned by one RequestBody from here to the answer: its errors are
+        // handled whatever the service does with it, so a client hanging up cannot end the process
+        const body = new RequestBody(request.raw, reply.raw);
         try {
           const sha = request.headers['x-coffer-sha256'];
           const version = await service.pushVersion(callerOf(request), {
             project: request.params.project,
             artifact: request.params.artifact,
-            body,
+            body: body.stream,
             size,
             sha256: typeof sha === 'string' ? sha : undefined,
             mediaType: typeof request.headers['content-type'] === 'string' ? request.headers['content-type'].slice(0, 200) : 'application/octet-stream',
-            signal: controller.signal,
+            signal: body.signal,
           });
           metrics.bytes.inc({ direction: 'in' }, version.size);
           return reply.code(201).send(version);
         } catch (err) {
-          // Refused half-way (disk full, digest mismatch...): read and discard the rest of a
-          // modest body first, so the client finishes sending and then reads our answer
-          // instead of a connection reset. A larger rest is cut (the error handler closes).
-          if (!request.raw.complete && !request.raw.destroyed && !controller.signal.aborted) await drainRequest(request.raw, DRAIN_LIMIT, DRAIN_TIMEOUT_MS);
+          // Refused before or half-way (unknown artifact, disk full, digest mismatch...): read and
+          // discard the rest of a modest body first, so the client finishes sending and then reads
+          // our answer instead of a connection reset. A larger rest is cut (the error handler closes).
+          await body.settle();
           throw err;
         } finally {
-          request.raw.off('close', onClose);
+          body.dispose();
         }
       },
     );
@@ -297,6 +259,7 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
 
   // ---- keys and audit ----
   app.post('/keys/rotate', { schema: { summary: 'Add a key term and rewrap every data key' } }, async (request) => service.rotateKeys(callerOf(request)));
+  app.post('/keys/rotate-root', { schema: { summary: 'Rotate the root key that seals the keyring (rewraps the keyring only)' } }, async (request) => service.rotateRootKey(callerOf(request)));
   app.get('/audit/verify', { schema: { summary: 'Verify the audit hash chain' } }, async (request) => service.verifyAudit(callerOf(request)));
   const checkpointSchema = obj(['seq', 'hash', 'signature'], { seq: { type: 'integer', minimum: 1 }, hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, signature: { type: 'string', pattern: '^[0-9a-f]{128}$' } });
   app.post<{ Body: { checkpoint?: { seq: number; hash: string; signature: string } } }>(
@@ -312,8 +275,8 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
     { schema: { summary: 'Export the audit log as JSON Lines', querystring: obj([], { fromSeq: { type: 'integer', minimum: 1 } }) } },
     async (request, reply) => {
       const lines = await service.exportAudit(callerOf(request), request.query.fromSeq ?? 1);
-      // each line carries its own newline
-      return reply.type('application/x-ndjson').send(Readable.from(lines));
+      // each line carries its own newline; guarded like every response body (a client gone mid-export)
+      return reply.type('application/x-ndjson').send(guard(Readable.from(lines)));
     },
   );
 }

@@ -7,11 +7,12 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { S3HttpRequest, S3HttpResponse, S3Service } from '../s3/index.js';
 import { ServerMetrics } from './metrics.js';
-import { abortOnDisconnect } from './disconnect.js';
 import { AuditUnavailableError, S3RequestError, isCofferError } from '../domain/errors.js';
 import { errorResponse, toS3Error } from '../s3/s3-errors.js';
 import { RequestAudit } from '../service/request-audit.js';
 import { auditedFrameworkErrors, closeOutcome, noteRefusal, registerAuditOutcome } from './audit-outcome.js';
+import { RequestBody } from './request-body.js';
+import { destroySafely } from '../streams/index.js';
 
 /** What the S3 listener needs. */
 export interface S3AppDeps {
@@ -56,7 +57,7 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
   };
   const app = Fastify({
     // a path that does not even decode is refused (and recorded) before any hook
-    frameworkErrors: auditedFrameworkErrors(() => ({ ...outcome, unavailable }), (request, reply) => {
+    frameworkErrors: auditedFrameworkErrors(() => ({ ...outcome, unavailable }), (_err, request, reply) => {
       void reply.code(400).type('application/xml').send(s3ErrorBody(new S3RequestError('the request path is not valid', { s3Code: 'InvalidURI' }), request));
     }),
     logger: {
@@ -104,33 +105,34 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
       if (value === undefined) continue;
       headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
-    // the client went away before the request finished: stop streaming, keep nothing
-    const controller = abortOnDisconnect(raw, reply.raw);
-    let continued = false;
+    // INVARIANT: the body is owned by one RequestBody from the first byte to the answer (errors
+    // handled whatever the service does with it); the client going away aborts the signal
+    const body = new RequestBody(raw, reply.raw, { deferContinue: true });
     const s3Request: S3HttpRequest = {
       method: raw.method ?? 'GET',
       rawPath: q < 0 ? url : url.slice(0, q),
       rawQuery: q < 0 ? '' : url.slice(q + 1),
       headers,
-      body: raw,
+      body: body.stream,
       meta: { requestId: request.id, sourceIp: request.ip, userAgent: headers['user-agent'] ?? '' },
-      signal: controller.signal,
-      proceed: () => {
-        if (continued || headers.expect?.toLowerCase() !== '100-continue') return;
-        continued = true;
-        reply.raw.writeContinue();
-      },
+      signal: body.signal,
+      proceed: () => body.proceed(),
     };
-    let response = await deps.s3.handle(s3Request);
-    const code = response.status >= 400 && typeof response.body === 'string' ? /<Code>([^<]{1,64})<\/Code>/.exec(response.body)?.[1] : undefined;
-    if (!(await closeOutcome(request, response.status, outcome, code))) {
-      // INVARIANT: no outcome on record, no answer (fail closed)
-      if (response.body instanceof Readable) response.body.destroy();
-      const unavailable = new AuditUnavailableError();
-      response = { status: 503, headers: { 'content-type': 'application/xml' }, body: s3ErrorBody(unavailable, request) };
+    try {
+      let response = await deps.s3.handle(s3Request);
+      const code = response.status >= 400 && typeof response.body === 'string' ? /<Code>([^<]{1,64})<\/Code>/.exec(response.body)?.[1] : undefined;
+      if (!(await closeOutcome(request, response.status, outcome, code))) {
+        // INVARIANT: no outcome on record, no answer (fail closed)
+        if (response.body instanceof Readable) destroySafely(response.body);
+        response = { status: 503, headers: { 'content-type': 'application/xml' }, body: s3ErrorBody(new AuditUnavailableError(), request) };
+      }
+      // the service is done with the body: a rest it did not read is discarded before the answer
+      const keep = await body.settle();
+      reply.hijack();
+      await send(reply, s3Request.method, response, metrics, keep);
+    } finally {
+      body.dispose();
     }
-    reply.hijack();
-    await send(reply, s3Request.method, response, metrics);
   };
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', handler });
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', handler });
@@ -149,9 +151,11 @@ function s3ErrorBody(err: unknown, request: FastifyRequest): string {
 }
 
 /** Writes an S3 answer on the raw response (exact headers, no body on HEAD or 304). */
-async function send(reply: FastifyReply, method: string, response: S3HttpResponse, metrics: ServerMetrics): Promise<void> {
+async function send(reply: FastifyReply, method: string, response: S3HttpResponse, metrics: ServerMetrics, keepConnection: boolean): Promise<void> {
   const res = reply.raw;
   const headers: Record<string, string> = { server: 'Coffer', ...response.headers };
+  // a body we stopped reading cannot be drained safely: close the connection after answering
+  if (!keepConnection) headers.connection = 'close';
   const body = response.body;
   const noBody = method === 'HEAD' || response.status === 304 || response.status === 204;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {

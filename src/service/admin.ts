@@ -5,6 +5,7 @@ import { issueToken } from '../identity/issue-token.js';
 import { consumeSetupToken } from '../identity/setup-token.js';
 import type { ResourceRef } from '../policy/policy-engine.js';
 import type { ExportedCheckpoint, VerifyResult } from '../audit/audit-event.js';
+import type { RootKeyRotationResult } from '../crypto/index.js';
 import type { Caller } from './caller.js';
 import { auditContext } from './caller.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
@@ -247,6 +248,24 @@ export async function rotateKeys(deps: ServiceDeps, gate: Gate, caller: Caller):
     const rewrapped = await deps.rewrapAllKeys();
     await permit.finish('success', { details: { term, rewrapped } });
     return { term, rewrapped };
+  } catch (err) {
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
+    throw err;
+  }
+}
+
+/**
+ * Rotates the root key that seals the keyring (`rotate-keys` on `keyring/root`): a new root
+ * key in the provider (file, HSM) or the one now configured (env, KMS) wraps a fresh
+ * keyring key; KEKs and data keys do not change. The record names the provider and the
+ * public ids of the new and previous root keys, never key material.
+ */
+export async function rotateRootKey(deps: ServiceDeps, gate: Gate, caller: Caller): Promise<RootKeyRotationResult> {
+  const permit = await gate.enter(caller, 'rotate-keys', SYSTEM, 'keyring/root', null);
+  try {
+    const result = await deps.vault.rotateRootKey();
+    await permit.finish('success', { details: { ...result } });
+    return result;
   } catch (err) {
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;

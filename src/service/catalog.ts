@@ -68,7 +68,6 @@ export async function createArtifact(deps: ServiceDeps, gate: Gate, caller: Call
   const resourceName = names.artifact(input.project, input.name);
   if (project === null) return gate.refuse(caller, caller.meta, 'create-artifact', resourceName, new NotFoundError(notFoundMessage.project(input.project)));
   const projectRef = { kind: 'project', project } as const;
-  const permit = await gate.enter(caller, 'create-artifact', projectRef, resourceName, { notFound: notFoundMessage.project(input.project) }, { tier: input.tier, environment: input.environment });
   const now = deps.clock();
   const artifact: Artifact = {
     id: newId(ID_PREFIX.artifact),
@@ -81,6 +80,8 @@ export async function createArtifact(deps: ServiceDeps, gate: Gate, caller: Call
     labels: input.labels ?? {},
     createdAt: now,
   };
+  // creating it in prod is a prod change (prod-guard.ts): prod is reached through promotions
+  const permit = await gate.enter(caller, 'create-artifact', projectRef, resourceName, { notFound: notFoundMessage.project(input.project) }, { tier: input.tier, environment: input.environment }, { creates: { project, artifact } });
   const role = gate.decide(caller, 'grant', projectRef).allowed ? 'owner' : 'writer';
   const creatorGrant: Grant = { id: newId(ID_PREFIX.grant), principalId: caller.subject.principal.id, role, scopeKind: 'artifact', scopeId: artifact.id, createdBy: caller.subject.principal.id, createdAt: now, expiresAt: null };
   try {

@@ -101,6 +101,9 @@ export class CofferService {
   rotateKeys(caller: Caller) {
     return admin.rotateKeys(this.deps, this.gate, caller);
   }
+  rotateRootKey(caller: Caller) {
+    return admin.rotateRootKey(this.deps, this.gate, caller);
+  }
   verifyAudit(caller: Caller, checkpoint?: { seq: number; hash: string; signature: string }) {
     return admin.verifyAudit(this.deps, this.gate, caller, checkpoint);
   }

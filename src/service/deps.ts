@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { AuditLog } from '../audit/audit-event.js';
 import type { Artifact, ArtifactVersion, Environment } from '../domain/types.js';
 import type { DeviceProof, Identity } from '../identity/index.js';
@@ -6,6 +5,7 @@ import type { PolicyEngine } from '../policy/policy-engine.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { CatalogCandidates } from '../store/policy-store.js';
 import type { Vault } from '../vault/vault.js';
+import type { InflightRegistry } from './download-slot.js';
 
 /** Everything the use cases need; built by the composition root (src/main.ts). */
 export interface ServiceDeps {
@@ -37,8 +37,10 @@ export interface ServiceDeps {
    * artifact's. Policies see a version in this environment (prod rules apply to it).
    */
   versionEnvironment?: (version: ArtifactVersion, artifact: Artifact) => Promise<Environment>;
-  /** Downloads in flight by principal, so a lock can cut them (src/monitor); absent = not tracked. */
-  inflight?: { register(principalId: string, stream: Readable): void };
+  /** Ids of the versions of an artifact promoted to `environment` (src/service/access); absent = none are. */
+  versionsPromotedTo?: (artifactId: string, environment: Environment) => Promise<string[]>;
+  /** Downloads in flight by principal, so a lock can cut them (src/monitor; see download-slot.ts); absent = not tracked. */
+  inflight?: InflightRegistry;
   /** Catalog rows by id, so listings read only the rows a listing plan names (src/service/policy); absent = row by row. */
   catalogCandidates?: CatalogCandidates;
 }

@@ -1,10 +1,11 @@
-import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
+import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, PromotionRequiredError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
 import type { Action, Decision, ResourceRef } from '../policy/policy-engine.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
 import { actorOf, auditContext } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { notFoundMessage } from './resources.js';
+import { BYPASS_PROMOTION, prodChangeOf, type ProdChange, type ProdEffect } from './prod-guard.js';
 
 const SYSTEM = { kind: 'system' } as const;
 
@@ -40,6 +41,13 @@ function notFoundOf(resource: ResourceRef): string | null {
   }
 }
 
+const PROD_CHANGE_WORDS: Record<ProdChange['kind'], string> = {
+  'create-in-prod': 'create an artifact in prod',
+  'write-to-prod': 'write a version into prod',
+  'delete-in-prod': 'hide or remove what is in prod',
+  'hide-prod-version': 'hide a version that reached prod',
+};
+
 /**
  * The one place where "every access is checked and recorded" holds:
  * authorize -> write the audit event BEFORE acting -> hand back a Permit.
@@ -53,12 +61,16 @@ export class Gate {
    * caller who may not even read the resource's metadata gets the NotFoundError a
    * missing resource gets (`denyAs`, or the message derived from the resource), so a
    * denial never tells a hidden resource from a missing one; only system actions (the
-   * system always exists) and visible resources are refused with 403.
+   * system always exists) and visible resources are refused with 403. `effect` says what
+   * the act does that its resource does not show (prod-guard.ts): a prod change also
+   * needs `bypass-promotion` on the prod item, in the same decision and record.
    */
-  async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, extraDetails?: Record<string, unknown>): Promise<Permit> {
-    const decision = this.decide(caller, action, resource);
+  async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, extraDetails?: Record<string, unknown>, effect?: ProdEffect): Promise<Permit> {
+    const change = prodChangeOf(action, resource, effect);
+    const { decision, promotionRequired } = this.decideWith(caller, action, resource, change);
     // the attributes the policy saw, so impact analysis can replay them as they were
-    const details = resource.kind === 'artifact' || resource.kind === 'version' ? { ...extraDetails, resourceTier: resource.artifact.tier, resourceEnvironment: resource.artifact.environment } : extraDetails;
+    const facts = resource.kind === 'artifact' || resource.kind === 'version' ? { resourceTier: resource.artifact.tier, resourceEnvironment: resource.artifact.environment } : {};
+    const details = resource.kind === 'artifact' || resource.kind === 'version' || change !== null ? { ...extraDetails, ...facts, ...(change !== null ? { prodChange: change.kind } : {}) } : extraDetails;
     if (!decision.allowed) {
       // INVARIANT: a caller who may not even read the metadata is told "not found", as for a missing resource
       const notFound = denyAs?.notFound ?? notFoundOf(resource);
@@ -67,9 +79,11 @@ export class Gate {
         ? new NotFoundError(notFound)
         : decision.errors.length > 0
           ? new PolicyEvaluationError()
-          : this.needsStepUp(caller, action, resource)
+          : this.needsStepUp(caller, action, resource, change)
             ? new StepUpRequiredError()
-            : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
+            : promotionRequired
+              ? new PromotionRequiredError(`prod is reached only through a promotion: \`${action}\` on \`${resourceName}\` would ${PROD_CHANGE_WORDS[change!.kind]} (a policy must permit \`${BYPASS_PROMOTION}\`)`)
+              : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
       await this.record(caller, action, resourceName, decision, 'denied', { reason: err.code, details: { ...details, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) } });
       throw err;
     }
@@ -118,16 +132,37 @@ export class Gate {
    * withdrew (`step-up-enforced`; `coffer step-up` then starts a session). A workload or
    * an exempt API token has no second factor to add.
    */
-  private needsStepUp(caller: Caller, action: Action, resource: ResourceRef): boolean {
+  private needsStepUp(caller: Caller, action: Action, resource: ResourceRef, change: ProdChange | null): boolean {
     if (caller.subject.principal.kind !== 'user') return false;
     if (caller.sessionId === undefined && !caller.context.mfa.methods.includes('step-up-enforced')) return false;
     const methods = [...new Set([...caller.context.mfa.methods, 'webauthn'])];
     const fresh: Caller = { ...caller, context: { ...caller.context, mfa: { methods, ageSeconds: 0 } } };
-    return this.decide(fresh, action, resource).allowed;
+    return this.decideWith(fresh, action, resource, change).decision.allowed;
   }
 
-  /** Decides without recording (used to filter listings; the listing itself is recorded). */
-  decide(caller: Caller, action: Action, resource: ResourceRef): Decision {
+  /**
+   * Decides without recording (used to filter listings; the listing itself is recorded).
+   * A prod change (prod-guard.ts) is allowed only if `bypass-promotion` is too.
+   */
+  decide(caller: Caller, action: Action, resource: ResourceRef, effect?: ProdEffect): Decision {
+    return this.decideWith(caller, action, resource, prodChangeOf(action, resource, effect)).decision;
+  }
+
+  /** The act's decision, combined with `bypass-promotion` on the prod item for a prod change. */
+  private decideWith(caller: Caller, action: Action, resource: ResourceRef, change: ProdChange | null): { decision: Decision; promotionRequired: boolean } {
+    const act = this.decideOne(caller, action, resource);
+    if (change === null) return { decision: act, promotionRequired: false };
+    // INVARIANT: prod is reached (or hidden) other than by a promotion only where a policy explicitly permits it
+    const bypass = this.decideOne(caller, BYPASS_PROMOTION, change.target);
+    const decision: Decision = {
+      allowed: act.allowed && bypass.allowed,
+      determining: [...new Set([...act.determining, ...(act.allowed ? bypass.determining : [])])].sort(),
+      errors: [...new Set([...act.errors, ...bypass.errors])],
+    };
+    return { decision, promotionRequired: act.allowed && !bypass.allowed };
+  }
+
+  private decideOne(caller: Caller, action: Action, resource: ResourceRef): Decision {
     try {
       return this.deps.policy.authorize({ subject: caller.subject, action, resource, context: caller.context });
     } catch (err) {

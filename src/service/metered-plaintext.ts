@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 import { isCofferError } from '../domain/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
 import { RangeNotSatisfiableError } from '../domain/errors.js';
+import { destroySafely, guard } from '../streams/index.js';
+import type { DownloadSlot } from './download-slot.js';
 
 /** A RangeNotSatisfiableError that carries the object size for Content-Range. */
 export class RangeNotSatisfiable extends RangeNotSatisfiableError {
@@ -34,9 +36,11 @@ export type DownloadOutcome = { outcome: 'success'; bytes: number } | { outcome:
  * leave (without putting the stream into flowing mode), reports the outcome exactly
  * once (end, error or a client that went away), and authenticates the first segment
  * before resolving, so a tampered or missing object fails as one clean error before
- * any status line is sent. Every download path (REST, share links, S3) serves through it.
+ * any status line is sent. Every download path (REST, share links, S3) serves through it,
+ * with the slot it opened before recording its attempt (download-slot.ts), so a lock
+ * cuts the download from the first byte on.
  */
-export async function meterPlaintext(body: Readable, onDone: (result: DownloadOutcome) => void, options: { expectBytes: boolean } = { expectBytes: true }): Promise<Readable> {
+export async function meterPlaintext(body: Readable, onDone: (result: DownloadOutcome) => void, options: { expectBytes?: boolean; slot?: DownloadSlot } = {}): Promise<Readable> {
   let finished = false;
   let sent = 0;
   const finish = (result: DownloadOutcome) => {
@@ -44,13 +48,17 @@ export async function meterPlaintext(body: Readable, onDone: (result: DownloadOu
     finished = true;
     onDone(result);
   };
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  body.once('error', (err) => meter.destroy(err));
+  // INVARIANT: guarded from birth: a lock or a client gone may destroy the response body
+  // before the transport takes it, and after the transport let go of it
+  const meter = guard(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sent += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+  );
+  guard(body).on('error', (err) => destroySafely(meter, err));
   body.pipe(meter);
   meter.once('end', () => finish({ outcome: 'success', bytes: sent }));
   meter.once('error', (err) => finish({ outcome: 'failure', bytes: sent, reason: isCofferError(err) ? err.code : 'error' }));
@@ -59,7 +67,9 @@ export async function meterPlaintext(body: Readable, onDone: (result: DownloadOu
     // release the vault stream and its file handle when the consumer goes away early
     if (!body.destroyed) body.destroy();
   });
-  if (options.expectBytes) {
+  // a lock cuts it from now on (or at once, if it fell while the download was being opened)
+  options.slot?.attach(meter);
+  if (options.expectBytes !== false) {
     try {
       await firstReadable(meter);
     } catch (err) {

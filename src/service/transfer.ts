@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, isCofferError } from '../domain/errors.js';
 import { meterPlaintext, resolveRange } from './metered-plaintext.js';
+import { downloadSignal, openDownloadSlot } from './download-slot.js';
 export { RangeNotSatisfiable } from './metered-plaintext.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import type { ArtifactVersion } from '../domain/types.js';
@@ -130,25 +131,36 @@ export async function pullVersion(
   const notFound = notFoundMessage.version(input.project, input.artifact, input.version);
   if (found === null) return gate.refuse(caller, caller.meta, 'download', resourceName, new NotFoundError(notFound));
   const { version } = found;
-  const permit = await gate.enter(caller, 'download', { kind: 'version', ...found }, resourceName, { notFound });
+  // INVARIANT: the slot is open before the attempt record, which may itself trigger a lock
+  const slot = await openDownloadSlot(deps, caller.subject.principal.id);
+  let permit;
+  try {
+    permit = await gate.enter(caller, 'download', { kind: 'version', ...found }, resourceName, { notFound });
+  } catch (err) {
+    slot.close();
+    throw err;
+  }
   let body: Readable;
   let range: ByteRange | null = null;
   try {
+    slot.throwIfCut();
     // INVARIANT: the range is resolved only after authorization, so a 416 never reveals the size of a hidden version
     range = input.range === undefined ? null : resolveRange(input.range, version.size);
     body = await deps.vault.open(
       { objectId: version.id, blobKey: version.blobKey, size: version.size, wrappedKey: version.wrappedKey, keyTerm: version.keyTerm },
-      { ...(range ? { range } : {}), ...(input.signal ? { signal: input.signal } : {}) },
+      { ...(range ? { range } : {}), signal: downloadSignal(slot, input.signal) },
     );
-  } catch (err) {
+  } catch (caught) {
+    const err = slot.failureOf(caught);
+    slot.close();
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
   const rangeDetail = range ? { details: { range: `${range.start}-${range.end}` } } : {};
-  const metered = await meterPlaintext(body, (r) => {
-    void permit.finish(r.outcome, { bytes: r.bytes, ...(r.outcome === 'failure' ? { reason: r.reason } : {}), ...rangeDetail });
-  });
-  // a lock (monitor) can cut this download while it runs
-  deps.inflight?.register(caller.subject.principal.id, metered);
+  const metered = await meterPlaintext(
+    body,
+    (r) => void permit.finish(r.outcome, { bytes: r.bytes, ...(r.outcome === 'failure' ? { reason: r.reason } : {}), ...rangeDetail }),
+    { slot },
+  );
   return { version: versionView(version, input.project, input.artifact), body: metered, range };
 }

@@ -11,6 +11,17 @@ export interface BlobStat {
   size: number;
 }
 
+/** What `stat` knows of a stored object. */
+export interface BlobInfo extends BlobStat {
+  /**
+   * When the object was stored (epoch ms, the store's clock): at the earliest when its
+   * upload began, at the latest when it became visible. (A filesystem reports the last
+   * write; S3 reports the start of a multipart upload.) The orphaned-blob sweep ages
+   * blobs by it, with a margin for the longest upload.
+   */
+  modifiedAt: number;
+}
+
 /**
  * BlobStore is where ciphertext lives.
  *
@@ -31,10 +42,12 @@ export interface BlobStore {
   put(key: string, body: Readable, options?: { signal?: AbortSignal }): Promise<BlobStat>;
   /** Streams the object, or the inclusive byte `range` of it. Rejects with NotFoundError if absent. */
   get(key: string, options?: { range?: ByteRange; signal?: AbortSignal }): Promise<Readable>;
-  /** Size of the object, or null if absent. */
-  stat(key: string): Promise<BlobStat | null>;
+  /** Size and storage time of the object, or null if absent. */
+  stat(key: string): Promise<BlobInfo | null>;
   /** Removes the object; absent objects are not an error. */
   delete(key: string): Promise<void>;
   /** Keys that start with `prefix`, in lexical order. */
   list(prefix?: string): AsyncIterable<string>;
+  /** As {@link BlobStore.list}, with each object's size and last-modified time. */
+  listEntries(prefix?: string): AsyncIterable<BlobInfo>;
 }

@@ -181,6 +181,8 @@ export interface S3Store {
    * `part.objectId` (not replaced since) and its key is still under `expectedTerm`; false otherwise.
    */
   rewrapPartKey(part: Pick<S3UploadPart, 'uploadId' | 'partNumber' | 'objectId'>, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
+  /** True if a part of an open upload has its bytes in `blobKey` (the orphaned-blob sweep must keep it). */
+  hasPartBlobKey(blobKey: string): Promise<boolean>;
   /** Removes an upload and its part rows; returns the parts (their blobs are the caller's to remove). */
   deleteUpload(uploadId: string): Promise<S3UploadPart[]>;
   /**

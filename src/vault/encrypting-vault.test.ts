@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import {
   RangeNotSatisfiableError,
   RequestAbortedError,
   UploadAbortedError,
+  UploadTimeoutError,
 } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { BlobStat, BlobStore, ByteRange } from '../store/blob-store.js';
@@ -54,15 +55,18 @@ class RecordingStore implements BlobStore {
   list(prefix?: string) {
     return this.inner.list(prefix);
   }
+  listEntries(prefix?: string) {
+    return this.inner.listEntries(prefix);
+  }
 }
 
-async function setup(segmentSize = 1024) {
+async function setup(segmentSize = 1024, maxSealMs?: number) {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-vault-'));
   const store = new RecordingStore(new FsBlobStore(dir));
   const keyringStore = new MemoryKeyringStore();
   const rootKey = randomBytes(32);
   const keyring = await Keyring.open({ rootKey, store: keyringStore });
-  const vault = new EncryptingVault({ blobStore: store, keyring, segmentSize });
+  const vault = new EncryptingVault({ blobStore: store, keyring, segmentSize, ...(maxSealMs === undefined ? {} : { maxSealMs }) });
   return { dir, store, vault, keyring, keyringStore, rootKey, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -155,6 +159,25 @@ void test('an aborted or failing upload leaves nothing behind', async () => {
     setTimeout(() => broken.destroy(new Error('client went away')), 20);
     await assert.rejects(t.vault.seal(newId('ver'), broken), (err) => err instanceof CofferError);
     assert.equal(await blobCount(t.store), 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+void test('a seal still running after maxSealMs is cut with UploadTimeoutError and leaves nothing behind', async () => {
+  const t = await setup(1024, 150);
+  try {
+    const stalled = new Readable({ read() {} });
+    stalled.push(randomBytes(5000));
+    const started = Date.now();
+    await assert.rejects(t.vault.seal(newId('ver'), stalled), UploadTimeoutError);
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(await blobCount(t.store), 0);
+    assert.deepEqual(await readdir(join(t.dir, '.tmp')).catch(() => []), []);
+    // a seal within the bound is untouched by the deadline
+    const data = randomBytes(4000);
+    const sealed = await t.vault.seal(newId('ver'), body(data));
+    assert.equal(sealed.size, data.length);
   } finally {
     await t.cleanup();
   }

@@ -1,11 +1,14 @@
 import type { Readable } from 'node:stream';
-import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, type Keyring, type KeyTermInfo } from '../crypto/index.js';
+import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, type Keyring, type KeyTermInfo, type RootKeyRotationResult } from '../crypto/index.js';
 import { ValidationError } from '../domain/errors.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { openObject, type OpenOptions } from './open-object.js';
 import { sealObject, type SealOptions } from './seal-object.js';
 import type { SealedObject, SealedRef, Vault } from './vault.js';
 import type { VaultDeps } from './vault-deps.js';
+
+/** Default longest seal: a day (config `maxUploadSeconds`). */
+export const DEFAULT_MAX_SEAL_MS = 24 * 3600 * 1000;
 
 /** Options of {@link EncryptingVault}. */
 export interface EncryptingVaultOptions {
@@ -15,6 +18,12 @@ export interface EncryptingVaultOptions {
   keyring: Keyring;
   /** Plaintext bytes per segment of new objects (default 64 KiB). Existing objects keep theirs. */
   segmentSize?: number;
+  /**
+   * Longest a seal may take (default 24 hours, config `maxUploadSeconds`); a longer one is
+   * cut with UploadTimeoutError, so no blob is published later than this after its
+   * upload began (the orphaned-blob sweep relies on it).
+   */
+  maxSealMs?: number;
 }
 
 /**
@@ -35,7 +44,9 @@ export class EncryptingVault implements Vault {
     if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > MAX_SEGMENT_SIZE) {
       throw new ValidationError(`segment size must be 1-${MAX_SEGMENT_SIZE} bytes`);
     }
-    this.deps = { blobStore: options.blobStore, keyring: options.keyring, segmentSize };
+    const maxSealMs = options.maxSealMs ?? DEFAULT_MAX_SEAL_MS;
+    if (!Number.isSafeInteger(maxSealMs) || maxSealMs < 1) throw new ValidationError('the longest seal must be a positive number of milliseconds');
+    this.deps = { blobStore: options.blobStore, keyring: options.keyring, segmentSize, maxSealMs };
   }
 
   seal(objectId: string, plaintext: Readable, options?: SealOptions): Promise<SealedObject> {
@@ -52,6 +63,10 @@ export class EncryptingVault implements Vault {
 
   addKeyTerm(): Promise<number> {
     return this.deps.keyring.addTerm();
+  }
+
+  rotateRootKey(): Promise<RootKeyRotationResult> {
+    return this.deps.keyring.rotateRoot();
   }
 
   currentKeyTerm(): number {

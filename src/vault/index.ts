@@ -9,6 +9,7 @@ export type { SealOptions } from './seal-object.js';
 export type { OpenOptions } from './open-object.js';
 export { blobKeyFor, assertObjectId } from './blob-key.js';
 export { settingsKeyringStore, KEYRING_SETTING } from './keyring-settings.js';
+export { VAULT_BLOB_PREFIX, orphanGraceMs, orphanSweepIntervalMs, startOrphanSweeps, sweepOrphanBlobs, type OrphanSweepDeps, type OrphanSweepReport } from './orphan-blobs.js';
 export {
   rewrapStaleKeys,
   rewrapStalePartKeys,

@@ -16,6 +16,7 @@ import {
   type Keyring,
 } from '../crypto/index.js';
 import type { ByteRange } from '../store/blob-store.js';
+import { destroySafely, guard } from '../streams/index.js';
 import type { SealedRef } from './vault.js';
 import type { VaultDeps } from './vault-deps.js';
 
@@ -86,8 +87,11 @@ function readFailure(err: unknown): CofferError {
 
 /** Pipes `source` into `sink` and returns `sink`; errors, early close and abort propagate both ways. */
 function connect(source: Readable, sink: Transform, signal: AbortSignal | undefined): Readable {
-  const onAbort = () => sink.destroy(new RequestAbortedError());
-  source.on('error', (err) => sink.destroy(readFailure(err)));
+  // guarded from birth: an abort may destroy them before the caller attaches its own listeners
+  guard(source);
+  guard(sink);
+  const onAbort = () => destroySafely(sink, new RequestAbortedError());
+  source.on('error', (err) => destroySafely(sink, readFailure(err)));
   sink.once('close', () => {
     signal?.removeEventListener('abort', onAbort);
     source.destroy();

@@ -8,4 +8,6 @@ export interface VaultDeps {
   keyring: Keyring;
   /** Plaintext bytes per segment of new objects. */
   segmentSize: number;
+  /** Longest a seal may take; a longer one is cut (UploadTimeoutError). */
+  maxSealMs: number;
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RootKeyRotationResult } from '../crypto/index.js';
 import type { ByteRange } from '../store/blob-store.js';
 
 /** What the vault reports after sealing a plaintext stream into the blob store. */
@@ -51,4 +52,9 @@ export interface Vault {
   currentKeyTerm(): number;
   /** Rewraps a data key under the current term without touching data. */
   rewrapKey(wrappedKey: Uint8Array, keyTerm: number): Promise<{ wrappedKey: Uint8Array; keyTerm: number }>;
+  /**
+   * Rotates the root key: the keyring is resealed under a fresh keyring key wrapped by a
+   * new root key (KEKs and data keys are untouched). Returns public facts only.
+   */
+  rotateRootKey(): Promise<RootKeyRotationResult>;
 }

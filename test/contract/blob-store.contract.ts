@@ -5,6 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import { DigestMismatchError, isCofferError } from '../../src/domain/errors.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
 
+/** A stat without its time, for exact comparisons. */
+function withoutTime(info: { key: string; size: number; modifiedAt: number } | null): { key: string; size: number } | null {
+  return info === null ? null : { key: info.key, size: info.size };
+}
+
 /** What a BlobStore adapter test hands to the contract suite. */
 export interface BlobStoreHarness {
   store: BlobStore;
@@ -12,14 +17,19 @@ export interface BlobStoreHarness {
   residue(): Promise<string[]>;
   /** Removes everything the harness created. */
   cleanup(): Promise<void>;
+  /**
+   * A size that takes the adapter's path for large objects (several parts of a multipart
+   * upload); default 12 MiB + 123 bytes.
+   */
+  largeObjectSize?: number;
 }
 
 /**
  * The behaviour every BlobStore adapter must have. Each test uses its own key
  * prefix, so one store instance serves the whole suite.
  */
-export function runBlobStoreContract(adapterName: string, open: () => Promise<BlobStoreHarness>): void {
-  describe(`BlobStore contract: ${adapterName}`, () => {
+export function runBlobStoreContract(adapterName: string, open: () => Promise<BlobStoreHarness>, options: { skip?: string | false } = {}): void {
+  describe(`BlobStore contract: ${adapterName}`, { skip: options.skip ?? false }, () => {
     let h: BlobStoreHarness;
     let store: BlobStore;
     before(async () => {
@@ -27,7 +37,7 @@ export function runBlobStoreContract(adapterName: string, open: () => Promise<Bl
       store = h.store;
     });
     after(async () => {
-      await h.cleanup();
+      await h?.cleanup();
     });
 
     test('put then get returns the same bytes and stat reports the size', async () => {
@@ -35,14 +45,37 @@ export function runBlobStoreContract(adapterName: string, open: () => Promise<Bl
       const stat = await store.put('rt/object-1', chunked(data, 10_000));
       assert.deepEqual(stat, { key: 'rt/object-1', size: data.length });
       assert.ok(sha(await readAll(await store.get('rt/object-1'))) === sha(data));
-      assert.deepEqual(await store.stat('rt/object-1'), { key: 'rt/object-1', size: data.length });
+      assert.deepEqual(withoutTime(await store.stat('rt/object-1')), { key: 'rt/object-1', size: data.length });
       assert.deepEqual(await h.residue(), []);
     });
 
     test('an empty object round-trips', async () => {
       assert.deepEqual(await store.put('empty/e', Readable.from([])), { key: 'empty/e', size: 0 });
       assert.equal((await readAll(await store.get('empty/e'))).length, 0);
-      assert.deepEqual(await store.stat('empty/e'), { key: 'empty/e', size: 0 });
+      assert.deepEqual(withoutTime(await store.stat('empty/e')), { key: 'empty/e', size: 0 });
+    });
+
+    test('stat reports when the object was stored (the orphaned-blob sweep ages blobs by it)', async () => {
+      // stores keep whole seconds at worst (S3's Last-Modified): allow that much either side
+      const slack = 2000;
+      const started = Date.now();
+      const body = new Readable({ read() {} });
+      const put = store.put('age/slow', body);
+      body.push(randomBytes(1000));
+      await new Promise((r) => setTimeout(r, 300));
+      body.push(randomBytes(1000));
+      body.push(null);
+      await put;
+      const visible = Date.now();
+      const info = await store.stat('age/slow');
+      assert.ok(info !== null);
+      assert.equal(typeof info.modifiedAt, 'number');
+      assert.ok(Number.isSafeInteger(info.modifiedAt), `modifiedAt ${info.modifiedAt} is epoch milliseconds`);
+      assert.ok(info.modifiedAt >= started - slack && info.modifiedAt <= visible + slack, `modifiedAt ${info.modifiedAt} within the upload [${started}, ${visible}]`);
+      // an older object reports an older time than a newer one written well after it
+      await new Promise((r) => setTimeout(r, slack + 200));
+      await store.put('age/newer', Readable.from([Buffer.from('x')]));
+      assert.ok((await store.stat('age/newer'))!.modifiedAt > info.modifiedAt);
     });
 
     test('string chunks are stored as utf-8', async () => {
@@ -196,6 +229,81 @@ export function runBlobStoreContract(adapterName: string, open: () => Promise<Bl
       assert.deepEqual(await h.residue(), []);
     });
 
+    test('listEntries gives each object with its size and last-modified time, in lexical order', async () => {
+      const before = Date.now();
+      const sizes = new Map([['entries/b', 10], ['entries/a', 0], ['entries/a/c', 4097], ['entries/z', 1]]);
+      for (const [key, size] of sizes) await store.put(key, Readable.from([randomBytes(size)]));
+      const after = Date.now();
+      const entries = await collectAll(store.listEntries('entries/'));
+      assert.deepEqual(entries.map((e) => e.key), [...sizes.keys()].sort());
+      assert.deepEqual(await collect(store.list('entries/')), entries.map((e) => e.key), 'list and listEntries agree');
+      for (const e of entries) {
+        assert.equal(e.size, sizes.get(e.key), e.key);
+        // S3 keeps whole seconds: allow the truncation, and a little clock skew
+        assert.ok(e.modifiedAt >= before - 2000 && e.modifiedAt <= after + 2000, `${e.key} modified at ${e.modifiedAt}, put between ${before} and ${after}`);
+      }
+      assert.deepEqual(await collectAll(store.listEntries('entries/a/')), [entries.find((e) => e.key === 'entries/a/c')]);
+      await assert.rejects(collectAll(store.listEntries('../')), code('COFFER_VALIDATION_FAILED'));
+    });
+
+    test('a large object round-trips through the large-object path, ranges across its parts included', async () => {
+      const size = h.largeObjectSize ?? 12 * 1024 * 1024 + 123;
+      const data = randomBytes(size);
+      assert.deepEqual(await store.put('large/a', chunked(data, 256 * 1024 + 3)), { key: 'large/a', size });
+      assert.deepEqual(withoutTime(await store.stat('large/a')), { key: 'large/a', size });
+      assert.equal(sha(await readAll(await store.get('large/a'))), sha(data));
+      const third = Math.floor(size / 3);
+      for (const [start, end] of [[0, 0], [third - 5, third + 5], [size - 10, size + 100], [1, size - 2]] as const) {
+        assert.ok((await readAll(await store.get('large/a', { range: { start, end } }))).equals(data.subarray(start, Math.min(end, size - 1) + 1)), `${start}-${end}`);
+      }
+      assert.deepEqual(await h.residue(), []);
+    });
+
+    test('overwriting a large object is refused and keeps the original', async () => {
+      const size = h.largeObjectSize ?? 12 * 1024 * 1024 + 123;
+      const first = randomBytes(size);
+      await store.put('large/ow', chunked(first, 1024 * 1024));
+      await assert.rejects(store.put('large/ow', chunked(randomBytes(size), 1024 * 1024)), code('COFFER_ALREADY_EXISTS'));
+      assert.equal(sha(await readAll(await store.get('large/ow'))), sha(first));
+      assert.deepEqual(await h.residue(), []);
+    });
+
+    test('an abort after several parts were sent leaves no object and no incomplete upload', async () => {
+      const size = h.largeObjectSize ?? 12 * 1024 * 1024 + 123;
+      const controller = new AbortController();
+      const gate = deferred();
+      const reached = deferred();
+      const source = Readable.from(
+        (async function* () {
+          for (let sent = 0; sent < size; sent += 1024 * 1024) yield randomBytes(1024 * 1024);
+          reached.resolve();
+          await gate.promise;
+          yield randomBytes(1024);
+        })(),
+      );
+      const put = store.put('large/abort', source, { signal: controller.signal });
+      await reached.promise;
+      controller.abort();
+      await assert.rejects(put, code('COFFER_UPLOAD_ABORTED'));
+      gate.resolve();
+      assert.equal(await store.stat('large/abort'), null);
+      assert.deepEqual(await collect(store.list('large/abort')), []);
+      assert.deepEqual(await h.residue(), []);
+    });
+
+    test('a source failing after several parts rejects and leaves nothing behind', async () => {
+      const size = h.largeObjectSize ?? 12 * 1024 * 1024 + 123;
+      const source = Readable.from(
+        (async function* () {
+          for (let sent = 0; sent < size; sent += 1024 * 1024) yield randomBytes(1024 * 1024);
+          throw new Error('connection reset');
+        })(),
+      );
+      await assert.rejects(store.put('large/fail', source), code('COFFER_UPLOAD_ABORTED'));
+      assert.equal(await store.stat('large/fail'), null);
+      assert.deepEqual(await h.residue(), []);
+    });
+
     test('get honours its abort signal mid-read', async () => {
       await store.put('abort/read', chunked(randomBytes(512 * 1024), 65_536));
       const controller = new AbortController();
@@ -231,7 +339,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 async function collect(it: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
+  return collectAll(it);
+}
+
+async function collectAll<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const k of it) out.push(k);
   return out;
 }

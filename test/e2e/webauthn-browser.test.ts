@@ -61,7 +61,7 @@ void describe('e2e: WebAuthn in Chromium with a virtual authenticator', { skip: 
     await api('POST', '/v1/principals', { kind: 'user', name: 'mia' });
     await api('PUT', '/v1/auth/password', { principal: 'mia', password: PASSWORD });
     await api('POST', '/v1/projects', { name: 'ml' });
-    await api('POST', '/v1/projects/ml/artifacts', { name: 'model', kind: 'model', tier: 'restricted', environment: 'prod' });
+    await api('POST', '/v1/projects/ml/artifacts', { name: 'model', kind: 'model', tier: 'restricted', environment: 'dev' });
     const up = await app.inject({ method: 'POST', url: '/v1/projects/ml/artifacts/model/versions', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from('restricted model weights v1') });
     assert.equal(up.statusCode, 201, up.body);
     await api('POST', '/v1/grants', { principal: 'mia', role: 'reader', project: 'ml', artifact: 'model' });

@@ -70,7 +70,7 @@ void describe('break-glass and notifications', () => {
     dana = await h.principal('dana');
     await h.call(h.adminToken, 'POST', '/v1/projects', { name: 'vision' });
     await h.call(h.adminToken, 'POST', '/v1/grants', { principal: 'olivia', role: 'owner', project: 'vision' });
-    await h.call(olivia, 'POST', '/v1/projects/vision/artifacts', { name: 'models/resnet', kind: 'model', tier: 'restricted', environment: 'prod' });
+    await h.call(olivia, 'POST', '/v1/projects/vision/artifacts', { name: 'models/resnet', kind: 'model', tier: 'restricted', environment: 'dev' });
     await h.push(olivia, 'vision', 'models/resnet', randomBytes(5000));
   });
   after(async () => {

@@ -1,11 +1,11 @@
 /**
  * The access module's baseline rules (src/policy/baseline/access.cedar), for both
- * engines: who may request, approve, break glass and share; prod versions are never
- * deleted. Both engines must give the same decisions and determining policies.
+ * engines: who may request, approve, break glass and share; `bypass-promotion` (prod
+ * other than by a promotion) is permitted to nobody unless a policy says so. Both engines must give the same decisions and determining policies.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CedarWasmEngine, CompiledEngine } from '../../src/policy/index.js';
+import { CedarWasmEngine, CompiledEngine, readBaselinePack } from '../../src/policy/index.js';
 import type { Decision, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { ADMINS_GROUP, R, alice, bob, carol, ci, grant, internalDev, intV1, p1, prodModel, prodV1, request, resV1, restricted, subject } from '../fixtures/policy/scenario.js';
 
@@ -59,13 +59,25 @@ for (const [name, engine] of engines) {
       deny(decide(request(admin, 'share', R.version(intV1))));
     });
 
-    void it('never deletes a prod version or artifact, whoever asks', () => {
+    void it('permits `bypass-promotion` (prod other than by a promotion) to nobody, whatever the role; the act itself stays with the grants', () => {
       const owner = grant(alice, 'owner', 'project', p1.id);
-      allow(decide(request(subject(alice, [owner]), 'delete', R.version(intV1))), [owner.id]);
-      deny(decide(request(subject(alice, [owner]), 'delete', R.version(prodV1))));
-      deny(decide(request(subject(alice, [owner]), 'delete', R.artifact(prodModel))));
+      const artifactOwner = grant(alice, 'owner', 'artifact', prodModel.id);
       const promoted = { ...R.version(intV1), artifact: { ...internalDev, environment: 'prod' as const } } as const;
-      deny(decide(request(subject(alice, [owner]), 'delete', promoted)));
+      for (const target of [R.version(prodV1), R.artifact(prodModel), promoted, R.artifact(internalDev)]) {
+        deny(decide(request(subject(alice, [owner, artifactOwner]), 'bypass-promotion', target)));
+        deny(decide(request(admin, 'bypass-promotion', target)));
+      }
+      // the gate decides `delete` and `upload` on prod items with `bypass-promotion` too (service/prod-guard.ts)
+      allow(decide(request(subject(alice, [owner]), 'delete', R.version(intV1))), [owner.id]);
+      allow(decide(request(subject(alice, [owner]), 'delete', R.version(prodV1))), [owner.id]);
+    });
+
+    void it('lets a policy written for it permit `bypass-promotion`', () => {
+      const text = `@id("release/alice")\npermit (principal == Coffer::User::"${alice.id}", action == Coffer::Action::"bypass-promotion", resource in Coffer::Project::"${p1.id}");\n`;
+      const Engine = name === 'CedarWasmEngine' ? CedarWasmEngine : CompiledEngine;
+      const withRelease = new Engine({ adminGroupId: ADMINS_GROUP, policies: [...readBaselinePack(), { name: 'release.cedar', text }] });
+      allow(withRelease.authorize(request(subject(alice), 'bypass-promotion', R.artifact(prodModel))), ['release/alice']);
+      deny(withRelease.authorize(request(subject(bob), 'bypass-promotion', R.artifact(prodModel))));
     });
   });
 }

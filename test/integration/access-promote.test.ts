@@ -40,7 +40,9 @@ void describe('promotion gates', () => {
     const found = (await findVersion(deps, 'vision', 'models/det', n))!;
     const olv = (await deps.store.getPrincipalByName('olivia'))!;
     const subject = await resolveSubject(deps.store, olv, h.now());
-    const d = h.runtime.policy.authorize({ subject, action: 'delete', resource: { kind: 'version', ...found }, context: { sourceIp: '127.0.0.1', now: h.now(), mfa: { methods: ['token'], ageSeconds: 0 }, device: { managed: false, id: '' } } });
+    // the gate's decision: a prod change also needs `bypass-promotion` (service/prod-guard.ts)
+    const caller = { subject, meta: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' }, tokenId: 'test', context: { sourceIp: '127.0.0.1', now: h.now(), mfa: { methods: ['token'], ageSeconds: 0 }, device: { managed: false, id: '' } } };
+    const d = h.runtime.service.gate.decide(caller, 'delete', { kind: 'version', ...found });
     return { env: found.artifact.environment, allowed: d.allowed };
   };
 
@@ -70,7 +72,7 @@ void describe('promotion gates', () => {
     assert.equal(done.statusCode, 201, done.body);
     assert.equal(done.json().promotion.requestId, request.id);
     assert.equal((await h.call(olivia, 'GET', `/v1/access/requests/${request.id}`)).json().state, 'used');
-    assert.deepEqual(await mayDelete(1), { env: 'prod', allowed: false }, 'a prod version is never deleted, even by its owner');
+    assert.deepEqual(await mayDelete(1), { env: 'prod', allowed: false }, 'a prod version is not deleted, even by its owner, unless a policy permits bypass-promotion');
     const again = await promote(olivia, 1, 'prod');
     assert.equal(again.statusCode, 409);
     assert.match(again.json<{ error: { message: string } }>().error.message, /already in prod/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { CofferApiError, CofferClient } from '../../src/client/index.js';
 import {
   bootstrapAdmin,
+  fillDisk,
   findRecords,
   mountTmpfs,
   openRaw,
@@ -44,28 +45,6 @@ function randomStream(n: number): Readable {
 
 async function download(client: CofferClient, project: string, artifact: string, version: number): Promise<Buffer> {
   return Buffer.concat(await (await client.pull(project, artifact, version)).body.toArray());
-}
-
-/** Fills the filesystem of `dir` to the last byte with a file; returns its path. */
-async function fillDisk(dir: string): Promise<string> {
-  const path = join(dir, 'filler');
-  const fh = await open(path, 'w');
-  try {
-    for (const size of [MiB, 64 * 1024, 4096, 512, 1]) {
-      const chunk = Buffer.alloc(size, 0xaa);
-      for (;;) {
-        try {
-          await fh.write(chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-  return path;
 }
 
 async function auditOf(client: CofferClient) {

@@ -112,13 +112,13 @@ void describe('identity CLI: login with password + TOTP, logout, refresh, servic
     git('commit', '-q', '-m', 'remove');
     const scan = await runCli(['token', 'scan', repo, '--json'], { env: adminEnv });
     assert.equal(scan.code, 3, 'found tokens: exit 3');
-    const found = JSON.parse(scan.stdout) as { hint: string; where: string }[];
-    assert.ok(found.some((f) => f.where === 'config.env:1' && leaked.endsWith(f.hint.slice(-4))));
-    assert.ok(found.some((f) => f.where.startsWith('git history') && historic.endsWith(f.hint.slice(-4))));
-    assert.ok(!scan.stdout.includes(leaked), 'the scanner never prints the secret');
-    assert.ok(!found.some((f) => f.hint.endsWith(fake.slice(-4))), 'a bad checksum is not a finding');
+    const found = JSON.parse(scan.stdout) as { kind: string; redacted: string; source: string; path: string; where: string }[];
+    assert.ok(found.some((f) => f.source === 'worktree' && f.where === 'config.env:1' && f.redacted === `${leaked.slice(0, 15)}…`));
+    assert.ok(found.some((f) => f.source === 'history' && f.path === 'old.txt' && f.redacted === `${historic.slice(0, 15)}…`));
+    assert.ok(!scan.stdout.includes(leaked) && !scan.stdout.includes(historic), 'the scanner never prints the secret');
+    assert.ok(found.every((f) => f.kind === 'coffer-token' && !fake.startsWith(f.redacted.slice(0, -1))), 'a bad checksum is not a finding');
     const revoked = ok(await runCli(['token', 'scan', repo, '--revoke', '--json'], { env: adminEnv }), 'scan --revoke');
-    assert.ok((JSON.parse(revoked.stdout) as { revoked: boolean }[]).every((f) => f.revoked));
+    assert.ok((JSON.parse(revoked.stdout) as { revoke: string }[]).every((f) => f.revoke === 'revoked'));
     for (const t of [leaked, historic]) {
       const r = await runCli(['whoami'], { env: { COFFER_URL: server.url, COFFER_TOKEN: t, COFFER_CREDENTIALS_FILE: join(dir, 'none.json') } });
       assert.match(r.stderr, /COFFER_AUTH_TOKEN_REVOKED/);

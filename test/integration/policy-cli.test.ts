@@ -33,7 +33,7 @@ void describe('coffer policy (CLI)', { timeout: 60_000 }, () => {
     copyFileSync(join(repoRoot(), 'src', 'policy', 'examples', 'working-hours.tests.json'), join(work, 'policies', 'working-hours.tests.json'));
     writeFileSync(join(work, 'typo.cedar'), '@id("t")\nforbid (principal, action, resource)\nwhen { resource has tier && resource.teir == "restricted" };\n');
     assert.equal((await coffer('project', 'create', 'ml')).code, 0);
-    assert.equal((await coffer('artifact', 'create', 'ml/resnet', '--tier', 'internal', '--env', 'prod')).code, 0);
+    assert.equal((await coffer('artifact', 'create', 'ml/resnet', '--tier', 'restricted')).code, 0);
   });
   after(async () => {
     await server.close();

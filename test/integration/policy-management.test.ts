@@ -35,12 +35,16 @@ void describe('policy management through the API', { timeout: 120_000 }, () => {
   let h: AppHarness;
   let alice: string;
   before(async () => {
-    h = await openAppHarness({ trustedNetworks: '10.0.0.0/8,127.0.0.0/8,::1/128' }, { clock: () => now });
+    h = await openAppHarness({ trustedNetworks: '10.0.0.0/8,127.0.0.0/8,::1/128', promotionApprovalsProd: 0 }, { clock: () => now });
     alice = await h.user('alice');
     const admin = h.adminToken;
     await json(h, 'POST', '/v1/projects', admin, { name: 'ml' }, 201);
     await json(h, 'POST', '/v1/projects/ml/artifacts', admin, { name: 'scratch', kind: 'model', tier: 'internal', environment: 'dev' }, 201);
-    await json(h, 'POST', '/v1/projects/ml/artifacts', admin, { name: 'resnet', kind: 'model', tier: 'internal', environment: 'prod' }, 201);
+    // the prod model: prod is reached through promotions (docs/access.md)
+    await json(h, 'POST', '/v1/projects/ml/artifacts', admin, { name: 'resnet', kind: 'model', tier: 'internal', environment: 'dev' }, 201);
+    const push = await h.app.inject({ method: 'POST', url: '/v1/projects/ml/artifacts/resnet/versions', headers: { ...bearer(admin), 'content-type': 'application/octet-stream' }, payload: Buffer.from('prod weights') });
+    assert.equal(push.statusCode, 201, push.body);
+    for (const to of ['staging', 'prod']) await json(h, 'POST', '/v1/promotions', admin, { project: 'ml', artifact: 'resnet', version: 1, to }, 201);
     await json(h, 'POST', '/v1/grants', admin, { principal: 'alice', role: 'reader', project: 'ml' }, 201);
   });
   after(async () => h.close());
@@ -122,8 +126,8 @@ void describe('policy management through the API', { timeout: 120_000 }, () => {
     const allowed = await json<Explain>(h, 'POST', '/v1/authz/explain', h.adminToken, { principal: 'alice', action: 'read-metadata', resource: { project: 'ml', artifact: 'resnet' } });
     assert.deepEqual([allowed.allowed, allowed.grants.map((g) => g.status)], [true, ['applied']]);
     const lacking = await json<Explain>(h, 'POST', '/v1/authz/explain', h.adminToken, { principal: 'alice', action: 'upload', resource: { project: 'ml', artifact: 'resnet' } });
-    assert.deepEqual([lacking.cause, lacking.grants.map((g) => g.status), lacking.suggestion], ['no-permit', ['role-lacks-action'], 'grant owner on project/ml/artifact/resnet to `alice`']);
-    const offsite = await json<Explain>(h, 'POST', '/v1/authz/explain', h.adminToken, { principal: 'admin', action: 'upload', resource: { project: 'ml', artifact: 'resnet' }, context: { sourceIp: '192.0.2.9' } });
+    assert.deepEqual([lacking.cause, lacking.grants.map((g) => g.status), lacking.suggestion], ['no-permit', ['role-lacks-action'], 'grant writer on project/ml/artifact/resnet to `alice`']);
+    const offsite = await json<Explain>(h, 'POST', '/v1/authz/explain', h.adminToken, { principal: 'admin', action: 'promote', resource: { project: 'ml', artifact: 'resnet', version: 1 }, context: { sourceIp: '192.0.2.9' } });
     assert.deepEqual([offsite.cause, offsite.determining.map((p) => p.id)], ['forbidden', ['network/prod-changes-trusted-only']]);
     const missing = await h.app.inject({ method: 'POST', url: '/v1/authz/explain', headers: bearer(h.adminToken), payload: { principal: 'nobody', action: 'download', resource: 'system' } });
     assert.equal(missing.statusCode, 404);
@@ -132,8 +136,6 @@ void describe('policy management through the API', { timeout: 120_000 }, () => {
   it('reports the impact of a draft on the decisions recorded in the audit log', async () => {
     // alice reads the prod model's metadata on a Tuesday at 10:00 and downloads it on Saturday
     assert.equal((await showAs(alice, 'resnet')).statusCode, 200);
-    const push = await h.app.inject({ method: 'POST', url: '/v1/projects/ml/artifacts/resnet/versions', headers: { ...bearer(h.adminToken), 'content-type': 'application/octet-stream' }, payload: Buffer.from('prod weights') });
-    assert.equal(push.statusCode, 201, push.body);
     now = Date.UTC(2025, 2, 8, 22);
     const pulled = await h.app.inject({ method: 'GET', url: '/v1/projects/ml/artifacts/resnet/versions/1/content', headers: bearer(alice) });
     assert.equal(pulled.statusCode, 200);

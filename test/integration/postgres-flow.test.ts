@@ -9,6 +9,7 @@ import pg from 'pg';
 import { CofferApiError, CofferClient } from '../../src/client/index.js';
 import { bootstrapAdmin, findRecords, parseAuditExport, readText, startInProcess } from '../support/index.js';
 import type { InProcessServer } from '../support/index.js';
+import { pgAdmin } from '../support/postgres.js';
 
 // The core story of the foundation issue with PostgreSQL as the metadata store, in
 // process: a fresh database made from COFFER_TEST_PG_URL for this file, dropped after.
@@ -16,16 +17,6 @@ import type { InProcessServer } from '../support/index.js';
 const baseUrl = process.env.COFFER_TEST_PG_URL;
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 const skip = baseUrl === undefined || baseUrl === '' ? (inCi ? false : 'skipped: set COFFER_TEST_PG_URL (e.g. postgres://coffer:coffer@127.0.0.1:5432/coffer_test) to run the PostgreSQL flow') : false;
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function collect(body: Readable): Promise<Buffer> {
   return Buffer.concat(await body.toArray());
@@ -44,14 +35,14 @@ void describe('PostgreSQL: the core flow in process', { skip, timeout: 120_000 }
     const u = new URL(baseUrl);
     u.pathname = `/${dbName}`;
     dbUrl = u.toString();
-    await admin(baseUrl, `CREATE DATABASE ${dbName}`);
+    await pgAdmin(baseUrl, `CREATE DATABASE ${dbName}`);
     created = true;
     dir = await mkdtemp(join(tmpdir(), 'coffer-pg-'));
   });
 
   after(async () => {
     await server?.close();
-    if (created && baseUrl) await admin(baseUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (created && baseUrl) await pgAdmin(baseUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

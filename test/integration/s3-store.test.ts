@@ -137,8 +137,11 @@ function contract(name: string, open: () => Promise<Opened>): void {
         await s3.putPart({ ...part, partNumber: 1, objectId: 's3p_c', blobKey: 'b/c' });
         assert.deepEqual((await s3.listParts('mpu_1')).map((p) => [p.partNumber, p.blobKey]), [[1, 'b/c'], [2, 'b/b']]);
         assert.deepEqual((await s3.listParts('mpu_1', { afterPart: 1, limit: 5 })).map((p) => p.partNumber), [2]);
+        // the orphaned-blob sweep asks whether a blob holds a part of an open upload
+        assert.deepEqual([await s3.hasPartBlobKey('b/b'), await s3.hasPartBlobKey('b/c'), await s3.hasPartBlobKey('b/a')], [true, true, false]);
         assert.equal(await s3.deleteProjectIfEmpty(project.id), false);
         assert.deepEqual((await s3.deleteUpload('mpu_1')).map((p) => p.blobKey), ['b/c', 'b/b']);
+        assert.equal(await s3.hasPartBlobKey('b/b'), false, 'a removed upload holds no blob');
         assert.equal(await s3.getUpload('mpu_1'), null);
         assert.deepEqual(await s3.listParts('mpu_1'), []);
 

@@ -24,8 +24,26 @@ export interface InProcessServer {
 /** Config keys a test may set besides the data directory. */
 export type ConfigFlags = Partial<
   Record<
-    | 'databaseUrl' | 'maxJsonBytes' | 'maxUploadBytes' | 'segmentSize' | 'auditCheckpointEvery' | 'tokenTtlSeconds'
-    | 'auditCheckpointSeconds' | 'auditWitnessFile' | 'auditWitnessWebhookUrl' | 'auditWitnessWebhookSecret' | 'unauthenticatedRefusalsPerMinute' | 'metricsToken' | 'metricsListen',
+    | 'databaseUrl'
+    | 'maxJsonBytes'
+    | 'maxUploadBytes'
+    | 'segmentSize'
+    | 'auditCheckpointEvery'
+    | 'tokenTtlSeconds'
+    | 'blobStore'
+    | `blobS3${string}`
+    | 'keyProvider'
+    | 'rootKey'
+    | 'rootKeyPrevious'
+    | `pkcs11${string}`
+    | `kms${string}`
+    | 'auditCheckpointSeconds'
+    | 'auditWitnessFile'
+    | 'auditWitnessWebhookUrl'
+    | 'auditWitnessWebhookSecret'
+    | 'unauthenticatedRefusalsPerMinute'
+    | 'metricsToken'
+    | 'metricsListen',
     unknown
   >
 >;
@@ -51,7 +69,7 @@ export async function startInProcess(dataDir: string, options: { flags?: ConfigF
     runtime = await openRuntime(config, { clock: options.clock, warn: () => undefined });
     setupToken = runtime.setupToken;
     try {
-      app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'silent', maxJsonBytes: config.maxJsonBytes });
+      app = await buildApp({ service: runtime.service, ready: () => runtime.readiness.check(), logLevel: 'silent', maxJsonBytes: config.maxJsonBytes });
       await app.listen({ host: '127.0.0.1', port: 0 });
     } catch (err) {
       await runtime.close();

@@ -7,11 +7,15 @@ import { cleanEnv, cliArgs, repoRoot } from './paths.js';
 export interface ServerProcess {
   /** Base URL it listens on (`http://127.0.0.1:PORT`). */
   url: string;
+  /** Base URL of its S3 endpoint, or null when it has none. */
+  s3Url: string | null;
   /** The one-time setup token it printed, or null (an admin exists). */
   setupToken: string | null;
   pid: number;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** True until the process has exited (for whatever reason). */
+  alive(): boolean;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone. */
   stop(): Promise<void>;
   /** `kill -9`; resolves once the process is gone. */
@@ -66,11 +70,14 @@ export async function startServerProcess(dataDir: string, options: { env?: Recor
     });
   });
   const token = /--setup-token (\S+)/.exec(stderr);
+  const s3 = /coffer S3 endpoint on (\S+)/.exec(stderr);
   return {
     url,
+    s3Url: s3 ? s3[1]! : null,
     setupToken: token ? token[1]! : null,
     pid: child.pid!,
     stderr: () => stderr,
+    alive: () => !gone(),
     stop: async () => {
       if (gone()) return;
       child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -36,4 +37,26 @@ export async function unmount(dir: string): Promise<void> {
   } catch {
     await run('umount', ['-l', dir], { timeout: 10_000 }).catch(() => undefined);
   }
+}
+
+/** Fills the filesystem of `dir` to the last byte with one file; returns its path (unlink it to give the space back). */
+export async function fillDisk(dir: string): Promise<string> {
+  const path = join(dir, 'filler');
+  const fh = await open(path, 'w');
+  try {
+    for (const size of [1024 * 1024, 64 * 1024, 4096, 512, 1]) {
+      const chunk = Buffer.alloc(size, 0xaa);
+      for (;;) {
+        try {
+          await fh.write(chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return path;
 }

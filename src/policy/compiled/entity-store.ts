@@ -3,7 +3,7 @@
  * closure of the parent relation (`in`), computed lazily per entity and cached. The
  * cache is dropped whenever an entity or a membership changes.
  */
-import { CedarRequestError, checkEnumId, parseEntityUid, parseJsonValue, parseRecord } from './json-values.js';
+import { CedarRequestError, checkEnumId, parseEntityUid, parseJsonValue, parseRecord, parseUntypedRecord } from './json-values.js';
 import type { CedarSchema } from './schema.js';
 import type { EntityUid} from './values.js';
 import { internKey, valueEquals, type CedarRecord } from './values.js';
@@ -75,13 +75,17 @@ export class EntityStore implements EntityLookup {
       store.upsert(entity);
     });
     if (schema !== undefined) {
+      // As Cedar does: the ancestors of a given action entity, closed over the entities
+      // given (a parent listed twice, or every ancestor listed, is fine), must be the set
+      // the schema declares; no attributes, no tags. Then the schema's own entities stand.
       for (const action of schema.actions.values()) {
         const given = store.get(action.uid);
-        if (given !== undefined) {
-          const want = new Set(action.parents.map((p) => p.key));
-          if (given.parents.length !== want.size || !given.parents.every((p) => want.has(p.key)) || given.attrs.size > 0) {
-            throw new CedarRequestError(`definition of action \`${action.uid.key}\` does not match its schema declaration`);
-          }
+        if (given === undefined) continue;
+        const want = schema.actionAncestors(action.uid.key);
+        const got = store.ancestorList(action.uid);
+        const same = new Set(got).size === want.size && got.every((k) => want.has(k));
+        if (!same || given.attrs.size > 0 || (given.tags !== null && given.tags.size > 0)) {
+          throw new CedarRequestError(`definition of action \`${action.uid.key}\` does not match its schema declaration`);
         }
       }
       store.addSchemaActions(schema);
@@ -182,23 +186,31 @@ export function parseEntityJson(json: unknown, schema: CedarSchema | undefined, 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CedarRequestError(`${where}: expected an entity object`);
   const e = json as Record<string, unknown>;
   const uid = parseEntityUid(e.uid, `${where}.uid`);
-  const parentsJson = e.parents ?? [];
+  // as Cedar's entity format: `attrs` and `parents` are required (`tags` is optional)
+  const parentsJson = e.parents;
   if (!Array.isArray(parentsJson)) throw new CedarRequestError(`${where}.parents: expected an array`);
   const parents = parentsJson.map((p, i) => parseEntityUid(p, `${where}.parents[${i}]`));
-  const attrsJson = e.attrs ?? {};
+  // as Cedar, schema or not: an action's parents are actions
+  const isAction = (type: string) => type === 'Action' || type.endsWith('::Action');
+  if (isAction(uid.type)) {
+    const other = parents.find((p) => !isAction(p.type));
+    if (other !== undefined) throw new CedarRequestError(`${where}: action \`${uid.key}\` has a non-action parent \`${other.key}\``);
+  }
+  const attrsJson = e.attrs;
   const tagsJson = e.tags;
   if (typeof attrsJson !== 'object' || attrsJson === null || Array.isArray(attrsJson)) throw new CedarRequestError(`${where}.attrs: expected an object`);
   if (tagsJson !== undefined && (typeof tagsJson !== 'object' || tagsJson === null || Array.isArray(tagsJson))) {
     throw new CedarRequestError(`${where}.tags: expected an object`);
   }
   if (schema === undefined) {
-    const attrs = parseJsonValue(attrsJson, undefined, undefined, `${where}.attrs`) as CedarRecord;
-    const tags = tagsJson === undefined ? null : (parseJsonValue(tagsJson, undefined, undefined, `${where}.tags`) as CedarRecord);
+    const attrs = parseUntypedRecord(attrsJson, `${where}.attrs`);
+    const tags = tagsJson === undefined ? null : parseUntypedRecord(tagsJson, `${where}.tags`);
     return { uid, attrs, parents, tags };
   }
   if (schema.isActionType(uid.type)) {
     if (!schema.actions.has(uid.key)) throw new CedarRequestError(`${where}: action \`${uid.key}\` is not declared in the schema`);
-    return { uid, attrs: parseJsonValue(attrsJson, undefined, undefined, `${where}.attrs`) as CedarRecord, parents, tags: null };
+    const tags = tagsJson === undefined ? null : parseUntypedRecord(tagsJson, `${where}.tags`);
+    return { uid, attrs: parseUntypedRecord(attrsJson, `${where}.attrs`), parents, tags };
   }
   const def = schema.entityTypes.get(uid.type);
   if (def === undefined) throw new CedarRequestError(`${where}: entity \`${uid.key}\` has type \`${uid.type}\` which is not declared in the schema`);

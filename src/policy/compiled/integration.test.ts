@@ -5,16 +5,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { packageRoot } from '../policy-files.js';
+import { sharedAbsent, sharedDir } from '../../../test/support/shared-dir.js';
 import { policySetTextToEntries } from './policy-text.js';
 import { CompiledPolicySet } from './compiled-policy-set.js';
 import { CedarSchema } from './schema.js';
 import { authorizeJsonRequest } from './json-request.js';
 
-const ROOT = join(packageRoot(), '..', 'shared', 'cedar-integration-tests');
+const ROOT = sharedDir('cedar-integration-tests');
 
 interface TestFile {
   policies: string;
@@ -34,10 +34,11 @@ function findTests(dir: string, out: string[] = []): string[] {
 }
 
 void describe('cedar integration tests', () => {
-  void it('are present', () => {
-    assert.ok(existsSync(join(ROOT, 'tests')), `missing ${ROOT}/tests`);
-  });
-  if (!existsSync(join(ROOT, 'tests'))) return;
+  // a fresh clone has no ../shared: skip with one line rather than fail (CI has it)
+  if (ROOT === null || sharedDir('cedar-integration-tests', 'tests') === null) {
+    void it('shared/cedar-integration-tests', { skip: sharedAbsent('cedar-integration-tests') }, () => undefined);
+    return;
+  }
   const files = findTests(join(ROOT, 'tests'));
   void it('has test files', () => assert.ok(files.length >= 20));
   for (const file of files) {

@@ -24,15 +24,20 @@ export type JsonAuthorizationAnswer = { type: 'success'; result: AuthorizationRe
 
 /** Parses and validates a JSON request. Throws CedarRequestError. */
 export function parseJsonRequest(request: JsonRequest, schema?: CedarSchema): Env {
+  // the public input form: whatever arrives is refused, never a TypeError
+  if (typeof request !== 'object' || request === null) throw new CedarRequestError('request: expected a JSON object');
   const principal = parseEntityUid(request.principal, 'principal');
   const action = parseEntityUid(request.action, 'action');
   const resource = parseEntityUid(request.resource, 'resource');
   const entities = EntityStore.fromJson(request.entities, schema);
-  const ctxJson = request.context ?? {};
+  const ctxJson = request.context === undefined ? {} : request.context;
   if (typeof ctxJson !== 'object' || ctxJson === null || Array.isArray(ctxJson)) throw new CedarRequestError('context: expected a JSON object');
   let context: CedarRecord;
   if (schema === undefined) {
-    context = parseJsonValue(ctxJson, undefined, undefined, 'context') as CedarRecord;
+    // as Cedar: the context is a value that must turn out a record (`{"__extn": ...}` is not one)
+    const value = parseJsonValue(ctxJson, undefined, undefined, 'context');
+    if (!(value instanceof Map)) throw new CedarRequestError('context: expected a record');
+    context = value;
   } else {
     context = validateAgainstSchema(schema, principal, action, resource, ctxJson as Record<string, unknown>);
   }

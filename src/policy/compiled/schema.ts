@@ -172,6 +172,27 @@ export class CedarSchema {
     return out;
   }
 
+  /**
+   * Keys of every ancestor of an action (its groups, transitively), as Cedar's action
+   * entities carry them; empty for an action the schema does not declare.
+   */
+  actionAncestors(key: string): ReadonlySet<string> {
+    const known = this.#ancestors.get(key);
+    if (known !== undefined) return known;
+    const set = new Set<string>();
+    const stack = [...(this.actions.get(key)?.parents ?? [])];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      if (set.has(p.key)) continue;
+      set.add(p.key);
+      stack.push(...(this.actions.get(p.key)?.parents ?? []));
+    }
+    this.#ancestors.set(key, set);
+    return set;
+  }
+
+  readonly #ancestors = new Map<string, ReadonlySet<string>>();
+
   /** True if `type` is an action entity type of this schema (`Action` or `Ns::Action`). */
   isActionType(type: string): boolean {
     return type === 'Action' || type.endsWith('::Action');

@@ -23,7 +23,8 @@ export interface AccessModule {
  * Builds the access module on the core deps and gate: the webhook notifier from the
  * configuration (none without a URL), an empty promotion-check registry, the default
  * step-up check, and the background expiry sweep. Wires `deps.versionEnvironment` so
- * every use case (core ones included) sees a version in the environment it reached.
+ * every use case (core ones included) sees a version in the environment it reached, and
+ * `deps.versionsPromotedTo` so a delete marker knows the prod versions it would hide.
  */
 export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['access'], options: { store: AccessStore; stepUp?: StepUpCheck; notifier?: Notifier; sweepIntervalMs?: number }): AccessModule {
   const notifier =
@@ -34,6 +35,7 @@ export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['acce
   const checks = new PromotionCheckRegistry();
   const service = new AccessService({ deps, gate, store: options.store, settings, notifier, checks, stepUp: options.stepUp ?? freshAuthenticationCheck(settings.stepUpMaxAgeSeconds) });
   deps.versionEnvironment = (version, artifact) => service.versionEnvironment(version, artifact);
+  deps.versionsPromotedTo = async (artifactId, environment) => (await options.store.listPromotions(artifactId)).filter((p) => p.environment === environment).map((p) => p.versionId);
   const stopSweeper = service.startSweeper(options.sweepIntervalMs);
   return {
     service,

@@ -12,6 +12,7 @@ import type { Caller } from '../caller.js';
 import { auditContext } from '../caller.js';
 import type { RequestMeta } from '../deps.js';
 import { meterPlaintext, resolveRange } from '../metered-plaintext.js';
+import { downloadSignal, openDownloadSlot } from '../download-slot.js';
 import type { AccessContext } from './access-context.js';
 import { ScopeResolver } from './scope.js';
 import type { Scope } from './scope.js';
@@ -61,10 +62,18 @@ export async function downloadShared(ctx: AccessContext, token: string, meta: Re
 
   const base = { requestId: meta.requestId, actor: linkActor(link), action: ACTION, resource, policies: [...policies, `share-link/${link.id}`] };
   const context = { ...auditContext(meta), linkId: link.id, createdBy: link.createdBy };
-  await write(ctx, { ...base, time: now, decision: 'allow', outcome: 'attempt', context });
-  // INVARIANT: a use is taken (compare-and-set) after the record and before any byte
-  if (!(await ctx.store.takeShareDownload(link.id, now))) {
-    return refuse(ctx, meta, link, resource, new ShareLinkUnavailableError('share link can no longer be used: it was revoked, expired or used up'), now);
+  // INVARIANT: the slot is open before the attempt record; the download is the link
+  // creator's, so a lock of the creator cuts what flows through the links they made
+  const slot = await openDownloadSlot(ctx.deps, link.createdBy);
+  try {
+    await write(ctx, { ...base, time: now, decision: 'allow', outcome: 'attempt', context });
+    // INVARIANT: a use is taken (compare-and-set) after the record and before any byte
+    if (!(await ctx.store.takeShareDownload(link.id, now))) {
+      return await refuse(ctx, meta, link, resource, new ShareLinkUnavailableError('share link can no longer be used: it was revoked, expired or used up'), now);
+    }
+  } catch (err) {
+    slot.close();
+    throw err;
   }
   let finished = false;
   const finish = (outcome: 'success' | 'failure', bytes: number, reason?: string) => {
@@ -75,15 +84,18 @@ export async function downloadShared(ctx: AccessContext, token: string, meta: Re
   };
   let body: Readable;
   try {
+    slot.throwIfCut();
     body = await ctx.deps.vault.open(
       { objectId: version.id, blobKey: version.blobKey, size: version.size, wrappedKey: version.wrappedKey, keyTerm: version.keyTerm },
-      { ...(range ? { range } : {}), ...(input.signal ? { signal: input.signal } : {}) },
+      { ...(range ? { range } : {}), signal: downloadSignal(slot, input.signal) },
     );
-  } catch (err) {
+  } catch (caught) {
+    const err = slot.failureOf(caught);
+    slot.close();
     finish('failure', 0, isCofferError(err) ? err.code : 'error');
     throw err;
   }
-  const metered = await meterPlaintext(body, (r) => finish(r.outcome, r.bytes, r.outcome === 'failure' ? r.reason : undefined));
+  const metered = await meterPlaintext(body, (r) => finish(r.outcome, r.bytes, r.outcome === 'failure' ? r.reason : undefined), { slot });
   return { version: { number: version.number, sha256: version.sha256, size: version.size, mediaType: version.mediaType }, body: metered, range };
 }
 

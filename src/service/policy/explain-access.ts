@@ -4,6 +4,7 @@ import { explainDecision, type Action, type ExplainedPolicy, type GrantStatus, t
 import type { Caller } from '../caller.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Gate } from '../gate.js';
+import { BYPASS_PROMOTION, prodChangeOf } from '../prod-guard.js';
 import { POLICY_RESOURCE, type PolicyDeps } from './policy-deps.js';
 import { resolveTarget, scopeName, type TargetInput } from './resolve-target.js';
 
@@ -72,12 +73,20 @@ export async function explainAccess(
       ...(c.localWeekday !== undefined ? { localWeekday: c.localWeekday } : {}),
     };
     const active = pdeps.engine.active;
-    const e = explainDecision(active.engine, { subject: { principal, groupIds: resolved.groupIds, grants }, action: input.action, resource: target.ref, context });
+    const subject = { principal, groupIds: resolved.groupIds, grants };
+    const e = explainDecision(active.engine, { subject, action: input.action, resource: target.ref, context });
+    // the gate decides a prod change twice (service/prod-guard.ts): say so, and what the second decision gives
+    const change = prodChangeOf(input.action, target.ref);
+    const bypass = change === null ? null : explainDecision(active.engine, { subject, action: BYPASS_PROMOTION, resource: change.target, context });
+    const blockedByPromotion = e.decision.allowed && bypass !== null && !bypass.decision.allowed;
     const holderNames = new Map<string, string>();
     for (const g of e.grants) if (!holderNames.has(g.holderId)) holderNames.set(g.holderId, (await deps.store.getPrincipal(g.holderId))?.name ?? g.holderId);
     const notes: string[] = [];
     if (principal.disabled) notes.push(`\`${principal.name}\` is disabled: every request is refused before policies are evaluated`);
     if (active.failure !== undefined) notes.push(`this node cannot load the active policy set: it serves policy management only (${active.failure})`);
+    if (change !== null) {
+      notes.push(`\`${input.action}\` here is a prod change: the gate also decides \`${BYPASS_PROMOTION}\` on it, which ${bypass!.decision.allowed ? `is permitted (${bypass!.determining.map((p) => p.id).join(', ')})` : 'no policy permits: prod is reached through promotions'}`);
+    }
     let suggestion: string | null = null;
     if (e.suggestion?.kind === 'grant') suggestion = `grant ${e.suggestion.role} on ${scopeName(target.ref, e.suggestion.scopeKind, e.suggestion.scopeId)} to \`${principal.name}\``;
     else if (e.suggestion?.kind === 'admins-group') suggestion = `add \`${principal.name}\` to the admins group`;
@@ -89,9 +98,9 @@ export async function explainAccess(
         context: { sourceIp: context.sourceIp, time: new Date(now).toISOString(), mfa: context.mfa.methods, mfaAgeSeconds: context.mfa.ageSeconds, deviceManaged: context.device.managed },
       },
       policyVersion: active.version,
-      allowed: e.decision.allowed && active.failure === undefined,
-      cause: e.cause,
-      summary: e.summary,
+      allowed: e.decision.allowed && !blockedByPromotion && active.failure === undefined,
+      cause: blockedByPromotion ? 'no-permit' : e.cause,
+      summary: blockedByPromotion ? `denied: prod is reached only through a promotion (no policy permits \`${BYPASS_PROMOTION}\` here)` : e.summary,
       determining: e.determining,
       errored: e.errored,
       grants: e.grants.map((g) => ({

@@ -9,10 +9,12 @@ import {
   RequestAbortedError,
   UploadAbortedError,
   isCofferError,
-  type CofferError,
 } from '../../domain/errors.js';
 import { assertBlobKey, assertBlobPrefix, isBlobKey } from '../blob-key.js';
-import type { BlobStat, BlobStore, ByteRange } from '../blob-store.js';
+import { destroySafely } from '../../streams/index.js';
+import { pipeBlobRead } from '../read-stream.js';
+import { SourceReader } from '../upload-source.js';
+import type { BlobInfo, BlobStat, BlobStore, ByteRange } from '../blob-store.js';
 import { errnoCode, isMissing, mapFsError } from './fs-errors.js';
 
 /** Object files carry this suffix; keys never contain `.`, so a file never collides with a directory. */
@@ -90,33 +92,17 @@ export class FsBlobStore implements BlobStore {
       // 0600: ciphertext only, but nobody else on the host needs to read it
       handle = await open(tmp, 'wx', 0o600);
       tmpCreated = true;
-      const iterator = body[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-      // A stuck source cannot hold the put open once the signal fires: the abort rejects
-      // the pending read directly. (Racing every read against one long-lived abort promise
-      // kept every chunk reachable until the end, so memory grew with the object.)
-      let rejectRead: ((err: Error) => void) | null = null;
+      const reader = new SourceReader(body);
+      // a stuck source cannot hold the put open once the signal fires: the abort rejects the pending read
       const onAbortSignal = () => {
         const err = new UploadAbortedError(undefined, { detail: 'signal aborted during the upload' });
-        rejectRead?.(err);
-        body.destroy(err);
+        reader.cancel(err);
+        destroySafely(body, err);
       };
       signal?.addEventListener('abort', onAbortSignal, { once: true });
       let size = 0;
       try {
-        for (;;) {
-          let next: IteratorResult<unknown>;
-          try {
-            next = await new Promise<IteratorResult<unknown>>((resolve, reject) => {
-              rejectRead = reject;
-              iterator.next().then(resolve, reject);
-            });
-          } catch (err) {
-            throw sourceFailure(err, signal);
-          } finally {
-            rejectRead = null;
-          }
-          if (next.done) break;
-          const chunk = toBytes(next.value);
+        for (let chunk = await reader.next(signal); chunk !== null; chunk = await reader.next(signal)) {
           await writeAll(handle, chunk);
           size += chunk.byteLength;
         }
@@ -177,24 +163,15 @@ export class FsBlobStore implements BlobStore {
     }
 
     const file = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK, autoClose: true });
-    const out = new PassThrough({ highWaterMark: READ_CHUNK });
-    file.on('error', (err) => out.destroy(mapFsError(err, 'read')));
-    file.pipe(out);
-    const onAbort = () => out.destroy(new RequestAbortedError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    out.once('close', () => {
-      signal?.removeEventListener('abort', onAbort);
-      // the consumer may stop early: always release the file handle
-      file.destroy();
-    });
-    return out;
+    return pipeBlobRead(file, new PassThrough({ highWaterMark: READ_CHUNK }), signal, (err) => mapFsError(err, 'read'));
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
+  async stat(key: string): Promise<BlobInfo | null> {
     assertBlobKey(key);
     try {
       const info = await stat(this.#pathOf(key));
-      return info.isFile() ? { key, size: info.size } : null;
+      // the link keeps the temp file's times: its last write, just before it became visible
+      return info.isFile() ? { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) } : null;
     } catch (err) {
       if (isMissing(err)) return null;
       throw mapFsError(err, 'stat');
@@ -219,6 +196,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
+    for await (const found of this.#found(prefix)) yield found.key;
+  }
+
+  async *listEntries(prefix = ''): AsyncIterable<BlobInfo> {
+    for await (const { key, path } of this.#found(prefix)) {
+      let info;
+      try {
+        info = await stat(path);
+      } catch (err) {
+        if (isMissing(err)) continue; // deleted since the directory was read
+        throw mapFsError(err, 'list');
+      }
+      if (info.isFile()) yield { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
+    }
+  }
+
+  /** Objects whose keys start with `prefix`, in lexical order, with their file paths. */
+  async *#found(prefix: string): AsyncGenerator<{ key: string; path: string }> {
     assertBlobPrefix(prefix);
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
@@ -226,8 +221,8 @@ export class FsBlobStore implements BlobStore {
     yield* this.#walk(dir, dirKey, prefix);
   }
 
-  /** Yields keys under `dir` (whose keys start with `dirKey`) that start with `prefix`, in lexical order. */
-  async *#walk(dir: string, dirKey: string, prefix: string): AsyncGenerator<string> {
+  /** Yields objects under `dir` (whose keys start with `dirKey`) that start with `prefix`, in lexical order. */
+  async *#walk(dir: string, dirKey: string, prefix: string): AsyncGenerator<{ key: string; path: string }> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -254,7 +249,7 @@ export class FsBlobStore implements BlobStore {
           yield* this.#walk(join(dir, item.name), item.sortKey, prefix);
         }
       } else if (item.sortKey.startsWith(prefix)) {
-        yield item.sortKey;
+        yield { key: item.sortKey, path: join(dir, item.name) };
       }
     }
   }
@@ -312,19 +307,6 @@ export class FsBlobStore implements BlobStore {
 
 function alreadyExists(key: string): AlreadyExistsError {
   return new AlreadyExistsError(`blob \`${key}\` already exists`);
-}
-
-function sourceFailure(err: unknown, signal: AbortSignal | undefined): CofferError {
-  if (isCofferError(err)) return err;
-  if (signal?.aborted) return new UploadAbortedError(undefined, { detail: 'signal aborted during the upload', cause: err });
-  const detail = `source stream failed: ${err instanceof Error ? err.message : String(err)}`;
-  return new UploadAbortedError(undefined, { detail, cause: err });
-}
-
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new UploadAbortedError(undefined, { detail: 'source stream produced a chunk that is not bytes' });
 }
 
 async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {

@@ -5,7 +5,8 @@ import type { SqlDialectName } from './migrations.js';
  * Tables of the S3 endpoint (migration `005_s3`): temporary credentials, S3 facts of
  * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
  * `007_s3_completion_claim`: the claim a node holds while it completes an upload;
- * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads.
+ * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads;
+ * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part).
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -98,6 +99,11 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
       async up(db: Kysely<unknown>): Promise<void> {
         await addColumnIfMissing(db, dialect, 's3_objects', 'user_metadata', 'text');
         await addColumnIfMissing(db, dialect, 's3_uploads', 'user_metadata', 'text');
+      },
+    },
+    '010_s3_part_blob_key': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.createIndex('s3_upload_parts_blob_key_idx').ifNotExists().on('s3_upload_parts').column('blob_key').execute();
       },
     },
   };

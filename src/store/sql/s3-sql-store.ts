@@ -446,6 +446,13 @@ export class SqlS3Store implements S3Store {
     });
   }
 
+  hasPartBlobKey(blobKey: string): Promise<boolean> {
+    return run('find s3 part by blob key', async () => {
+      const row = await this.#db.selectFrom('s3_upload_parts').select('part_number').where('blob_key', '=', blobKey).limit(1).executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
   deleteUpload(uploadId: string): Promise<S3UploadPart[]> {
     return run('delete s3 upload', async () => {
       return this.#db.transaction().execute(async (trx) => {
