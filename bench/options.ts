@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 
 /** The benchmark cases `COFFER_BENCH_ONLY` can pick. */
-export const CASES = ['upload', 'download', 'gets', 'audit', 'policy', 's3', 'gate'] as const;
+export const CASES = ['upload', 'download', 'gets', 'audit', 'policy', 's3', 'gate', 'scale', 'monitor'] as const;
 /** One benchmark case. */
 export type CaseName = (typeof CASES)[number];
 

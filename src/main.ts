@@ -6,6 +6,7 @@ import { buildApp } from './server/app.js';
 import { listenS3, type S3Listener } from './server/s3-app.js';
 import { listenMetrics, type MetricsListener } from './server/metrics-endpoint.js';
 import { ServerMetrics } from './server/metrics.js';
+import { lockDataDir } from './runtime/data-dir-lock.js';
 
 /** A listening Coffer server. */
 export interface RunningServer {
@@ -25,7 +26,16 @@ export interface RunningServer {
  * listens. Prints the one-time setup token on stderr while no admin exists.
  */
 export async function startServer(config: Config, options: { printSetupToken?: (token: string, url: string) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
-  const runtime = await openRuntime(config);
+  // INVARIANT: an embedded install (SQLite in dataDir) is served by one process at a time, and
+  // never while `coffer migrate` copies it; the lock dies with the process (see lockDataDir)
+  const lock = config.databaseUrl === null ? lockDataDir(config.dataDir) : null;
+  let runtime: Runtime;
+  try {
+    runtime = await openRuntime(config);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   let app: FastifyInstance;
   // one set of counters, whichever listener serves them
   const metrics = new ServerMetrics();
@@ -47,6 +57,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await runtime.close();
+    lock?.release();
     throw err;
   }
   let s3: S3Listener | null;
@@ -55,6 +66,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
   } catch (err) {
     await app.close();
     await runtime.close();
+    lock?.release();
     throw err;
   }
   let metricsListener: MetricsListener | null = null;
@@ -65,6 +77,7 @@ export async function startServer(config: Config, options: { printSetupToken?: (
       await s3?.app.close();
       await app.close();
       await runtime.close();
+      lock?.release();
       throw err;
     }
   }
@@ -85,10 +98,14 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     s3Url: s3?.url ?? null,
     metricsUrl: metricsListener?.url ?? null,
     close: async () => {
-      await metricsListener?.app.close();
-      await s3?.app.close();
-      await app.close();
-      await runtime.close();
+      try {
+        await metricsListener?.app.close();
+        await s3?.app.close();
+        await app.close();
+        await runtime.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

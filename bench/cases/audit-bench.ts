@@ -40,7 +40,8 @@ export interface AuditBenchResult {
 const MAX_RECORDS_PER_SLICE = 500_000;
 const SLICE_SECONDS = 1;
 
-function event(i: number): AuditEvent {
+/** The audit record every audit case appends (a download attempt of one of 50 versions); also the scale case's. */
+export function event(i: number): AuditEvent {
   return {
     time: Date.now(),
     requestId: `req-${i}`,

@@ -89,6 +89,7 @@ export async function benchListing(runs = 30): Promise<ListingTiming[]> {
       meta: { requestId: 'bench', sourceIp: '127.0.0.1', userAgent: 'bench' },
       context: { sourceIp: '127.0.0.1', now: Date.now(), mfa: { methods: ['token'], ageSeconds: 0 }, device: { managed: false, id: '' } },
       tokenId: 'bench',
+      credentialId: 'bench',
     });
     const service = runtime.service;
     // deciding row by row: the project's artifacts in name order, 100 at a time, until 100 are allowed

@@ -83,6 +83,28 @@ function sdk(endpoint: string, credentials: { accessKeyId: string; secretAccessK
   });
 }
 
+/** Concurrent clients of the small-PUT case. */
+const SMALL_CONNECTIONS = 16;
+
+/** 4 KiB PutObject requests of never-used keys from SMALL_CONNECTIONS concurrent loops for `seconds`; PUTs per second. */
+async function smallPuts(client: S3Client, label: string, seconds: number): Promise<number> {
+  const body = randomBytes(4096);
+  let done = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: SMALL_CONNECTIONS }, async (_, c) => {
+      for (let i = 0; performance.now() < deadline && i < 1_000_000; i++) {
+        await client.send(new PutObjectCommand({ Bucket: 'bench', Key: `small/${label}-${c}-${i}`, Body: body, ContentLength: body.length }));
+        done++;
+      }
+    }),
+  );
+  const rate = done / ((performance.now() - start) / 1000);
+  log(`${label}: ${rate.toFixed(1)} small PUT/s`);
+  return rate;
+}
+
 const log = (line: string) => process.stderr.write(`[s3 bench] ${line}\n`);
 
 /** Runs the S3 benchmark; returns its table rows. */
@@ -122,6 +144,10 @@ export async function runS3Bench(): Promise<S3BenchRow[]> {
       add('s3rver-put', await timed(async () => void (await fake.send(new PutObjectCommand({ Bucket: 'bench', Key: 'put.bin', Body: body(), ContentLength: size })))));
       add('s3rver-get', await timed(async () => check(await drain((await fake.send(new GetObjectCommand({ Bucket: 'bench', Key: 'put.bin' }))).Body as Readable), 's3rver')));
     }
+    const smallSeconds = Number(process.env.COFFER_BENCH_S3_SMALL_S ?? 5);
+    log(`4 KiB PutObject of new keys, ${SMALL_CONNECTIONS} connections, ${smallSeconds} s each`);
+    const smallCoffer = await smallPuts(coffer, 'coffer', smallSeconds);
+    const smallFake = await smallPuts(fake, 's3rver', smallSeconds);
     coffer.destroy();
     fake.destroy();
     const m = (name: string) => Math.round(median(figures[name]!) * 10) / 10;
@@ -133,6 +159,16 @@ export async function runS3Bench(): Promise<S3BenchRow[]> {
       { name: `s3 upload ${sizeMib} MiB vs s3rver`, unit: 'MiB/s', coffer: m('s3-put'), baseline: m('s3rver-put'), better: 'higher', target: null, pass: null, note: 's3rver 3.7.1: unencrypted fake S3 (files on disk, no audit, no policy); its client sends no CRC32 (s3rver cannot decode aws-chunked trailers), Coffer\'s client uses the SDK defaults' },
       { name: `s3 download ${sizeMib} MiB vs s3rver`, unit: 'MiB/s', coffer: m('s3-get'), baseline: m('s3rver-get'), better: 'higher', target: null, pass: null, note: 's3rver 3.7.1: unencrypted fake S3 (files on disk, no audit, no policy)' },
     ];
+    rows.push({
+      name: `s3 4 KiB PutObject of new keys, ${SMALL_CONNECTIONS} connections`,
+      unit: 'PUT/s',
+      coffer: Math.round(smallCoffer * 10) / 10,
+      baseline: Math.round(smallFake * 10) / 10,
+      better: 'higher',
+      target: '>= 400/s',
+      pass: smallCoffer >= 400,
+      note: 'each Coffer PUT creates its artifact (creator grant, 2 audit records), authorizes, records the attempt, seals (blob fsync + directory fsyncs), stores the S3 metadata and the version row, records the outcome, all durable before the 200; baseline: s3rver (no fsync, no audit)',
+    });
     for (const row of rows) log(`${row.name}: ${row.coffer} ${row.unit} (baseline ${row.baseline})`);
     return rows;
   } finally {

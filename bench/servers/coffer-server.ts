@@ -16,6 +16,10 @@ export interface CofferServerInput {
   dataDir: string;
   /** Accept the profile-start and profile-stop commands. */
   profile: boolean;
+  /** More config keys (the scale case: PostgreSQL, S3, the root key). */
+  flags?: Record<string, unknown>;
+  /** Run the monitor's detectors (default off). */
+  monitor?: boolean;
 }
 
 /** What the Coffer server reports once listening. */
@@ -45,8 +49,8 @@ async function profiler(): Promise<Record<string, (arg: unknown) => Promise<unkn
 try {
   const input = childInput<CofferServerInput>();
   // flags only (no environment), so the bench's own COFFER_BENCH_* variables never reach the config
-  // the monitor would (rightly) lock a user pulling tens of GiB an hour: off for the bench
-  const config = loadConfig({ flags: { dataDir: input.dataDir, listen: '127.0.0.1:0', logLevel: 'silent', monitorEnabled: 0 } });
+  // the monitor would (rightly) lock a user pulling tens of GiB an hour: off unless a case measures it
+  const config = loadConfig({ flags: { ...input.flags, dataDir: input.dataDir, listen: '127.0.0.1:0', logLevel: 'silent', monitorEnabled: input.monitor === true ? 1 : 0 } });
   const server = await startServer(config, { printSetupToken: () => undefined });
   await reportReady({ url: server.url, setupToken: server.runtime.setupToken } satisfies CofferServerReady, {
     stop: () => server.close(),

@@ -5,9 +5,10 @@ import type { Environment, Role, ScopeKind, Tier } from '../domain/types.js';
  * - `grant`: a role on a scope for a while (a core Grant with `expiresAt`, created at final approval);
  * - `break-glass`: an emergency self-elevation, granted at once, with an open review item;
  * - `share`: the activation of a share link to a restricted version;
- * - `promote`: the approval to promote a version to an environment (used once).
+ * - `promote`: the approval to promote a version to an environment (used once);
+ * - `gate-exception`: an exception to the artifact gate's block on one version (until revoked).
  */
-export const REQUEST_KINDS = ['grant', 'break-glass', 'share', 'promote'] as const;
+export const REQUEST_KINDS = ['grant', 'break-glass', 'share', 'promote', 'gate-exception'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -77,6 +78,12 @@ export interface BreakGlassReview {
 export interface Approval {
   requestId: string;
   approverId: string;
+  /**
+   * The approver's party: the root of its owner chain (src/access/four-eyes.ts). A request
+   * counts at most one approval per party (unique in the store), so two service accounts
+   * of one owner, or a person and their service account, never make two approvals.
+   */
+  partyId?: string | null;
   createdAt: number;
   comment: string;
 }

@@ -10,6 +10,12 @@ export interface DurationLimits {
   requestTtlSeconds: number;
 }
 
+/**
+ * How long an approved gate exception lasts: it is about one immutable version, so it holds
+ * until revoked; the bound only keeps the end a real date.
+ */
+export const GATE_EXCEPTION_SECONDS = 10 * 365 * 24 * 3600;
+
 /** Longest duration, in seconds, a request of `kind` for `role` may ask for. */
 export function maxDurationSeconds(limits: DurationLimits, kind: RequestKind, role: Role | null): number {
   switch (kind) {
@@ -22,6 +28,8 @@ export function maxDurationSeconds(limits: DurationLimits, kind: RequestKind, ro
       return limits.shareMaxSeconds;
     case 'promote':
       return limits.requestTtlSeconds;
+    case 'gate-exception':
+      return GATE_EXCEPTION_SECONDS;
   }
 }
 

@@ -9,6 +9,7 @@ export { checkDuration, formatDuration, maxDurationSeconds, parseDuration, type 
 export { environmentRank, higherEnvironment, nextEnvironment } from './environments.js';
 export { ipAllowed, normalizeCidrs, MAX_CIDRS } from './cidr.js';
 export { generateShareToken, shareTokenHash } from './share-token.js';
+export { fourEyesViolation, ownerChain, partyOf, type PrincipalLookup } from './four-eyes.js';
 export { freshAuthenticationCheck, webauthnCheck, type StepUpCheck, type StepUpSubject } from './step-up.js';
 export { PromotionCheckRegistry, type PromotionCheck, type PromotionCheckInput, type PromotionCheckResult } from './promotion-checks.js';
 export { DisabledNotifier, NOTIFICATION_TYPES, WebhookNotifier, signWebhook, verifyWebhookSignature } from './webhook.js';

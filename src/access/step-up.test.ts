@@ -6,14 +6,27 @@ import { freshAuthenticationCheck, webauthnCheck } from './step-up.js';
 
 const ctx = (methods: string[], ageSeconds: number): RequestContext => ({ sourceIp: '127.0.0.1', now: 0, mfa: { methods, ageSeconds }, device: { managed: false, id: '' } });
 
-test('the default check wants an authentication younger than the window, and WebAuthn from sessions', () => {
+test('the default check wants a fresh security key from any lineage with a person in it', () => {
+  const check = freshAuthenticationCheck(900);
+  check({ context: ctx(['password', 'webauthn'], 10), sessionId: 'ses_1' });
+  // the same lineage held by a minted token (no session) is judged the same
+  check({ context: ctx(['password', 'webauthn'], 10) });
+  assert.throws(() => check({ context: ctx(['password', 'webauthn'], 901) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx(['password', 'totp'], 10), sessionId: 'ses_1' }), StepUpRequiredError);
+  // a token minted by a password-only session: fresh or not, no key
+  assert.throws(() => check({ context: ctx(['password'], 0) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx(['sso'], 0) }), StepUpRequiredError);
+  assert.throws(() => check({ context: ctx([], 0) }), StepUpRequiredError, 'no method at all fails closed');
+  assert.throws(() => check({ context: ctx(['something-new'], 0) }), StepUpRequiredError, 'an unknown method counts as a person');
+});
+
+test('a purely non-interactive lineage needs its strongest method within the window', () => {
   const check = freshAuthenticationCheck(900);
   check({ context: ctx(['token'], 900) });
+  check({ context: ctx(['private_key_jwt'], 30) });
   assert.throws(() => check({ context: ctx(['token'], 901) }), StepUpRequiredError);
   assert.throws(() => check({ context: ctx(['token'], -1) }), StepUpRequiredError);
   assert.throws(() => check({ context: ctx(['token'], Number.NaN) }), StepUpRequiredError);
-  assert.throws(() => check({ context: ctx(['password', 'totp'], 10), sessionId: 'ses_1' }), StepUpRequiredError);
-  check({ context: ctx(['password', 'webauthn'], 10), sessionId: 'ses_1' });
 });
 
 test('a user token whose exemption was withdrawn needs a security key, however fresh', () => {

@@ -1,37 +1,45 @@
 import { StepUpRequiredError } from '../domain/errors.js';
 import type { RequestContext } from '../policy/policy-engine.js';
+import { MACHINE_METHODS } from '../identity/credential-lineage.js';
 
-/** What a step-up check looks at: the request context and whether the caller is a session. */
+/** What a step-up check looks at: the request context (its `mfa` comes from the credential's lineage). */
 export interface StepUpSubject {
   context: RequestContext;
-  /** Set for callers authenticated by a session (identity module), absent for API tokens. */
+  /** Set for callers authenticated by a session; informational, the check reads only `context.mfa`. */
   sessionId?: string | undefined;
 }
 
 /**
  * A step-up check: throws StepUpRequiredError unless the caller's authentication is
- * strong and fresh enough for a sensitive action (break-glass).
+ * strong and fresh enough for a sensitive action (break-glass, unlock).
  *
- * SEAM (WebAuthn, identity issue): the default, {@link freshAuthenticationCheck},
- * requires nothing more than an authentication younger than `maxAgeSeconds`
- * (`context.mfa.ageSeconds`): for an API token, a token issued that recently
- * (`coffer token create --ttl 900`); for a session, additionally a `webauthn` method in
- * `context.mfa.methods`, so a session caller must assert its security key again. When
- * WebAuthn covers every human caller, install {@link webauthnCheck} instead (no API
- * token can then break glass).
+ * `context.mfa` holds the methods of the credential's lineage with the age of the
+ * strongest (src/identity/credential-lineage.ts): a token or S3 key minted by a session
+ * carries the session's methods and their real age, so minting a credential never makes
+ * an authentication look fresher or stronger than it was.
  */
 export type StepUpCheck = (subject: StepUpSubject) => void;
 
-/** The default check (see {@link StepUpCheck}). */
+
+/**
+ * The default check: a lineage with any interactive method needs a `webauthn`
+ * assertion younger than `maxAgeSeconds`; a purely non-interactive lineage needs its
+ * strongest method younger than that (the setup token within its first minutes, a
+ * service account's exchanged token). Whether the credential is a session or an API
+ * token does not matter: only what its lineage proves.
+ */
 export function freshAuthenticationCheck(maxAgeSeconds: number): StepUpCheck {
-  return ({ context, sessionId }) => {
-    // sessions, and user tokens whose exemption was withdrawn (`step-up-enforced`), need a security-key assertion
-    const needsKey = sessionId !== undefined || context.mfa.methods.includes('step-up-enforced');
-    if (needsKey && !context.mfa.methods.includes('webauthn')) throw new StepUpRequiredError();
+  return ({ context }) => {
+    const methods = context.mfa.methods;
+    // a lineage made only of machine methods has no security key to ask for; anything else
+    // (a person's factor, `step-up-enforced`, a method unknown here) means a person, and
+    // no method at all is a credential we know nothing about (fail closed)
+    const interactive = methods.length === 0 || methods.some((m) => !MACHINE_METHODS.has(m));
+    if (interactive && !methods.includes('webauthn')) throw new StepUpRequiredError();
     // fail closed: an unknown or negative age is not fresh
     const age = context.mfa.ageSeconds;
     if (!Number.isFinite(age) || age < 0 || age > maxAgeSeconds) {
-      throw new StepUpRequiredError(`step-up required: break-glass needs an authentication younger than ${maxAgeSeconds} seconds (a fresh token or security-key assertion)`);
+      throw new StepUpRequiredError(`step-up required: this needs an authentication younger than ${maxAgeSeconds} seconds (confirm with your security key)`);
     }
   };
 }

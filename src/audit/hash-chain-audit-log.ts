@@ -47,6 +47,12 @@ export interface AuditLogOptions {
   witnessReader?: { read(publicKey: KeyObject): Promise<WitnessReading> };
   /** The name witnesses record as the signing node (default: the host name). */
   node?: string;
+  /**
+   * Whether this node signs the periodic checkpoints (default: always). With several
+   * nodes, only the holder of the `audit-checkpoints` lease does, at its batch ends and
+   * through {@link HashChainAuditLog.checkpointIfDue} for the records other nodes wrote.
+   */
+  signsCheckpoints?: () => boolean;
 }
 
 interface Waiter {
@@ -83,6 +89,7 @@ export class HashChainAuditLog implements AuditLog {
   #timer: NodeJS.Timeout | null = null;
   #witnessChain: Promise<void> = Promise.resolve();
   #floor: Promise<ExportedCheckpoint | null> | null = null;
+  readonly #signsCheckpoints: () => boolean;
 
   #queue: Waiter[] = [];
   /** True while #drain runs; cleared in the same tick as its last look at the queue. */
@@ -109,6 +116,7 @@ export class HashChainAuditLog implements AuditLog {
       this.#timer = setInterval(() => void this.#timedCheckpoint(), every);
       this.#timer.unref();
     }
+    this.#signsCheckpoints = options.signsCheckpoints ?? (() => true);
   }
 
   /** The public key that verifies this log's checkpoints (base64url, see exportAuditPublicKey). */
@@ -167,6 +175,21 @@ export class HashChainAuditLog implements AuditLog {
       this.#report(cause, 'audit shutdown checkpoint failed');
     }
     await this.close();
+  }
+
+  /**
+   * Signs a checkpoint of the stored tail if `checkpointEvery` records (from any node)
+   * passed since the last one; what the checkpoint job of the leading node runs. Never throws.
+   */
+  async checkpointIfDue(): Promise<void> {
+    let tail: StoredAuditRecord | null;
+    try {
+      tail = await this.#store.lastAudit();
+    } catch (cause) {
+      this.#report(cause, 'audit checkpoint could not read the tail');
+      return;
+    }
+    if (tail !== null) await this.#maybeCheckpoint(tail.seq);
   }
 
   /**
@@ -278,7 +301,8 @@ export class HashChainAuditLog implements AuditLog {
   /** The timed checkpoint: only when records were added since the newest stored checkpoint. Never throws. */
   async #timedCheckpoint(): Promise<void> {
     try {
-      if (this.#running || !(await this.#mayCheckpoint())) return;
+      // INVARIANT: with several nodes only the lease holder signs, by time as by count
+      if (this.#running || !this.#signsCheckpoints() || !(await this.#mayCheckpoint())) return;
       const last = await this.#store.lastAudit();
       if (last === null || (await this.#newestStoredSeq()) >= last.seq) return;
       await this.#signTail(last.seq);
@@ -367,7 +391,7 @@ export class HashChainAuditLog implements AuditLog {
 
   /** Signs a checkpoint of `tailSeq` if `checkpointEvery` records passed since the last one. Never throws. */
   async #maybeCheckpoint(tailSeq: number): Promise<void> {
-    if (this.#checkpointEvery <= 0) return;
+    if (this.#checkpointEvery <= 0 || !this.#signsCheckpoints()) return;
     try {
       if (this.#checkpointedSeq === null) {
         const stored = await this.#store.listAuditCheckpoints();

@@ -28,14 +28,14 @@ export function formatSeconds(seconds: number): string {
   return parts.join('') || '0s';
 }
 
-function versionRef(text: string): { project: string; artifact: string; version: number } {
+export function versionRef(text: string): { project: string; artifact: string; version: number } {
   const r = parseArtifactRef(text);
   if (r.version === undefined || r.version === 'latest') throw new Error(`\`${text}\`: name the version number (PROJECT/ARTIFACT@N)`);
   return { project: r.project, artifact: r.artifact, version: Number(r.version) };
 }
 
 function describeRequest(r: AccessRequestInfo): string {
-  const what = r.kind === 'promote' ? `promotion of ${r.scope} to ${r.target}` : r.kind === 'share' ? `share link to ${r.scope}` : `${r.role} on ${r.scope}`;
+  const what = r.kind === 'promote' ? `promotion of ${r.scope} to ${r.target}` : r.kind === 'share' ? `share link to ${r.scope}` : r.kind === 'gate-exception' ? `gate exception for ${r.scope}` : `${r.role} on ${r.scope}`;
   const lines = [`${r.kind === 'break-glass' ? 'break-glass' : 'access request'} ${r.id} (${r.state}): ${r.requester} - ${what} for ${formatSeconds(r.durationSeconds)}`];
   lines.push(`  justification: ${r.justification}${r.ticket ? ` [${r.ticket}]` : ''}`);
   if (r.kind !== 'break-glass') lines.push(`  approvals: ${r.approvals.length} of ${r.approvalsRequired}${r.approvals.length ? ` (${r.approvals.map((a) => a.approver).join(', ')})` : ''}`);
@@ -47,7 +47,7 @@ function describeRequest(r: AccessRequestInfo): string {
 }
 
 function requestRow(r: AccessRequestInfo) {
-  return { id: r.id, kind: r.kind, state: r.state, requester: r.requester, what: r.kind === 'promote' ? `-> ${r.target}` : r.kind === 'share' ? 'share' : r.role, scope: r.scope, duration: formatSeconds(r.durationSeconds), approvals: `${r.approvals.length}/${r.approvalsRequired}`, until: r.endsAt ?? r.deadline };
+  return { id: r.id, kind: r.kind, state: r.state, requester: r.requester, what: r.kind === 'promote' ? `-> ${r.target}` : r.kind === 'share' ? 'share' : r.kind === 'gate-exception' ? 'gate exception' : r.role, scope: r.scope, duration: formatSeconds(r.durationSeconds), approvals: `${r.approvals.length}/${r.approvalsRequired}`, until: r.endsAt ?? r.deadline };
 }
 
 function linkRow(l: ShareLinkInfo) {
@@ -99,7 +99,9 @@ export const accessCommands: CommandRegistrar = (program: Command, ctx: CliConte
             ? `approved ${r.id}: ${r.requester} may promote ${r.scope} to ${r.target} until ${r.endsAt}\n`
             : r.kind === 'share'
               ? `approved ${r.id}: the share link to ${r.scope} works until ${r.endsAt}\n`
-              : `approved ${r.id}: ${r.requester} has ${r.role} on ${r.scope} until ${r.endsAt} (grant ${r.grantId})\n`,
+              : r.kind === 'gate-exception'
+                ? `approved ${r.id}: the artifact gate no longer blocks ${r.scope} (until the exception is revoked)\n`
+                : `approved ${r.id}: ${r.requester} has ${r.role} on ${r.scope} until ${r.endsAt} (grant ${r.grantId})\n`,
       );
     });
   access

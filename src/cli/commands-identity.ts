@@ -346,6 +346,30 @@ export const identityCommands: CommandRegistrar = (program: Command, ctx: CliCon
       io.out('password set\n');
     });
 
+  program
+    .command('enrollment-ticket <user>')
+    .description('issue a one-time ticket with which <user> sets a first password (`coffer enroll`); shown once')
+    .option('--ttl <seconds>', 'lifetime (60-86400, default 3600)', (v) => Number(v))
+    .option('--json', 'JSON output')
+    .action(async (user: string, opts: { ttl?: number; json?: boolean }) => {
+      const t = await identity().enrollmentTicket(user, opts.ttl);
+      if (opts.json) io.out(JSON.stringify(t, null, 2) + '\n');
+      else {
+        io.out(`${t.ticket}\n`);
+        io.err(`enrollment ticket for \`${t.principal}\` (${t.hint}), valid once until ${t.expiresAt}; hand it over out of band: coffer enroll --ticket ...\n`);
+      }
+    });
+  program
+    .command('enroll')
+    .description('set your first password with the enrollment ticket an administrator gave you (no login needed)')
+    .requiredOption('--ticket <ticket>', 'the enrollment ticket (coffer_enroll_...)')
+    .option('--password-stdin', 'read the new password from stdin')
+    .action(async (opts: { ticket: string; passwordStdin?: boolean }) => {
+      const password = await readSecret(ctx, 'new password: ', opts.passwordStdin === true);
+      const r = await new IdentityClient({ baseUrl: serverUrl() }).enroll(opts.ticket, password);
+      io.out(`password set for \`${r.principal}\`; log in with: coffer login --user ${r.principal}\n`);
+    });
+
   const mfa = program.command('mfa').description('second factors');
   mfa
     .command('totp-enroll')

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { CofferApiError, CofferClient } from '../client/index.js';
+import { isCofferError } from '../domain/errors.js';
 import type { CheckpointInfo, ProjectInfo, VerifyInfo } from '../client/index.js';
 import { clearCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { parseArtifactRef, parseExpiry, parseScope } from './artifact-ref.js';
@@ -79,9 +80,11 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
     .description('create the first administrator with the one-time setup token, and log in as them')
     .requiredOption('--name <user>', 'user name of the administrator')
     .requiredOption('--setup-token <token>', 'the setup token the server printed')
-    .action(async (opts: { name: string; setupToken: string }) => {
+    .option('--password-stdin', 'also set the administrator\'s first password, read from stdin')
+    .action(async (opts: { name: string; setupToken: string; passwordStdin?: boolean }) => {
       const creds = loadCredentials(io.env, program.opts<{ server?: string }>().server);
-      const result = await new CofferClient({ baseUrl: creds.server }).bootstrap({ setupToken: opts.setupToken, name: opts.name });
+      const password = opts.passwordStdin ? readFileSync(0, 'utf8').split('\n')[0]!.trim() : undefined;
+      const result = await new CofferClient({ baseUrl: creds.server }).bootstrap({ setupToken: opts.setupToken, name: opts.name, ...(password ? { password } : {}) });
       const path = saveCredentials(io.env, { server: creds.server, token: result.token });
       io.out(`administrator \`${result.principal.name}\` created; logged in (credentials in ${path})\n`);
     });
@@ -155,10 +158,29 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
       print(opts.json, t, () => `${t.token}\n`);
       if (!opts.json) io.err(`token ${t.info.id} expires ${t.info.expiresAt ?? 'never'}; it is shown only once\n`);
     });
-  token.command('revoke <id>').action(async (id: string) => {
+  token.command('revoke <id>').description('revoke a credential (token, session, S3 key) and everything minted from it').action(async (id: string) => {
     await client().revokeToken(id);
-    io.out(`token ${id} revoked\n`);
+    io.out(`token ${id} revoked (and what it minted)\n`);
   });
+  token
+    .command('list')
+    .description('your credentials (sessions, API tokens, S3 keys), each with the credential that minted it')
+    .option('--for <principal>', 'another principal (admins)')
+    .option('--all', 'include revoked and expired ones')
+    .option('--json', 'JSON output')
+    .action(async (opts: { for?: string; all?: boolean; json?: boolean }) => {
+      const { items } = await client().listCredentials(opts.for);
+      const shown = opts.all ? items : items.filter((c) => c.active);
+      const rows = shown.map((c) => ({
+        id: `${c.id}${c.current ? ' *' : ''}`,
+        kind: c.kind,
+        parent: c.parent === null ? `(${c.origin})` : `${c.parent.kind ?? '?'} ${c.parent.id}${c.parent.principal !== null && c.parent.principal !== (opts.for ?? null) && c.origin === 'issue' ? ` (${c.parent.principal})` : ''}`,
+        methods: c.mfa.methods.join(',') || '-',
+        expires: c.expiresAt ?? 'never',
+        state: c.active ? 'active' : c.revokedAt !== null ? `revoked: ${c.revokeReason ?? ''}` : 'expired',
+      }));
+      print(opts.json, shown, () => table(rows, ['id', 'kind', 'parent', 'methods', 'expires', 'state']));
+    });
 
   // ---- catalog ----
   const project = program.command('project').description('projects');
@@ -348,7 +370,10 @@ export async function runCli(argv: string[], io: CliIo, serve: (opts: Record<str
     if (err instanceof CofferApiError) {
       io.err(`error: ${err.code}: ${err.message}\n`);
       if (err.code === 'COFFER_AUTH_STEP_UP_REQUIRED') io.err('run `coffer step-up` to confirm with your security key, then run the command again\n');
+      if (err.code === 'COFFER_AUTH_ENROLLMENT_REQUIRED') io.err('ask an administrator for an enrollment ticket (`coffer enrollment-ticket <user>`), then run `coffer enroll --ticket ...`\n');
     }
+    // local commands (`coffer migrate`, config errors) fail with Coffer's own errors: print the stable code too
+    else if (isCofferError(err)) io.err(`error: ${err.code}: ${err.message}\n`);
     else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') io.err(`error: cannot reach the Coffer server (${(err as Error).message})\n`);
     else io.err(`error: ${e.message ?? String(err)}\n`);
     return 1;

@@ -5,7 +5,7 @@ import type { ClientOptions, Query } from './coffer-client.js';
 /** A request for elevated access as the API shows it. */
 export interface AccessRequestInfo {
   id: string;
-  kind: 'grant' | 'break-glass' | 'share' | 'promote';
+  kind: 'grant' | 'break-glass' | 'share' | 'promote' | 'gate-exception';
   state: string;
   requester: string | null;
   role: string | null;

@@ -26,7 +26,21 @@ export interface ArtifactInfo { id: string; project: string; name: string; kind:
 export interface VersionInfo { id: string; project: string; artifact: string; number: number; sha256: string; size: number; mediaType: string; createdBy: string; createdAt: string; keyTerm: number }
 export interface PrincipalInfo { id: string; kind: string; name: string; displayName: string; ownerId: string | null; disabled: boolean; createdAt: string }
 export interface GrantInfo { id: string; principalId: string; role: string; scopeKind: string; scopeId: string; createdBy: string; createdAt: string; expiresAt: string | null }
-export interface TokenInfo { id: string; hint: string; description: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }
+export interface TokenInfo { id: string; hint: string; description: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null; parentId?: string }
+/** A credential of the lineage (session, API token, S3 key) with its parent. */
+export interface CredentialInfo {
+  id: string;
+  kind: 'session' | 'api-token' | 's3-key';
+  parent: { id: string; kind: string | null; principal: string | null } | null;
+  origin: string;
+  mfa: { methods: string[]; ageSeconds: number };
+  current: boolean;
+  active: boolean;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  revokeReason: string | null;
+}
 export interface VerifyInfo {
   ok: boolean;
   checked: number;
@@ -118,7 +132,7 @@ export class CofferClient {
   }
 
   health() { return this.call<{ status: string }>('GET', '/v1/health'); }
-  bootstrap(input: { setupToken: string; name: string; displayName?: string }) { return this.call<{ principal: PrincipalInfo; token: string }>('POST', '/v1/bootstrap', input); }
+  bootstrap(input: { setupToken: string; name: string; displayName?: string; password?: string }) { return this.call<{ principal: PrincipalInfo; token: string }>('POST', '/v1/bootstrap', input); }
   whoami() { return this.call<PrincipalInfo & { groups: string[]; grants: GrantInfo[] }>('GET', '/v1/whoami'); }
 
   createPrincipal(input: { kind: 'user' | 'service-account' | 'group'; name: string; displayName?: string; owner?: string }) { return this.call<PrincipalInfo>('POST', '/v1/principals', input); }
@@ -127,6 +141,7 @@ export class CofferClient {
   addMember(group: string, member: string) { return this.call<void>('POST', `/v1/groups/${enc(group)}/members`, { member }); }
   createToken(input: { principal?: string; description?: string; ttlSeconds?: number } = {}) { return this.call<{ token: string; info: TokenInfo }>('POST', '/v1/tokens', input); }
   revokeToken(id: string) { return this.call<void>('DELETE', `/v1/tokens/${enc(id)}`); }
+  listCredentials(principal?: string) { return this.call<{ items: CredentialInfo[] }>('GET', '/v1/tokens', undefined, principal === undefined ? {} : { principal }); }
 
   createProject(input: { name: string; description?: string }) { return this.call<ProjectInfo>('POST', '/v1/projects', input); }
   listProjects(page: { limit?: number; cursor?: string } = {}) { return this.call<PageOf<ProjectInfo>>('GET', '/v1/projects', undefined, page); }

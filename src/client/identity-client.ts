@@ -45,6 +45,8 @@ export class IdentityClient {
   loginMfa(ticket: string, code: string) { return this.call<LoginAnswer>('POST', '/v1/auth/login/mfa', { ticket, code }, false); }
   refresh(refreshToken: string) { return this.call<SessionTokens>('POST', '/v1/auth/refresh', { refreshToken }, false); }
   exchangeHandoff(code: string, verifier: string) { return this.call<SessionTokens>('POST', '/v1/auth/handoff/exchange', { code, verifier }, false); }
+  /** Sets a first password with an enrollment ticket (no bearer: the ticket is the credential). */
+  enroll(ticket: string, password: string) { return this.call<{ principal: string }>('POST', '/v1/auth/enroll', { ticket, password }, false); }
   /** Revokes a token one holds (access, refresh or API token; RFC 7009 style). */
   revokeToken(token: string) { return this.call<void>('POST', '/v1/auth/revoke', { token }, false); }
   ssoProviders() { return this.call<{ items: { name: string; issuer: string }[] }>('GET', '/v1/auth/sso/providers', undefined, false); }
@@ -59,6 +61,8 @@ export class IdentityClient {
   revokeAllSessions(input: { principal?: string; tokens?: boolean }) { return this.call<{ sessions: number; tokens: number }>('POST', '/v1/auth/sessions/revoke-all', input); }
   logout() { return this.call<void>('POST', '/v1/auth/logout'); }
   setPassword(input: { principal?: string; password: string; currentPassword?: string }) { return this.call<void>('PUT', '/v1/auth/password', input); }
+  /** A one-time enrollment ticket for a user (admins). */
+  enrollmentTicket(name: string, ttlSeconds?: number) { return this.call<{ principal: string; ticket: string; hint: string; expiresAt: string }>('POST', `/v1/principals/${encodeURIComponent(name)}/enrollment-tickets`, ttlSeconds === undefined ? {} : { ttlSeconds }); }
   totpEnroll() { return this.call<{ secret: string; uri: string }>('POST', '/v1/auth/totp'); }
   totpConfirm(code: string) { return this.call<{ recoveryCodes: string[] }>('POST', '/v1/auth/totp/confirm', { code }); }
   totpDisable() { return this.call<void>('DELETE', '/v1/auth/totp'); }

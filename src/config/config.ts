@@ -33,6 +33,8 @@ export interface Config {
   readonly maxUploadSeconds: number;
   /** Plaintext segment size of the encrypted object format. */
   readonly segmentSize: number;
+  /** Versions the artifact gate scans at once on this node (each scan is CPU-bound; docs/gate.md). */
+  readonly gateScanConcurrency: number;
   /** A signed audit checkpoint every this many records. */
   readonly auditCheckpointEvery: number;
   /** Also a checkpoint every this many seconds when records were added (0 = by count only); and one at shutdown. */
@@ -156,6 +158,12 @@ export interface IdentityConfig {
   readonly servicePatMaxTtlSeconds: number;
   /** When true, a user's API token is not exempt from step-up (restricted downloads, admin actions need `coffer step-up`). */
   readonly requireStepUpForUserTokens: boolean;
+  /**
+   * 0 (default): a credential minted by another (an API token or S3 key minted by a
+   * session) never outlives it. N: it may live up to N seconds from its minting past its
+   * parent's expiry. Revoking the parent (logout, password change, lock...) ends it either way.
+   */
+  readonly mintedCredentialMaxTtlSeconds: number;
 }
 
 /** Settings of the access module (flat keys `access*`, `breakGlass*`, `share*`, `promotion*`, `webhook*`, `stepUp*`). */
@@ -211,6 +219,7 @@ const SCHEMA: Record<string, Field> = {
   maxJsonBytes: { kind: 'int', env: 'COFFER_MAX_JSON_BYTES', default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
   maxUploadBytes: { kind: 'int', env: 'COFFER_MAX_UPLOAD_BYTES', default: 1024 ** 4, min: 1, max: Number.MAX_SAFE_INTEGER },
   maxUploadSeconds: { kind: 'int', env: 'COFFER_MAX_UPLOAD_SECONDS', default: 24 * 3600, min: 1, max: 7 * 24 * 3600 },
+  gateScanConcurrency: { kind: 'int', env: 'COFFER_GATE_SCAN_CONCURRENCY', default: 1, min: 1, max: 64 },
   segmentSize: { kind: 'int', env: 'COFFER_SEGMENT_SIZE', default: 64 * 1024, min: 4096, max: 16 * 1024 * 1024 },
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
   auditCheckpointSeconds: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_SECONDS', default: 60, min: 0, max: 86_400 },
@@ -274,6 +283,7 @@ const SCHEMA: Record<string, Field> = {
   sessionTtlSeconds: { kind: 'int', env: 'COFFER_SESSION_TTL_SECONDS', default: 12 * 3600, min: 300, max: 30 * 24 * 3600 },
   servicePatMaxTtlSeconds: { kind: 'int', env: 'COFFER_SERVICE_PAT_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
   requireStepUpForUserTokens: { kind: 'int', env: 'COFFER_REQUIRE_STEP_UP_FOR_USER_TOKENS', default: 0, min: 0, max: 1 },
+  mintedCredentialMaxTtlSeconds: { kind: 'int', env: 'COFFER_MINTED_CREDENTIAL_MAX_TTL_SECONDS', default: 0, min: 0, max: 365 * 24 * 3600 },
   // monitoring and reviews (src/monitor, src/review, docs/monitoring.md)
   monitorEnabled: { kind: 'int', env: 'COFFER_MONITOR_ENABLED', default: 1, min: 0, max: 1 },
   monitorRulesFile: { kind: 'nullable-string', env: 'COFFER_MONITOR_RULES_FILE', default: null },
@@ -357,6 +367,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     maxUploadBytes: raw.maxUploadBytes as number,
     maxUploadSeconds: raw.maxUploadSeconds as number,
     segmentSize: raw.segmentSize as number,
+    gateScanConcurrency: raw.gateScanConcurrency as number,
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
     auditCheckpointSeconds: raw.auditCheckpointSeconds as number,
     auditWitness: auditWitnessConfig(raw, resolve(raw.dataDir as string)),
@@ -607,6 +618,7 @@ function identityConfig(raw: Record<string, unknown>): IdentityConfig {
     sessionTtlSeconds: raw.sessionTtlSeconds as number,
     servicePatMaxTtlSeconds: raw.servicePatMaxTtlSeconds as number,
     requireStepUpForUserTokens: raw.requireStepUpForUserTokens === 1,
+    mintedCredentialMaxTtlSeconds: raw.mintedCredentialMaxTtlSeconds as number,
   });
 }
 

@@ -62,6 +62,8 @@ export class InvalidCredentialsError extends define('COFFER_AUTH_INVALID_CREDENT
 export class WeakPasswordError extends define('COFFER_AUTH_WEAK_PASSWORD', 'password does not meet the requirements') {}
 /** The action needs a recent WebAuthn assertion on this session (RFC 9470 style step-up). */
 export class StepUpRequiredError extends define('COFFER_AUTH_STEP_UP_REQUIRED', 'step-up required: confirm with your security key') {}
+/** A first password (or factor) asked for with a bearer credential alone: it needs an enrollment ticket from an administrator, or a recent second factor. */
+export class EnrollmentRequiredError extends define('COFFER_AUTH_ENROLLMENT_REQUIRED', 'enrolling a first password needs an enrollment ticket from an administrator') {}
 export class TokenNotYetValidError extends define('COFFER_AUTH_TOKEN_NOT_YET_VALID', 'token is not valid yet') {}
 export class TokenAudienceError extends define('COFFER_AUTH_TOKEN_WRONG_AUDIENCE', 'token was issued for another audience') {}
 /** A refresh token was presented twice: its whole session is revoked. */
@@ -94,6 +96,16 @@ export class StorageFullError extends define('COFFER_STORAGE_FULL', 'storage is 
 export class AuditUnavailableError extends define('COFFER_AUDIT_UNAVAILABLE', 'audit log is unavailable: request refused') {}
 export class AuditChainBrokenError extends define('COFFER_AUDIT_CHAIN_BROKEN', 'audit chain verification failed') {}
 
+// ---- install migration (coffer migrate) -------------------------------------------
+/** The data directory is held by a running Coffer server (or a migration): its lock file is taken. */
+export class DataDirInUseError extends define('COFFER_DATA_DIR_IN_USE', 'data directory is in use by a running Coffer process') {}
+/** The migration target already holds data that is not from an earlier run of this very migration. */
+export class MigrationTargetNotEmptyError extends define('COFFER_MIGRATION_TARGET_NOT_EMPTY', 'migration target is not empty') {}
+/** The migration source cannot be trusted (its audit chain does not verify) or changed since an interrupted run. */
+export class MigrationSourceInvalidError extends define('COFFER_MIGRATION_SOURCE_INVALID', 'migration source is not valid') {}
+/** After the copy, the target does not hold exactly what the source holds. */
+export class MigrationVerifyFailedError extends define('COFFER_MIGRATION_VERIFY_FAILED', 'migration verification failed') {}
+
 // ---- s3 endpoint ---------------------------------------------------------------
 /** The SigV4/SigV2 signature of an S3 request (or of one of its aws-chunked chunks) is not the one its credential makes. */
 export class S3SignatureMismatchError extends define('COFFER_S3_SIGNATURE_MISMATCH', 'request signature does not match') {}
@@ -124,6 +136,8 @@ export class SelfApprovalError extends define('COFFER_ACCESS_SELF_APPROVAL', 'a 
 /** A promotion gate (digest check or a registered check) refused the version. */
 export class PromotionCheckFailedError extends define('COFFER_PROMOTION_CHECK_FAILED', 'promotion check failed') {}
 /** A model signature (OpenSSF Model Signing bundle) that does not verify, or does not match the files it signs. */
+/** A policy of the artifact gate (baseline/gate.cedar) refused the act: the message says which checks failed. */
+export class GateBlockedError extends define('COFFER_GATE_BLOCKED', 'blocked by the artifact gate') {}
 export class ModelSignatureInvalidError extends define('COFFER_MODEL_SIGNATURE_INVALID', 'model signature is not valid') {}
 /** A share link that is malformed, fails its checksum or is unknown. */
 export class ShareLinkInvalidError extends define('COFFER_SHARE_LINK_INVALID', 'share link is not valid') {}

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidNameError } from './errors.js';
 
+export { assertArtifactName } from './artifact-names.js';
+
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowercase
 
 /**
@@ -55,9 +57,6 @@ export const ID_PREFIX = {
 } as const;
 
 const SIMPLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-// letters, digits and the punctuation S3 keys commonly carry (spaces, `=`, `+`...), never `/`,
-// `\`, `%`, `@` (the CLI's version separator), NUL or control characters
-const PATH_SEGMENT = /^[A-Za-z0-9._\-+=,;:!$&'()* ~]{1,255}$/;
 
 /**
  * Validates a project or principal name: lowercase letters, digits, `.`, `_`, `-`,
@@ -66,21 +65,6 @@ const PATH_SEGMENT = /^[A-Za-z0-9._\-+=,;:!$&'()* ~]{1,255}$/;
 export function assertSimpleName(kind: string, name: string): void {
   if (!SIMPLE_NAME.test(name)) {
     throw new InvalidNameError(`${kind} name \`${truncate(name)}\` is not valid: use 1-63 of a-z 0-9 . _ - starting with a letter or digit`);
-  }
-}
-
-/**
- * Validates an artifact name: `/`-separated non-empty segments of letters, digits and
- * `. _ - + = , ; : ! $ & ' ( ) * ~` and space (so S3 object keys map to names), no `.`
- * or `..` segments, no NUL or control character, no `\`, `%` or `@`, no leading or
- * trailing `/`, at most 512 characters.
- * INVARIANT: a valid artifact name can never escape a directory when used as a path.
- */
-export function assertArtifactName(name: string): void {
-  const bad = () => new InvalidNameError(`artifact name \`${truncate(name)}\` is not valid: use segments of letters, digits, space and . _ - + = , ; : ! $ & ' ( ) * ~ separated by /`);
-  if (name.length === 0 || name.length > 512) throw bad();
-  for (const seg of name.split('/')) {
-    if (!PATH_SEGMENT.test(seg) || seg === '.' || seg === '..') throw bad();
   }
 }
 

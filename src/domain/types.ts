@@ -72,6 +72,28 @@ export interface ArtifactVersion {
   /** The data key of this version, wrapped by the KEK of `keyTerm`. Null once crypto-shredded. */
   wrappedKey: Uint8Array | null;
   keyTerm: number;
+  /**
+   * The artifact gate's verdict on the content (src/service/scan). Absent or null while
+   * the version waits for its scan (`pending`, which policy treats as failing).
+   */
+  scan?: VersionScan | null;
+}
+
+/** Outcome of a version's gate scan: `flagged` when any check found something. */
+export type ScanState = 'pending' | 'clean' | 'flagged' | 'unscannable';
+
+/** What is kept on a version of its gate scan (the full report is stored beside it). */
+export interface VersionScan {
+  state: Exclude<ScanState, 'pending'>;
+  /** Unsafe serialized code found (or the artifact could not be judged). */
+  unsafeCode: boolean;
+  /** Secrets found (or the text could not be fully scanned). */
+  secrets: boolean;
+  /** Personal data found (or the text could not be fully scanned). */
+  pii: boolean;
+  scannedAt: number;
+  /** The approved gate-exception request that overrides the block, if any (four eyes). */
+  exceptionRequestId: string | null;
 }
 
 /** A role binding: `principal` (user, service account or group) holds `role` on a scope. */

@@ -11,7 +11,9 @@ import type { DeviceProof } from './device-signature.js';
 import type { IdentityKeys, SecretBox, SigningKey } from './identity-keys.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Sessions } from './sessions.js';
-import type { MfaFacts } from './sessions.js';
+import { CredentialLineage, credentialMfa } from './credential-lineage.js';
+import type { MfaFacts } from './credential-lineage.js';
+import type { CredentialStore } from '../store/credential-store.js';
 import { WebAuthn, relyingPartyOf } from './webauthn.js';
 import { WorkloadVerifier } from './workload-trust.js';
 import { OidcClient } from './oidc-client.js';
@@ -29,15 +31,9 @@ export interface IdentitySettings {
   servicePatMaxTtlSeconds: number;
   /** A user's API token is not exempt from step-up (config `requireStepUpForUserTokens`). */
   requireStepUpForUserTokens?: boolean;
+  /** See LineageSettings (config `mintedCredentialMaxTtlSeconds`); default 0. */
+  mintedCredentialMaxTtlSeconds?: number;
 }
-
-/**
- * The flag in `context.mfa.methods` that withdraws the API-token exemption of the
- * step-up policies (src/policy/baseline/identity.cedar): set next to `token` for a
- * user's API token when `requireStepUpForUserTokens` is on. Set only here, never by a
- * client.
- */
-export const STEP_UP_ENFORCED = 'step-up-enforced';
 
 /**
  * The session method recorded when a user holding an API token stepped up with a
@@ -56,10 +52,14 @@ export interface AuthenticatedBearer {
   principal: Principal;
   /** API token id, or the access token's `jti`. */
   tokenId: string;
+  /** The credential of the lineage that authenticated: the API token id, or the session id. */
+  credentialId: string;
   /** Session of an access token; null for an API token. */
   sessionId: string | null;
   mfa: MfaFacts;
   device: { managed: boolean; id: string };
+  /** An API token's creation and expiry times (absent for an access token), for the credential cache. */
+  credential?: { createdAt: number; expiresAt: number | null };
 }
 
 /**
@@ -71,6 +71,8 @@ export class Identity {
   readonly sessions: Sessions;
   readonly webauthn: WebAuthn;
   readonly throttle: LoginThrottle;
+  /** Lineage of every credential (sessions, API tokens, S3 keys): parents, inherited methods, revocation. */
+  readonly lineage: CredentialLineage;
   /** Verifies workload ID tokens (keys of remote issuers cached). */
   readonly workload = new WorkloadVerifier();
   /** OpenID Connect relying party for single sign-on. */
@@ -85,10 +87,12 @@ export class Identity {
     readonly identityStore: IdentityStore,
     keys: IdentityKeys,
     readonly settings: IdentitySettings,
+    credentialStore: CredentialStore,
   ) {
     this.#keys = keys;
     this.#publicUrl = settings.publicUrl;
-    this.sessions = new Sessions(store, identityStore, () => this.#keys.signing, settings, (kid, now) => this.verificationKey(kid, now));
+    this.lineage = new CredentialLineage(credentialStore, { mintedCredentialMaxTtlSeconds: settings.mintedCredentialMaxTtlSeconds ?? 0 });
+    this.sessions = new Sessions(store, identityStore, () => this.#keys.signing, settings, this.lineage, (kid, now) => this.verificationKey(kid, now));
     this.webauthn = new WebAuthn(identityStore, () => this.relyingParty());
     this.throttle = new LoginThrottle(identityStore);
   }
@@ -124,6 +128,11 @@ export class Identity {
     const r = await this.#source.rotateSigning(now, retireNow);
     this.setKeys(await this.#source.load());
     return r;
+  }
+
+  /** Re-reads the keys from the shared database now (another node rotated them: change feed `identity-keys`). */
+  refreshKeys(now: number): Promise<void> {
+    return this.reloadKeys(now, 0);
   }
 
   private async reloadKeys(now: number, minAgeMs: number): Promise<void> {
@@ -186,20 +195,21 @@ export class Identity {
   async authenticate(bearer: string, now: number, device?: DeviceProof, clientCertificate?: Uint8Array): Promise<AuthenticatedBearer> {
     await this.reloadKeys(now, KEY_RELOAD_MS);
     let result: AuthenticatedBearer;
+    const requireStepUp = this.settings.requireStepUpForUserTokens === true;
     if (looksLikeJwt(bearer)) {
-      const { principal, session, claims } = await this.sessions.verify(bearer, now);
-      result = { principal, tokenId: claims.jti, sessionId: session.id, mfa: Sessions.mfaOf(session, now), device: { managed: false, id: '' } };
+      const { principal, session, credential, claims } = await this.sessions.verify(bearer, now);
+      result = { principal, tokenId: claims.jti, credentialId: session.id, sessionId: session.id, mfa: credentialMfa(credential, principal, now, requireStepUp), device: { managed: false, id: '' } };
     } else {
       const { principal, token } = await authenticateToken(this.store, bearer, now);
+      // INVARIANT: the token and every credential it was minted from are alive; its methods are its lineage's
+      const credential = await this.lineage.check(token.id, now);
       if (principal.kind === 'service-account') {
         const max = this.settings.servicePatMaxTtlSeconds;
         // service accounts get short-lived tokens; a long-lived one works only where enabled, and always expires
         if (max === 0) throw new LongLivedTokenDisabledError();
         if (token.expiresAt === null || token.expiresAt - token.createdAt > max * 1000) throw new LongLivedTokenDisabledError('token lifetime exceeds the limit for service accounts');
       }
-      // INVARIANT: only a user's token loses the exemption; service accounts keep it (they have no second factor)
-      const methods = principal.kind === 'user' && this.settings.requireStepUpForUserTokens === true ? ['token', STEP_UP_ENFORCED] : ['token'];
-      result = { principal, tokenId: token.id, sessionId: null, mfa: { methods, ageSeconds: Math.max(0, Math.floor((now - token.createdAt) / 1000)) }, device: { managed: false, id: '' } };
+      result = { principal, tokenId: token.id, credentialId: token.id, sessionId: null, mfa: credentialMfa(credential, principal, now, requireStepUp), device: { managed: false, id: '' }, credential: { createdAt: token.createdAt, expiresAt: token.expiresAt } };
     }
     if (device !== undefined) {
       const d = await this.identityStore.getDevice(device.id.slice(0, 64));

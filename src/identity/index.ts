@@ -17,6 +17,7 @@ export * from './totp.js';
 export * from './recovery-codes.js';
 export * from './identity-keys.js';
 export * from './access-token.js';
+export * from './credential-lineage.js';
 export * from './sessions.js';
 export * from './webauthn.js';
 export * from './device-signature.js';

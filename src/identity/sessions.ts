@@ -7,9 +7,9 @@ import { DEFAULT_ACCESS_TOKEN_SECONDS, MAX_ACCESS_TOKEN_SECONDS, signAccessToken
 import type { AccessClaims, SigningKeyResolver } from './access-token.js';
 import type { SigningKey } from './identity-keys.js';
 import { generateToken, hashToken, parseToken } from './token-format.js';
-
-/** Strength of each authentication method; step-up policies read the strongest one's age. */
-export const METHOD_STRENGTH: Record<string, number> = { webauthn: 3, totp: 2, 'recovery-code': 2, private_key_jwt: 2, workload_oidc: 2, password: 1, sso: 1 };
+import { earlierExpiry, mfaOf } from './credential-lineage.js';
+import type { CredentialLineage, MfaFacts } from './credential-lineage.js';
+import type { CredentialRecord } from '../store/credential-store.js';
 
 /** Tokens handed to a client after a login or a refresh. */
 export interface TokenSet {
@@ -29,19 +29,17 @@ export interface SessionSettings {
   sessionSeconds: number;
 }
 
-/** The MFA facts the policy context carries. */
-export interface MfaFacts {
-  methods: string[];
-  /** Seconds since the last use of the strongest method of the session. */
-  ageSeconds: number;
-}
-
 /** Who an access token belongs to, once verified against its live session. */
 export interface VerifiedAccess {
   principal: Principal;
   session: SessionRecord;
+  /** The session's lineage row: its methods are the ones the request carries. */
+  credential: CredentialRecord;
   claims: AccessClaims;
 }
+
+/** Where a new session comes from: a root authentication (a login, a service-account key), or another credential (a token that stepped up). */
+export type SessionOrigin = { origin: string } | { parentId: string };
 
 /**
  * Sessions, short-lived access tokens and rotating refresh tokens.
@@ -57,21 +55,37 @@ export class Sessions {
     private readonly identity: IdentityStore,
     private readonly key: () => SigningKey,
     private readonly settings: SessionSettings,
+    /** Every session is a credential of the lineage: a revoked ancestor ends it. */
+    private readonly lineage: CredentialLineage,
     /** Verification keys by `kid` (current and still-valid previous); default: the signing key only. */
     private readonly verificationKey: SigningKeyResolver = (kid) => (kid === key().kid ? key() : null),
   ) {}
 
-  /** Starts a session with the methods just verified and issues its first tokens. */
-  async start(principal: Principal, input: { kind: SessionRecord['kind']; methods: SessionMethods; now: number; sourceIp: string; userAgent: string; ttlSeconds?: number }): Promise<TokenSet> {
+  /**
+   * Starts a session with the methods just verified and issues its first tokens. A
+   * session started from another credential (`parentId`) is minted in the lineage: it
+   * ends no later than its parent, and with it. Its methods are the caller's to compute
+   * (never more than the parent's plus what was verified now).
+   */
+  async start(principal: Principal, input: { kind: SessionRecord['kind']; methods: SessionMethods; now: number; sourceIp: string; userAgent: string; ttlSeconds?: number } & SessionOrigin): Promise<TokenSet> {
     const accessSeconds = Math.min(input.ttlSeconds ?? this.settings.accessTokenSeconds, this.settings.accessTokenSeconds, MAX_ACCESS_TOKEN_SECONDS);
+    const id = `ses_${randomBytes(16).toString('base64url')}`;
+    // a workload session ends with its only access token; an interactive one can be refreshed until here
+    let expiresAt = input.now + (input.kind === 'workload' ? accessSeconds : this.settings.sessionSeconds) * 1000;
+    if ('parentId' in input) {
+      const terms = await this.lineage.terms(input.parentId, input.now, principal.id);
+      expiresAt = earlierExpiry(expiresAt, terms.latestExpiry)!;
+      await this.lineage.mint({ id, kind: 'session', principalId: principal.id, parentId: input.parentId, origin: terms.parent.principalId === principal.id ? 'mint' : 'issue', methods: input.methods, createdAt: input.now, expiresAt });
+    } else {
+      await this.lineage.root({ id, kind: 'session', principalId: principal.id, origin: input.origin, methods: input.methods, createdAt: input.now, expiresAt });
+    }
     const session: SessionRecord = {
-      id: `ses_${randomBytes(16).toString('base64url')}`,
+      id,
       principalId: principal.id,
       kind: input.kind,
       methods: input.methods,
       createdAt: input.now,
-      // a workload session ends with its only access token; an interactive one can be refreshed until here
-      expiresAt: input.now + (input.kind === 'workload' ? accessSeconds : this.settings.sessionSeconds) * 1000,
+      expiresAt,
       revokedAt: null,
       revokeReason: null,
       sourceIp: input.sourceIp,
@@ -87,11 +101,11 @@ export class Sessions {
     const use = await this.identity.useRefreshToken(hashToken(refreshToken), now);
     if (use.status === 'unknown') throw new TokenInvalidError();
     if (use.status === 'reused') {
-      // INVARIANT: a second use of a refresh token revokes its whole family (the session)
-      await this.identity.revokeSession(use.sessionId, now, 'refresh-token-reuse');
+      // INVARIANT: a second use of a refresh token revokes its whole family (the session, and what it minted)
+      await this.lineage.revoke({ ids: [use.sessionId] }, now, 'refresh-token-reuse');
       throw new RefreshTokenReusedError();
     }
-    const session = await this.liveSession(use.sessionId, now);
+    const { session } = await this.liveSession(use.sessionId, now);
     await this.livePrincipal(session.principalId);
     return this.issue(session, now, this.settings.accessTokenSeconds);
   }
@@ -99,11 +113,11 @@ export class Sessions {
   /** Verifies an access token and its session, principal and revocation state. */
   async verify(token: string, now: number): Promise<VerifiedAccess> {
     const claims = await verifyAccessToken(this.verificationKey, token, { issuer: this.settings.issuer, now });
-    const session = await this.liveSession(claims.sid, now);
+    const { session, credential } = await this.liveSession(claims.sid, now);
     if (session.principalId !== claims.sub) throw new TokenInvalidError(undefined, { detail: 'access token: subject is not the session owner' });
     if (await this.identity.isJtiRevoked(claims.jti)) throw new TokenRevokedError();
     const principal = await this.livePrincipal(claims.sub);
-    return { principal, session, claims };
+    return { principal, session, credential, claims };
   }
 
   /**
@@ -111,14 +125,15 @@ export class Sessions {
    * the CLI through a one-time code: tokens are minted at hand-off, never stored).
    */
   async resume(sessionId: string, now: number): Promise<TokenSet> {
-    const session = await this.liveSession(sessionId, now);
+    const { session } = await this.liveSession(sessionId, now);
     await this.livePrincipal(session.principalId);
     return this.issue(session, now, this.settings.accessTokenSeconds);
   }
 
-  /** Records a factor verified now on a live session (step-up). */
+  /** Records a factor verified now on a live session (step-up); the lineage row is the one authentication reads. */
   async addMethod(sessionId: string, method: string, now: number): Promise<void> {
     await this.liveSession(sessionId, now);
+    await this.lineage.touchMethod(sessionId, method, now);
     await this.identity.touchSessionMethod(sessionId, method, now);
   }
 
@@ -129,13 +144,7 @@ export class Sessions {
 
   /** The MFA facts of a session for the policy context. */
   static mfaOf(session: SessionRecord, now: number): MfaFacts {
-    const methods = Object.keys(session.methods).sort();
-    let strongest: string | null = null;
-    for (const m of methods) {
-      if (strongest === null || (METHOD_STRENGTH[m] ?? 0) > (METHOD_STRENGTH[strongest] ?? 0)) strongest = m;
-    }
-    const at = strongest === null ? session.createdAt : session.methods[strongest]!;
-    return { methods, ageSeconds: Math.max(0, Math.floor((now - at) / 1000)) };
+    return mfaOf(session.methods, now, session.createdAt);
   }
 
   private async issue(session: SessionRecord, now: number, accessSeconds: number): Promise<TokenSet> {
@@ -151,12 +160,14 @@ export class Sessions {
     return set;
   }
 
-  private async liveSession(id: string, now: number): Promise<SessionRecord> {
+  private async liveSession(id: string, now: number): Promise<{ session: SessionRecord; credential: CredentialRecord }> {
     const session = await this.identity.getSession(id);
     if (session === null) throw new TokenInvalidError(undefined, { detail: 'session not found' });
     if (session.revokedAt !== null) throw new TokenRevokedError();
     if (session.expiresAt <= now) throw new TokenExpiredError();
-    return session;
+    // INVARIANT: the session and every credential it rests on are alive
+    const credential = await this.lineage.check(id, now);
+    return { session, credential };
   }
 
   private async livePrincipal(id: string): Promise<Principal> {

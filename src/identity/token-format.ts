@@ -7,13 +7,13 @@ import { crc32 } from 'node:zlib';
  * scanners find leaked tokens; the checksum lets them (and us) reject typos and random
  * strings without a database lookup. ~190 bits of entropy.
  */
-export const TOKEN_KINDS = ['pat', 'setup', 'share', 'refresh', 'scim'] as const;
+export const TOKEN_KINDS = ['pat', 'setup', 'share', 'refresh', 'scim', 'enroll'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 32;
 const CHECKSUM_LENGTH = 6;
-const TOKEN_RE = /^coffer_(pat|setup|share|refresh|scim)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
+const TOKEN_RE = /^coffer_(pat|setup|share|refresh|scim|enroll)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
 
 function base62(bytes: Buffer, length: number): string {
   // rejection sampling keeps the characters uniform
@@ -72,7 +72,7 @@ export function tokenHint(token: string): string {
 /** Finds Coffer tokens with valid checksums in text (for `coffer token scan`). */
 export function findTokens(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/coffer_(?:pat|setup|share|refresh|scim)_[0-9A-Za-z]{38}(?![0-9A-Za-z])/g)) {
+  for (const m of text.matchAll(/coffer_(?:pat|setup|share|refresh|scim|enroll)_[0-9A-Za-z]{38}(?![0-9A-Za-z])/g)) {
     if (parseToken(m[0]) !== null) out.push(m[0]);
   }
   return out;

@@ -10,6 +10,8 @@ import { AccountLocker } from './account-locker.js';
 import { alertOf } from './alert-record.js';
 import type { Finding } from './finding.js';
 import { InflightDownloads } from './inflight-downloads.js';
+import { CredentialLineage, totalRevoked } from '../identity/credential-lineage.js';
+import { SqlCredentialStore } from '../store/sql/credential-sql-store.js';
 
 const user = (id: string, name: string): Principal => ({ id, kind: 'user', name, displayName: name, ownerId: null, disabled: false, createdAt: 1 });
 const token = (id: string, principalId: string): ApiToken => ({ id, principalId, hash: id.padEnd(64, '0'), hint: 'h', description: '', createdAt: 1, expiresAt: null, revokedAt: null, lastUsedAt: null });
@@ -22,11 +24,16 @@ async function setup() {
   const admins: Principal = { ...user('prn_admins', 'admins'), kind: 'group' };
   for (const p of [admins, user('prn_olga', 'olga'), user('prn_dana', 'dana')]) await store.createPrincipal(p);
   await store.addMember('prn_admins', 'prn_olga');
-  await store.createToken(token('tok_1', 'prn_dana'));
-  await store.createToken(token('tok_2', 'prn_dana'));
+  const lineage = new CredentialLineage(new SqlCredentialStore(store.kysely, store.dialect), { mintedCredentialMaxTtlSeconds: 0 });
+  for (const id of ['tok_1', 'tok_2']) {
+    await lineage.root({ id, kind: 'api-token', principalId: 'prn_dana', origin: 'setup-token', methods: { token: 1 }, createdAt: 1, expiresAt: null });
+    await store.createToken(token(id, 'prn_dana'));
+  }
+  // a token of another principal minted by one of dana's: it rests on dana's credential and ends with it
+  await lineage.mint({ id: 'tok_3', kind: 'api-token', principalId: 'prn_olga', parentId: 'tok_2', origin: 'issue', methods: { token: 1 }, createdAt: 2, expiresAt: null });
+  await store.createToken(token('tok_3', 'prn_olga'));
   const audited: AuditEvent[] = [];
   const inflight = new InflightDownloads();
-  const sessions: string[] = [];
   const locker = new AccountLocker({
     store,
     monitorStore,
@@ -34,13 +41,13 @@ async function setup() {
     audit: { record: (e) => Promise.resolve({ seq: audited.push(e) }) },
     clock: () => 1000,
     warn: () => undefined,
-    revokeSessions: (id) => Promise.resolve(sessions.push(id)),
+    revokeCredentials: async (id, at, reason) => totalRevoked(await lineage.revokePrincipal(id, at, reason)),
   });
-  return { store, monitorStore, audited, inflight, locker, sessions };
+  return { store, monitorStore, audited, inflight, locker };
 }
 
-void test('a lock disables the principal, revokes its tokens and sessions, cuts its downloads and is recorded', async () => {
-  const { store, monitorStore, audited, inflight, locker, sessions } = await setup();
+void test('a lock disables the principal, revokes its credentials and those minted from them, cuts its downloads and is recorded', async () => {
+  const { store, monitorStore, audited, inflight, locker } = await setup();
   try {
     const mine = new PassThrough();
     const other = new PassThrough();
@@ -54,7 +61,7 @@ void test('a lock disables the principal, revokes its tokens and sessions, cuts 
     assert.ok(lock);
     assert.equal((await store.getPrincipal('prn_dana'))?.disabled, true);
     assert.deepEqual((await store.listTokens('prn_dana')).map((t) => t.revokedAt), [1000, 1000]);
-    assert.deepEqual(sessions, ['prn_dana']);
+    assert.deepEqual((await store.listTokens('prn_olga')).map((t) => t.revokedAt), [1000], 'a descendant held by someone else ends too');
     assert.equal(lock.tokensRevoked, 3);
     assert.equal(lock.downloadsAborted, 2);
     await new Promise((r) => setImmediate(r));

@@ -8,21 +8,25 @@ import { MONITOR_ACTOR } from './monitor-event.js';
 
 /** What the locker needs. */
 export interface LockerDeps {
-  store: Pick<MetadataStore, 'getPrincipal' | 'getPrincipalByName' | 'listMembers' | 'setPrincipalDisabled' | 'listTokens' | 'revokeToken'>;
+  store: Pick<MetadataStore, 'getPrincipal' | 'getPrincipalByName' | 'listMembers' | 'setPrincipalDisabled'>;
   monitorStore: Pick<MonitorStore, 'insertLock' | 'listOpenLocks'>;
   inflight: InflightDownloads;
   audit: Pick<AuditLog, 'record'>;
   clock: () => number;
   warn: (message: string, detail: Record<string, unknown>) => void;
-  /** Revokes the principal's interactive sessions (identity module); returns how many. */
-  revokeSessions?: (principalId: string, at: number, reason: string) => Promise<number>;
+  /**
+   * Revokes every credential of the principal (sessions, API tokens, S3 keys) and every
+   * credential minted from them, through the credential lineage; returns how many.
+   */
+  revokeCredentials: (principalId: string, at: number, reason: string) => Promise<number>;
 }
 
 /**
  * Locks a principal after an alert: suspends it (authentication refuses it from the
- * next request on), cuts its downloads in flight, revokes its sessions and API tokens
- * (a stolen credential stays dead after the unlock), and records the lock in the
- * monitor store and the audit log.
+ * next request on), cuts its downloads in flight, revokes every credential it holds
+ * and every one minted from them (sessions, API tokens, S3 keys: a stolen credential
+ * stays dead after the unlock), and records the lock in the monitor store and the
+ * audit log.
  */
 export class AccountLocker {
   constructor(private readonly deps: LockerDeps) {}
@@ -45,13 +49,8 @@ export class AccountLocker {
     // protective action first: a lock is never held back by a slow audit write or a notification
     await d.store.setPrincipalDisabled(p.id, true);
     const aborted = d.inflight.abort(p.id, new AccountLockedError());
-    let revoked = 0;
-    for (const t of await d.store.listTokens(p.id)) {
-      if (t.revokedAt !== null) continue;
-      await d.store.revokeToken(t.id, now);
-      revoked++;
-    }
-    const sessions = d.revokeSessions === undefined ? 0 : await d.revokeSessions(p.id, now, `monitor-lock:${alert.rule}`);
+    // INVARIANT: every credential of the principal and what was minted from them, whoever holds it
+    const revoked = await d.revokeCredentials(p.id, now, `monitor-lock:${alert.rule}`);
     const lock: LockRecord = {
       id: newId('lck'),
       principalId: p.id,
@@ -59,7 +58,7 @@ export class AccountLocker {
       alertId: alert.id,
       reason: `${alert.rule}: ${alert.summary}`.slice(0, 1000),
       lockedAt: now,
-      tokensRevoked: revoked + sessions,
+      tokensRevoked: revoked,
       downloadsAborted: aborted,
       unlockedAt: null,
       unlockedBy: null,
@@ -76,7 +75,7 @@ export class AccountLocker {
         decision: 'allow',
         policies: [`monitor/${alert.rule}`],
         outcome: 'success',
-        context: { alertId: alert.id, triggerSeq: alert.triggerSeq, tokensRevoked: revoked, sessionsRevoked: sessions, downloadsAborted: aborted },
+        context: { alertId: alert.id, triggerSeq: alert.triggerSeq, credentialsRevoked: revoked, downloadsAborted: aborted },
       });
     } catch (err) {
       // the lock holds; the audit log being down is reported, not a reason to undo it

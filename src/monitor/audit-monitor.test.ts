@@ -13,7 +13,7 @@ import { AuditMonitor } from './audit-monitor.js';
 import type { Finding } from './finding.js';
 import { MonitorEngine } from './monitor-engine.js';
 import { MonitorMetrics } from './monitor-metrics.js';
-import { parseAuditRecord, withTier } from './monitor-event.js';
+import { parseAuditRecord, withCatalog } from './monitor-event.js';
 import { DEFAULT_RULES, mergeRules } from './rules.js';
 
 const MiB = 1024 * 1024;
@@ -34,7 +34,7 @@ function monitorOn(store: SqlMetadataStore, findings: Finding[]): { monitor: Aud
     store,
     monitorStore: new MonitorSqlStore(store.kysely, store.dialect),
     engine,
-    tiers: { tierOf: () => Promise.resolve('internal') },
+    catalog: { infoOf: () => Promise.resolve({ tier: 'internal', kind: 'dataset' }) },
     onFinding: (f) => {
       findings.push(f);
       return Promise.resolve();
@@ -86,10 +86,10 @@ void test('detector state survives a restart: records written while the monitor 
     // the reference: one engine over the whole log, uninterrupted
     const reference = new MonitorEngine(rules);
     const expected: Finding[] = [];
-    for await (const r of store.iterateAudit()) expected.push(...reference.process(withTier(parseAuditRecord(r.seq, r.body)!, 'internal')));
+    for await (const r of store.iterateAudit()) expected.push(...reference.process(withCatalog(parseAuditRecord(r.seq, r.body)!, { tier: 'internal', kind: 'dataset' })));
     assert.deepEqual([...seen1, ...seen2], expected);
     assert.deepEqual(expected.map((f) => f.triggerSeq), [12, 14, 16, 18], 'the sixth MiB within the hour crossed the 5 MiB cap, then each one after it (1 min cooldown)');
-    assert.deepEqual(second.engine.stateOf('prn_dana'), reference.stateOf('prn_dana'));
+    assert.equal(second.engine.snapshotOf('prn_dana'), reference.snapshotOf('prn_dana'));
 
     // usage was saved with the state: each download counted exactly once
     const usage = await new MonitorSqlStore(store.kysely, store.dialect).principalUsage('prn_dana', 0);

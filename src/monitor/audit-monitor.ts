@@ -5,9 +5,9 @@ import type { MetadataStore, StoredAuditRecord } from '../store/metadata-store.j
 import type { MonitorStore } from '../store/monitor-store.js';
 import type { Finding } from './finding.js';
 import type { MonitorEngine } from './monitor-engine.js';
-import { artifactKey, parseAuditRecord, withTier } from './monitor-event.js';
+import type { ArtifactInfoResolver } from './artifact-info-resolver.js';
+import { artifactKey, parseAuditRecord, withCatalog } from './monitor-event.js';
 import type { MonitorMetrics } from './monitor-metrics.js';
-import type { TierResolver } from './tier-resolver.js';
 import { UsageLedger } from './usage-ledger.js';
 
 /** What the audit monitor needs. */
@@ -16,7 +16,8 @@ export interface AuditMonitorDeps {
   store: Pick<MetadataStore, 'iterateAudit'>;
   monitorStore: Pick<MonitorStore, 'loadMonitorState' | 'saveMonitorState'>;
   engine: MonitorEngine;
-  tiers: Pick<TierResolver, 'tierOf'>;
+  /** Tier and kind of the artifacts records name (the records do not carry them). */
+  catalog: Pick<ArtifactInfoResolver, 'infoOf'>;
   onFinding: (f: Finding) => Promise<void>;
   onError: (err: CofferError) => void;
   metrics: MonitorMetrics;
@@ -80,6 +81,16 @@ export class AuditMonitor implements AuditSink {
     return this.#chain;
   }
 
+  /**
+   * Reads and analyses the records stored since the last analysed one, whoever wrote
+   * them: the node running the detectors follows the other nodes' writes this way.
+   */
+  follow(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#chain = this.#chain.then(() => this.#catchUp(Number.MAX_SAFE_INTEGER)).catch((err: unknown) => this.#report(err, 'monitor could not read audit records'));
+    return this.#chain;
+  }
+
   /** Resolves once every record handed over so far is analysed. */
   async idle(): Promise<void> {
     for (;;) {
@@ -140,10 +151,13 @@ export class AuditMonitor implements AuditSink {
       return;
     }
     const art = parsed.target === null ? null : artifactKey(parsed.target);
-    // the tier matters for allowed requests only (denials carry no data)
-    const tier = art !== null && parsed.decision === 'allow' ? await d.tiers.tierOf(parsed.target!.project, parsed.target!.artifact!) : null;
-    const event = withTier(parsed, tier);
+    // tier and kind matter for allowed requests only (denials carry no data)
+    const info = art !== null && parsed.decision === 'allow' ? await d.catalog.infoOf(parsed.target!.project, parsed.target!.artifact!) : null;
+    const event = withCatalog(parsed, info);
+    // the detectors run on the event loop that serves requests: their cost per record is a metric
+    const started = performance.now();
     const findings = d.engine.process(event);
+    d.metrics.detectorSeconds.observe((performance.now() - started) / 1000);
     this.#ledger.add(event);
     d.metrics.lag.set(Math.max(0, (d.clock() - event.time) / 1000));
     for (const f of findings) {
@@ -156,16 +170,23 @@ export class AuditMonitor implements AuditSink {
   }
 
   async #save(): Promise<void> {
-    const changes = this.#d.engine.changes();
+    const d = this.#d;
+    const started = performance.now();
+    const changes = d.engine.changes();
     const usage = this.#ledger.drain();
     try {
-      await this.#d.monitorStore.saveMonitorState({ seq: changes.seq, states: changes.states, ...usage });
+      await d.monitorStore.saveMonitorState({ seq: changes.seq, states: changes.states, ...usage });
     } catch (err) {
       this.#ledger.restore(usage);
       throw err;
     }
-    this.#d.engine.commit(changes.states);
+    d.engine.commit(changes);
     this.#sinceSave = 0;
+    let bytes = 0;
+    for (const [, json] of changes.states) bytes += json?.length ?? 0;
+    d.metrics.persistedStates.inc(changes.states.length);
+    d.metrics.persistedBytes.inc(bytes);
+    d.metrics.persistSeconds.observe((performance.now() - started) / 1000);
   }
 
   #report(err: unknown, message: string): void {

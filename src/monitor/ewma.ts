@@ -1,3 +1,5 @@
+import { nums, StateFormatError } from './window/state-format.js';
+
 /**
  * An exponentially weighted mean and mean absolute deviation of a series, with the
  * number of samples seen. Plain data so detector state stays serializable.
@@ -24,4 +26,16 @@ export function ewmaAdd(e: Ewma, x: number, alpha: number): Ewma {
 /** `max(floor, factor * mean + deviations * dev)`: the level above which a sample is unusual. */
 export function ewmaThreshold(e: Ewma, factor: number, deviations: number, floor: number): number {
   return Math.max(floor, factor * e.mean + deviations * e.dev);
+}
+
+/** `[mean, dev, n]`. */
+export function encodeEwma(e: Ewma): [number, number, number] {
+  return [e.mean, e.dev, e.n];
+}
+
+/** The inverse of {@link encodeEwma}; throws StateFormatError on anything else. */
+export function decodeEwma(json: unknown, what: string): Ewma {
+  const v = nums(json, what);
+  if (v.length !== 3) throw new StateFormatError(`${what} is not a baseline`);
+  return { mean: v[0]!, dev: v[1]!, n: v[2]! };
 }

@@ -1,3 +1,5 @@
+import type { MonitorEvent } from './monitor-event.js';
+
 /** The detection rules, one per detector. */
 export const RULE_IDS = ['volume', 'slow-and-low', 'off-hours', 'new-source', 'probing'] as const;
 export type RuleId = (typeof RULE_IDS)[number];
@@ -31,4 +33,9 @@ export const MAX_EVIDENCE = 200;
 export function evidenceOf(seqs: Iterable<number>): number[] {
   const sorted = [...new Set(seqs)].sort((a, b) => a - b);
   return sorted.slice(Math.max(0, sorted.length - MAX_EVIDENCE));
+}
+
+/** A finding of `rule` at record `e`, the record that crossed the threshold. */
+export function findingAt(e: Pick<MonitorEvent, 'principalKey' | 'actor' | 'time' | 'seq'>, rule: RuleId, severity: Severity, summary: string, evidence: number[], measures: Record<string, number | string>): Finding {
+  return { rule, principalKey: e.principalKey, principalName: e.actor?.name ?? null, severity, time: e.time, triggerSeq: e.seq, summary, evidence, measures };
 }

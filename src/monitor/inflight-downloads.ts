@@ -33,6 +33,26 @@ export class InflightDownloads implements InflightRegistry {
     return this.#byPrincipal.get(principalId)?.size ?? 0;
   }
 
+  /** The principals with downloads in flight on this node. */
+  principals(): string[] {
+    return [...this.#byPrincipal.keys()];
+  }
+
+  /**
+   * Cuts the downloads of every principal in flight here that `refused` says may no
+   * longer receive bytes (locked or disabled on any node, told by the change feed);
+   * returns how many were cut. A principal whose state cannot be read is cut too (fail closed).
+   */
+  async cutRefused(refused: (principalId: string) => Promise<boolean>, reason: () => Error): Promise<number> {
+    let cut = 0;
+    for (const id of this.principals()) {
+      // INVARIANT: an unreadable principal state counts as refused
+      const stop = await refused(id).catch(() => true);
+      if (stop) cut += this.abort(id, reason());
+    }
+    return cut;
+  }
+
   /** Cuts every download of `principalId` with `reason`; returns how many were cut. */
   abort(principalId: string, reason: Error): number {
     const set = this.#byPrincipal.get(principalId);

@@ -17,7 +17,7 @@ export interface ResourceTarget {
 /**
  * An audit record body (format v1) as the detectors read it. The fields are the
  * record's own; `network`, `device`, `target` and `grantIds` are derived from it, and
- * `tier` is looked up (the record names the artifact, not its tier).
+ * `tier` and `kind` are looked up (the record names the artifact, not its tier).
  */
 export interface MonitorEvent {
   seq: number;
@@ -37,6 +37,8 @@ export interface MonitorEvent {
   device: string;
   target: ResourceTarget | null;
   tier: Tier | null;
+  /** Catalog kind of the artifact (`other` for unclassified S3 keys); null if it names none or is unknown. */
+  kind: string | null;
   /** Grants among the determining policies (a grant's link id is its id). */
   grantIds: string[];
   /**
@@ -46,8 +48,8 @@ export interface MonitorEvent {
   weight?: number;
 }
 
-/** A parsed record before its artifact's tier is known. */
-export type ParsedEvent = Omit<MonitorEvent, 'tier'>;
+/** A parsed record before its artifact's tier and kind are known. */
+export type ParsedEvent = Omit<MonitorEvent, 'tier' | 'kind'>;
 
 const OUTCOMES = new Set(['attempt', 'success', 'failure', 'denied']);
 
@@ -67,9 +69,12 @@ export function parseAuditRecord(seq: number, body: string): ParsedEvent | null 
   }
   if (o.v !== 1 || typeof o.time !== 'number' || typeof o.action !== 'string' || typeof o.resource !== 'string') return null;
   if ((o.decision !== 'allow' && o.decision !== 'deny') || typeof o.outcome !== 'string' || !OUTCOMES.has(o.outcome)) return null;
-  const actor = parseActor(o.actor);
-  if (actor === undefined) return null;
-  if (actor !== null && actor.kind === MONITOR_ACTOR.kind) return null;
+  const named = parseActor(o.actor);
+  if (named === undefined) return null;
+  if (named !== null && named.kind === MONITOR_ACTOR.kind) return null;
+  // INVARIANT: a refused authentication is an outsider's attempt, never the behaviour of the account it named
+  // (records written before failed logins had no actor carried the victim); it counts against its source address
+  const actor = o.decision === 'deny' && AUTHENTICATION_ACTIONS.has(o.action) ? null : named;
   const context = typeof o.context === 'object' && o.context !== null && !Array.isArray(o.context) ? (o.context as Record<string, unknown>) : {};
   const sourceIp = typeof context.sourceIp === 'string' ? context.sourceIp : '';
   const policies = Array.isArray(o.policies) ? o.policies.filter((p): p is string => typeof p === 'string') : [];
@@ -92,6 +97,9 @@ export function parseAuditRecord(seq: number, body: string): ParsedEvent | null 
     ...(o.action === 'coalesced-refusals' && typeof context.count === 'number' && Number.isSafeInteger(context.count) && context.count > 0 ? { weight: context.count } : {}),
   };
 }
+
+/** Actions of authentication itself (logins, step-ups, token exchanges...). */
+const AUTHENTICATION_ACTIONS: ReadonlySet<string> = new Set(['login', 'authenticate', 'step-up', 'refresh', 'token-exchange', 'sso-login', 'bootstrap']);
 
 function parseActor(a: unknown): MonitorEvent['actor'] | undefined {
   if (a === null) return null;
@@ -122,7 +130,8 @@ export function artifactKey(t: ResourceTarget): string | null {
   return t.artifact === null ? null : `${t.project}/${t.artifact}`;
 }
 
-/** Completes a parsed record with the tier of its artifact (null if it names none). */
-export function withTier(e: ParsedEvent, tier: string | null): MonitorEvent {
-  return { ...e, tier: tier !== null && (TIERS as readonly string[]).includes(tier) ? (tier as Tier) : null };
+/** Completes a parsed record with the tier and kind of its artifact (null if it names none, or an unknown one). */
+export function withCatalog(e: ParsedEvent, info: { tier: string; kind: string } | null): MonitorEvent {
+  const tier = info !== null && (TIERS as readonly string[]).includes(info.tier) ? (info.tier as Tier) : null;
+  return { ...e, tier, kind: info?.kind ?? null };
 }

@@ -15,6 +15,7 @@ import { JsonLinesAlertSink } from './alerting/jsonl-alert-sink.js';
 import { SyslogAlertSink } from './alerting/syslog-alert-sink.js';
 import { WebhookAlertSink } from './alerting/webhook-sink.js';
 import { AlertRaiser } from './alert-raiser.js';
+import { ArtifactInfoResolver } from './artifact-info-resolver.js';
 import { AuditMonitor } from './audit-monitor.js';
 import { InflightDownloads } from './inflight-downloads.js';
 import { MonitorEngine } from './monitor-engine.js';
@@ -22,10 +23,12 @@ import { MonitorMetrics } from './monitor-metrics.js';
 import { MonitorService, type UnlockCheck } from './monitor-service.js';
 import { DEFAULT_RULES, loadRulesFile } from './rules.js';
 import type { MonitorRules } from './rules.js';
-import { TierResolver } from './tier-resolver.js';
 
 /** How often open campaigns are checked for reminders due (reminders are hours apart). */
 const REMINDER_SWEEP_MS = 5 * 60_000;
+
+/** How often the leading node reads the audit records other nodes wrote (ms). */
+const FOLLOW_MS = 250;
 
 /** What the monitor module needs from the core, before the audit log exists. */
 export interface MonitorCore {
@@ -46,8 +49,8 @@ export interface MonitorAttachment {
   audit: AuditLog;
   /** Required of whoever unlocks a principal (see src/access/step-up.ts). */
   unlockCheck: UnlockCheck;
-  /** Revokes a principal's sessions at a lock (identity module). */
-  revokeSessions?: (principalId: string, at: number, reason: string) => Promise<number>;
+  /** Revokes every credential of a principal and what was minted from them, at a lock (credential lineage); returns how many. */
+  revokeCredentials: (principalId: string, at: number, reason: string) => Promise<number>;
 }
 
 /** The monitoring and review module, as the composition root wires it. */
@@ -60,10 +63,18 @@ export interface MonitorModule {
   /** Prometheus registry of the module (merged into /metrics). */
   readonly registry: Registry;
   readonly metrics: MonitorMetrics;
-  /** Builds the use cases and starts the detectors (their state loads and catches up in the background). */
+  /** Builds the use cases; the detectors start with {@link MonitorModule.lead}. */
   attach(a: MonitorAttachment): { monitor: MonitorService; reviews: ReviewService };
   /** One sweep of review reminders now, at the injected clock's time (the timer runs it every few minutes). */
   sweepReminders(): Promise<{ campaigns: number; reminders: number; reviewers: string[] }>;
+  /**
+   * Runs the detectors and review reminders on this node until the returned function is
+   * called: the composition root hands this to the `monitor` lease, so one node at a time
+   * runs them. Nothing runs before `attach`, or when the monitor is disabled.
+   */
+  lead(): () => Promise<void>;
+  /** Whether this node runs the detectors now. */
+  leading(): boolean;
   /** Resolves once every record written so far is analysed (tests, shutdown). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -96,39 +107,49 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
     report(err, `alert delivery to ${sink} failed`);
   });
   const inflight = new InflightDownloads();
-  const engine = new MonitorEngine(rules);
   let raiser: AlertRaiser | null = null;
-  const detectors = new AuditMonitor({
-    store: core.store,
-    monitorStore: core.monitorStore,
-    engine,
-    tiers: new TierResolver(core.store),
-    onFinding: async (f) => {
-      // INVARIANT: attach() builds the raiser before start(), and nothing is analysed before start()
-      await raiser!.raise(f);
-    },
-    onError: (err) => report(err, 'detectors'),
-    metrics,
-    clock: core.clock,
-  });
+  // the engine of the detectors this node runs now (null while another node leads)
+  let engine: MonitorEngine | null = null;
+  metrics.watchState(() => (engine === null ? { principals: 0, bytes: 0, largest: 0 } : { principals: engine.size, bytes: engine.storedBytes, largest: engine.largestStoredState() }));
+  // the detectors run on one node at a time (the holder of the `monitor` lease): built anew at each takeover
+  const makeDetectors = () => {
+    engine = new MonitorEngine(rules);
+    return new AuditMonitor({
+      store: core.store,
+      monitorStore: core.monitorStore,
+      engine,
+      catalog: new ArtifactInfoResolver(core.store),
+      onFinding: async (f) => {
+        // INVARIANT: attach() builds the raiser before lead(), and nothing is analysed before start()
+        await raiser!.raise(f);
+      },
+      onError: (err) => report(err, 'detectors'),
+      metrics,
+      clock: core.clock,
+    });
+  };
+  let detectors: AuditMonitor | null = null;
+  // fed by the audit log on every node; only the leading node has detectors to hand records to
+  const sink: AuditSink = {
+    write: (records) => detectors?.write(records) ?? Promise.resolve(),
+    close: async () => undefined,
+  };
   let attached = false;
   let reviewService: ReviewService | null = null;
-  let reminderTimer: NodeJS.Timeout | null = null;
 
   return {
     rules,
-    sinks: config.enabled ? [detectors] : [],
+    sinks: config.enabled ? [sink] : [],
     inflight,
     registry: metrics.registry,
     metrics,
     attach(a) {
       if (attached) throw new InternalError('monitor attached twice');
       attached = true;
-      const locker = new AccountLocker({ store: core.store, monitorStore: core.monitorStore, inflight, audit: a.audit, clock: core.clock, warn: core.warn, ...(a.revokeSessions ? { revokeSessions: a.revokeSessions } : {}) });
+      const locker = new AccountLocker({ store: core.store, monitorStore: core.monitorStore, inflight, audit: a.audit, clock: core.clock, warn: core.warn, revokeCredentials: a.revokeCredentials });
       raiser = new AlertRaiser({ rules, monitorStore: core.monitorStore, locker, dispatcher, audit: a.audit, metrics, clock: core.clock, warn: core.warn });
-      if (config.enabled) void detectors.start().catch(() => undefined);
-      const flushUsage = () => (config.enabled ? detectors.persist() : Promise.resolve());
-      const monitor = new MonitorService(a.deps, a.gate, { monitorStore: core.monitorStore, metrics, clearWindows: (id) => detectors.clearWindows(id), unlockCheck: a.unlockCheck });
+      const flushUsage = () => detectors?.persist() ?? Promise.resolve();
+      const monitor = new MonitorService(a.deps, a.gate, { monitorStore: core.monitorStore, metrics, clearWindows: (id) => detectors?.clearWindows(id) ?? Promise.resolve(), unlockCheck: a.unlockCheck });
       const reviews = new ReviewService(
         a.deps,
         a.gate,
@@ -152,24 +173,45 @@ export function openMonitor(config: MonitorConfig, core: MonitorCore): MonitorMo
         },
       );
       reviewService = reviews;
-      // reminders go out from the node that runs the detectors; the store's claim keeps a round single anyway
-      if (config.enabled && config.reviewReminderHours > 0) {
+      return { monitor, reviews };
+    },
+    lead() {
+      if (!attached || !config.enabled) return async () => undefined;
+      const running = makeDetectors();
+      detectors = running;
+      void running.start().catch(() => undefined);
+      // records other nodes write reach the leader by reading the log (one indexed query per tick)
+      const follow = setInterval(() => void running.follow(), FOLLOW_MS);
+      follow.unref();
+      let reminderTimer: NodeJS.Timeout | null = null;
+      const reviews = reviewService!;
+      // the store's claim keeps a reminder round single anyway
+      if (config.reviewReminderHours > 0) {
         reminderTimer = setInterval(() => void reviews.sweepReminders().catch((err: unknown) => report(isCofferError(err) ? err : new InternalError('reminder sweep failed', { cause: err }), 'review reminders')), REMINDER_SWEEP_MS);
         reminderTimer.unref();
       }
-      return { monitor, reviews };
+      return async () => {
+        clearInterval(follow);
+        if (reminderTimer !== null) clearInterval(reminderTimer);
+        if (detectors === running) detectors = null;
+        await running.close();
+      };
     },
     sweepReminders() {
       if (reviewService === null) return Promise.reject(new InternalError('monitor not attached'));
       return reviewService.sweepReminders();
     },
+    leading() {
+      return detectors !== null;
+    },
     async idle() {
-      if (config.enabled && attached) await detectors.idle();
+      await detectors?.follow();
+      await detectors?.idle();
       await dispatcher.flush();
     },
     async close() {
-      if (reminderTimer !== null) clearInterval(reminderTimer);
-      if (config.enabled && attached) await detectors.close();
+      await detectors?.close();
+      detectors = null;
       await dispatcher.close();
     },
   };

@@ -20,3 +20,9 @@ void test('typos, wrong types and unknown actions are refused', () => {
   assert.throws(() => mergeRules(DEFAULT_RULES, { volume: { action: 'block' } }), ConfigInvalidError);
   assert.throws(() => mergeRules(DEFAULT_RULES, []), ConfigInvalidError);
 });
+
+void test('keys renamed when breadth came to be counted in datasets are refused with their new name', () => {
+  assert.throws(() => mergeRules(DEFAULT_RULES, { volume: { maxDistinctArtifacts: 100 } }), /`maxDistinctArtifacts` in monitor rules.volume is now `maxDistinctDatasets`/);
+  assert.throws(() => mergeRules(DEFAULT_RULES, { slowAndLow: { novelMinArtifacts: 9 } }), /is now `novelMinDatasets`/);
+  assert.equal(mergeRules(DEFAULT_RULES, { volume: { maxDistinctDatasets: 100 } }).volume.maxDistinctDatasets, 100);
+});

@@ -13,14 +13,21 @@ const GiB = 1024 ** 3;
 
 /** Thresholds and actions of every detection rule. Times in minutes, hours or days as named. */
 export interface MonitorRules {
-  /** Bytes and distinct artifacts downloaded in a sliding window, against the principal's hourly baseline and absolute caps. */
+  /**
+   * Bytes, datasets and projects downloaded in a sliding window, against absolute caps,
+   * the principal's hourly baseline and its history of restricted bytes. Breadth is
+   * counted in datasets (an artifact, or a top folder of unclassified S3 keys: see
+   * src/monitor/dataset.ts) and projects, never in keys.
+   */
   volume: {
     action: RuleAction;
     windowMinutes: number;
     /** Absolute caps on bytes of each tier downloaded within the window, whatever the baseline. */
     tierCapsBytes: TierCaps;
-    /** Absolute cap on distinct artifacts downloaded within the window (0 = none). */
-    maxDistinctArtifacts: number;
+    /** Absolute cap on distinct datasets downloaded within the window (0 = none; at most 63 is exact). */
+    maxDistinctDatasets: number;
+    /** Absolute cap on distinct projects downloaded from within the window (0 = none; at most 31 is exact). */
+    maxDistinctProjects: number;
     /** Active hours needed before the baseline is used. */
     baselineMinSamples: number;
     /** Threshold = max(floor, factor * mean + deviations * mean absolute deviation). */
@@ -28,6 +35,15 @@ export interface MonitorRules {
     baselineDeviations: number;
     baselineMinBytes: number;
     baselineMinDistinct: number;
+    baselineMinProjects: number;
+    /**
+     * Restricted bytes within the window, against the principal's own restricted bytes
+     * per hour: threshold = max(restrictedMinBytes, factor * mean + deviations * dev),
+     * from the first download (0 = check off).
+     */
+    restrictedMinBytes: number;
+    restrictedFactor: number;
+    restrictedDeviations: number;
     /** EWMA weight of each new hourly sample. */
     alpha: number;
     cooldownMinutes: number;
@@ -42,12 +58,12 @@ export interface MonitorRules {
     dailyFactor: number;
     dailyDeviations: number;
     dailyMinBytes: number;
-    /** Novel artifacts (not downloaded by the principal within `noveltyDays`) first downloaded within a rolling 24 hours, against its daily baseline. */
+    /** Novel datasets (not downloaded by the principal within `noveltyDays`) first downloaded within a rolling 24 hours, against its daily baseline. */
     noveltyDays: number;
     novelFactor: number;
     novelDeviations: number;
-    novelMinArtifacts: number;
-    /** Distinct artifacts within a rolling 24 hours, against the daily baseline of distinct artifacts. */
+    novelMinDatasets: number;
+    /** Distinct datasets within a rolling 24 hours, against the daily baseline of distinct datasets. */
     distinctFactor: number;
     distinctDeviations: number;
     dailyMinDistinct: number;
@@ -94,12 +110,17 @@ export const DEFAULT_RULES: MonitorRules = deepFreeze({
     action: 'lock',
     windowMinutes: 60,
     tierCapsBytes: { public: 0, internal: 150 * GiB, confidential: 60 * GiB, restricted: 16 * GiB },
-    maxDistinctArtifacts: 40,
+    maxDistinctDatasets: 40,
+    maxDistinctProjects: 8,
     baselineMinSamples: 24,
     baselineFactor: 3,
     baselineDeviations: 4,
     baselineMinBytes: 16 * GiB,
     baselineMinDistinct: 15,
+    baselineMinProjects: 3,
+    restrictedMinBytes: 4 * GiB,
+    restrictedFactor: 3,
+    restrictedDeviations: 4,
     alpha: 0.1,
     cooldownMinutes: 60,
   },
@@ -113,7 +134,7 @@ export const DEFAULT_RULES: MonitorRules = deepFreeze({
     noveltyDays: 30,
     novelFactor: 3,
     novelDeviations: 3,
-    novelMinArtifacts: 5,
+    novelMinDatasets: 5,
     distinctFactor: 2,
     distinctDeviations: 3,
     dailyMinDistinct: 15,
@@ -163,12 +184,16 @@ export function loadRulesFile(path: string): MonitorRules {
   return mergeRules(DEFAULT_RULES, parsed, `monitor rules file \`${path}\``);
 }
 
+/** Keys renamed when breadth came to be counted in datasets instead of artifacts (keys of S3 folders were each one). */
+const RENAMED: Record<string, string> = { maxDistinctArtifacts: 'maxDistinctDatasets', novelMinArtifacts: 'novelMinDatasets' };
+
 function merge(base: unknown, over: unknown, path: string): unknown {
   if (over === undefined) return base;
   if (typeof base === 'object' && base !== null) {
     if (typeof over !== 'object' || over === null || Array.isArray(over)) throw new ConfigInvalidError(`${path} must be an object`);
     const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
     for (const [k, v] of Object.entries(over)) {
+      if (!(k in out) && Object.hasOwn(RENAMED, k) && RENAMED[k]! in out) throw new ConfigInvalidError(`\`${k}\` in ${path} is now \`${RENAMED[k]}\`: breadth is counted in datasets (see docs/monitoring.md)`);
       if (!(k in out)) throw new ConfigInvalidError(`unknown key \`${k}\` in ${path}: known keys are ${Object.keys(out).join(', ')}`);
       out[k] = merge(out[k], v, `${path}.${k}`);
     }

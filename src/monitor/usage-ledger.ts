@@ -18,14 +18,23 @@ export class UsageLedger {
     if (e.actor === null || e.decision !== 'allow') return;
     for (const grantId of e.grantIds) {
       const g = this.#grants.get(grantId);
-      if (g === undefined || g.lastUsedAt < e.time) this.#grants.set(grantId, { grantId, principalId: e.actor.id, lastUsedAt: e.time, lastSeq: e.seq });
+      if (g === undefined) this.#grants.set(grantId, { grantId, principalId: e.actor.id, lastUsedAt: e.time, lastSeq: e.seq });
+      else if (g.lastUsedAt < e.time) {
+        g.principalId = e.actor.id;
+        g.lastUsedAt = e.time;
+        g.lastSeq = e.seq;
+      }
     }
     if (e.outcome !== 'success' || e.target === null || !RECORDED.has(e.action)) return;
     const artifact = e.target.artifact ?? '';
     const key = `${e.actor.id}\n${e.action}\n${e.target.project}\n${artifact}`;
     const u = this.#uses.get(key);
     if (u === undefined) this.#uses.set(key, { principalId: e.actor.id, action: e.action, project: e.target.project, artifact, lastUsedAt: e.time, count: 1 });
-    else this.#uses.set(key, { ...u, lastUsedAt: Math.max(u.lastUsedAt, e.time), count: u.count + 1 });
+    else {
+      // in place: the ledger owns its rows until drained
+      u.lastUsedAt = Math.max(u.lastUsedAt, e.time);
+      u.count++;
+    }
   }
 
   get size(): number {

@@ -1,4 +1,5 @@
 import type { AccessRequest, Action, Decision, ListingPlan, PolicyEngine, RequestContext, Subject } from './policy-engine.js';
+import { scanFacts, versionTier } from './version-facts.js';
 import { listingPlan } from './listing-plan.js';
 import type { PolicyEngineOptions } from './cedar-wasm-engine.js';
 import { loadPolicySet, type ValidatedPolicySet } from './load-policy-set.js';
@@ -16,7 +17,7 @@ import type { EntityData, EntityLookup } from './compiled/entity-store.js';
 import { exactPolicyJson } from './compiled/long-literals.js';
 import { CedarSchema, SchemaError, type ActionDef } from './compiled/schema.js';
 import { parseIp } from './compiled/extensions.js';
-import { CedarEvalError, CedarSet, DateTime, EntityUid, type CedarRecord } from './compiled/values.js';
+import { CedarEvalError, CedarSet, DateTime, EntityUid, type CedarRecord, type Value } from './compiled/values.js';
 import type { PolicyInstance } from './compiled/policy-index.js';
 
 /** Smallest and largest epoch ms whose ISO form Cedar's `datetime` accepts (years 0000 to 9999). */
@@ -243,11 +244,22 @@ export class CompiledEngine implements PolicyEngine {
           if (v.artifactId !== a.id) throw new RequestMappingError('version does not belong to the given artifact');
           if (!Number.isSafeInteger(v.number)) throw new RequestMappingError('version number is not an integer');
           const version = new EntityUid(ENTITY_TYPE.version, v.id);
-          const vattrs: CedarRecord = new Map<string, string | number>([
+          const scan = scanFacts(v);
+          const vattrs: CedarRecord = new Map<string, Value>([
             ['number', v.number],
-            ['tier', a.tier],
+            ['tier', versionTier(v, a)],
             ['environment', a.environment],
             ['kind', a.kind],
+            [
+              'scan',
+              new Map<string, Value>([
+                ['state', scan.state],
+                ['unsafeCode', scan.unsafeCode],
+                ['secrets', scan.secrets],
+                ['pii', scan.pii],
+                ['excepted', scan.excepted],
+              ]),
+            ],
           ]);
           chain.push({ uid: version, attrs: vattrs, parents: [artifact], tags: null });
           chainAncestors.push([artifact.key, project.key]);

@@ -17,6 +17,7 @@ export { parsePolicySources } from './load-policy-set.js';
 export { validatePolicySources, type PolicySummary } from './validate-policy-sources.js';
 export { formatPolicySource } from './format-policy.js';
 export { readBaselinePack, readSchemaText, packageRoot } from './policy-files.js';
+export { STEP_UP, STEP_UP_POLICY_IDS, stepUpActions, type StepUpRule, type StepUpTable } from './step-up-actions.js';
 export { isGrantActive } from './grant-links.js';
 export { LocalClock, WEEKDAYS, assertTimeZone, type LocalTime, type Weekday } from './local-time.js';
 export { ALL_NETWORKS, NETWORK_SOURCE_NAME, parseTrustedNetworks, trustedNetworkPolicy } from './network-policy.js';

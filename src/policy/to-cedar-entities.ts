@@ -1,4 +1,5 @@
 import type { AccessRequest, RequestContext, ResourceRef } from './policy-engine.js';
+import { scanFacts, versionTier } from './version-facts.js';
 import { ENTITY_TYPE, SYSTEM_ENTITY_ID, type CedarUid } from './cedar-names.js';
 import type { Principal } from '../domain/types.js';
 import type { LocalClock } from './local-time.js';
@@ -105,7 +106,7 @@ export function toCedarEntities(request: AccessRequest): CedarEntity[] {
   if (version.artifactId !== artifact.id) throw new RequestMappingError('version does not belong to the given artifact');
   entities.push({
     uid: { type: ENTITY_TYPE.version, id: version.id },
-    attrs: { number: version.number, tier: artifact.tier, environment: artifact.environment, kind: artifact.kind },
+    attrs: { number: version.number, tier: versionTier(version, artifact), environment: artifact.environment, kind: artifact.kind, scan: { ...scanFacts(version) } },
     parents: [artifactUid],
   });
   return entities;

@@ -18,12 +18,14 @@ import { ADMINS_GROUP, CofferService } from '../service/index.js';
 import { openPostgresStore, openSqliteStore } from '../store/index.js';
 import type { BlobStore, MetadataStore } from '../store/index.js';
 import { openBlobStore } from './open-blob-store.js';
+import { VersionScanner } from '../service/scan/version-scanner.js';
 import { openKeyProvider } from './open-key-provider.js';
 import { EncryptingVault, orphanGraceMs, orphanSweepIntervalMs, rewrapStaleKeys, rewrapStalePartKeys, settingsKeyringStore, startOrphanSweeps } from '../vault/index.js';
 import { loadAuditKeys } from './sealed-audit-keys.js';
 import { Readiness } from './readiness.js';
 import type { AuthenticatedRoutes } from '../server/routes-v1.js';
-import { Identity, loadIdentityKeys, rotateSigningKey } from '../identity/index.js';
+import { Identity, loadIdentityKeys, rotateSigningKey, totalRevoked } from '../identity/index.js';
+import { SqlCredentialStore } from '../store/sql/credential-sql-store.js';
 import { IdentityService, ScimService } from '../service/identity/index.js';
 import { SqlIdentityStore } from '../store/sql/identity-sql-store.js';
 import type { PublicRoutes } from '../server/app.js';
@@ -33,6 +35,8 @@ import { openAccess } from '../service/access/index.js';
 import type { AccessModule } from '../service/access/index.js';
 import { SqlAccessStore } from '../store/sql/access-sql-store.js';
 import { accessRoutes } from '../server/routes-access.js';
+import { gateRoutes } from '../server/routes-gate.js';
+import { GateService } from '../service/scan/gate-service.js';
 import { shareLinkRoutes } from '../server/share-links.js';
 import { S3Service } from '../s3/index.js';
 import { SqlS3Store } from '../store/sql/s3-sql-store.js';
@@ -42,6 +46,10 @@ import { openMonitor, type MonitorModule } from '../monitor/index.js';
 import { freshAuthenticationCheck } from '../access/step-up.js';
 import { MonitorSqlStore } from '../store/sql/monitor-sql-store.js';
 import { monitorRoutes } from '../server/routes-monitor.js';
+import type { ChangeFeed } from '../store/change-feed.js';
+import type { Leases } from '../store/leases.js';
+import { AccountLockedError } from '../domain/errors.js';
+import { openCluster, timerJob } from './open-cluster.js';
 
 /** A running Coffer core: everything but the transport. */
 export interface Runtime {
@@ -72,6 +80,12 @@ export interface Runtime {
   metricRegistries: Registry[];
   /** Whether this node can serve: audit records writable, database and blob store reachable (`/v1/ready`). */
   readiness: Readiness;
+  /** The artifact gate's scanner of new versions (src/service/scan); `scanner.drain()` waits for the queue. */
+  scanner: VersionScanner;
+  /** Invalidation of what nodes cache (docs/architecture.md#stateless-nodes). */
+  changes: ChangeFeed;
+  /** Singleton jobs: which of them this node runs now. */
+  leases: Leases;
   close(): Promise<void>;
 }
 
@@ -91,14 +105,19 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const warn = options.warn ?? ((message, detail) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'CofferWarning'));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, 'coffer.db'));
+  const rawStore = config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, 'coffer.db'));
   // opened one after the other; whatever opened is closed again if a later step fails
-  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closers: Array<() => Promise<void>> = [() => rawStore.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    await store.migrate();
+    await rawStore.migrate();
+    // several nodes on one database: caches follow the change feed, singleton jobs run under leases;
+    // `store` publishes its writes that change cached state (docs/architecture.md#stateless-nodes)
+    const cluster = await openCluster(rawStore, config.databaseUrl, warn);
+    closers.push(() => cluster.close());
+    const { changes, leases, store } = cluster;
     const blobs = await openBlobStore(config, warn);
     closers.push(() => blobs.close());
     const blobStore = blobs.store;
@@ -130,12 +149,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       now: clock,
       onError: (err) => warn('audit background failure', { code: err.code, message: err.message }),
       sinks: monitor.sinks,
+      signsCheckpoints: () => leases.holds('audit-checkpoints'),
     });
+    leases.run('audit-checkpoints', timerJob(AUDIT_CHECKPOINT_JOB_MS, () => audit.checkpointIfDue()));
 
     const admins = await ensureAdminsGroup(store, clock());
     // the compiled evaluator serves the active policy set (docs/policy.md), behind a holder that
     // policy management swaps; cedar-wasm stays the reference it is tested against
-    const policyStore = new SqlPolicyStore(store);
+    const policyStore = cluster.publishing(new SqlPolicyStore(store), { createAndActivate: () => 'policy', activate: () => 'policy' });
     const policyRuntime = await openPolicyRuntime({
       policyStore,
       settings: { timeZone: config.timeZone, trustedNetworks: config.trustedNetworks },
@@ -152,9 +173,22 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       sessionSeconds: config.identity.sessionTtlSeconds,
       servicePatMaxTtlSeconds: config.identity.servicePatMaxTtlSeconds,
       requireStepUpForUserTokens: config.identity.requireStepUpForUserTokens,
-    });
+      mintedCredentialMaxTtlSeconds: config.identity.mintedCredentialMaxTtlSeconds,
+    }, new SqlCredentialStore(store.kysely, store.dialect));
     // every node re-reads the identity keys (a signing-key rotation on another node reaches it)
     identity.setKeySource({ load: () => loadIdentityKeys(store, keyring), rotateSigning: (now, retireNow) => rotateSigningKey(store, keyring, now, retireNow) });
+    changes.subscribe('identity-keys', () => void identity.refreshKeys(clock()));
+    // KEK terms added or retired (crypto-shredding) elsewhere: this node's copy follows at once
+    changes.subscribe('keyring', () => void keyring.refresh().catch((err: unknown) => warn('keyring refresh failed', { message: (err as Error).message })));
+    // a lock or a disabled principal on any node cuts that principal's downloads in flight here
+    changes.subscribe('locks', () => {
+      void monitor.inflight
+        .cutRefused(async (id) => {
+          const p = await store.getPrincipal(id);
+          return p === null || p.disabled;
+        }, () => new AccountLockedError())
+        .catch((err: unknown) => warn('in-flight downloads could not be checked after a lock', { message: (err as Error).message }));
+    });
 
     const service = new CofferService({
       identity,
@@ -180,6 +214,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         return report.rewrapped + parts.rewrapped;
       },
     });
+    // the artifact gate: every new version, whatever wrote it, is scanned from its sealed bytes (docs/gate.md)
+    const scanner = new VersionScanner(service.deps, { concurrency: config.gateScanConcurrency });
+    service.deps.versionCommitted = () => scanner.nudge();
+    service.deps.settleScan = (id) => scanner.settle(id);
+    scanner.start();
+    closers.push(() => scanner.stop());
     const setupToken = await prepareSetupToken(store, admins);
     // feature modules add their routes and shutdown hooks here
     const routes: AuthenticatedRoutes[] = [];
@@ -188,20 +228,20 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     {
       // policy management; every node follows the active policy set (polled every second)
       routes.push(policyRoutes(new PolicyService(service.deps, service.gate, policyRuntime.deps)));
-      onClose.push(policyRuntime.startSync());
+      onClose.push(policyRuntime.startSync(changes));
     }
     {
       const identityService = new IdentityService(service.deps, service.gate);
       routes.push(identityRoutes(identityService));
       publicRoutes.push(identityPublicRoutes(identityService), scimRoutes(new ScimService(service.deps)));
       // expired tickets and revocation entries are dropped every 10 minutes (never on the request path)
-      const sweep = setInterval(() => void identity.identityStore.sweep(clock()).catch(() => undefined), 10 * 60_000);
-      sweep.unref();
-      onClose.push(async () => clearInterval(sweep));
+      leases.run('identity-sweep', timerJob(10 * 60_000, () => identity.identityStore.sweep(clock())));
     }
     // access: just-in-time requests, break-glass, promotion gates, share links (docs/access.md)
-    const access = openAccess(service.deps, service.gate, config.access, { store: new SqlAccessStore(store) });
+    const access = openAccess(service.deps, service.gate, config.access, { store: new SqlAccessStore(store), singleton: (name, start) => leases.run(name, start) });
     routes.push(accessRoutes(access.service));
+    // the artifact gate's verdicts and exceptions (docs/gate.md); exceptions are access requests
+    routes.push(gateRoutes(new GateService(access.service.ctx)));
     publicRoutes.push(shareLinkRoutes(access.service));
     onClose.push(() => access.close());
     // S3-compatible endpoint (docs/s3.md): credentials over REST here, the S3 listener in main.ts
@@ -209,16 +249,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     routes.push(s3Routes(s3));
     {
       // abandoned multipart uploads (a week old) and long-expired credentials go hourly, never on the request path
-      const sweep = setInterval(() => void s3.sweep(7 * 24 * 3600_000).catch(() => undefined), 3600_000);
-      sweep.unref();
-      onClose.push(async () => clearInterval(sweep));
+      leases.run('s3-sweep', timerJob(3600_000, () => s3.sweep(7 * 24 * 3600_000)));
     }
     {
       // complete blobs nothing points to (a crash between a blob's publication and its row's
       // commit, or between a row's removal and its blob's): removed at start and periodically
       // once older than the longest possible upload plus a commit margin (docs/security.md#orphaned-blobs)
       const graceMs = orphanGraceMs(config.maxUploadSeconds * 1000);
-      const sweeps = startOrphanSweeps(
+      const startSweeps = () => startOrphanSweeps(
         { blobStore, clock, graceMs, isReferenced: async (key) => (await store.hasBlobKey(key)) || (await s3.ctx.store.hasPartBlobKey(key)) },
         {
           intervalMs: orphanSweepIntervalMs(graceMs),
@@ -238,7 +276,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           onError: (err) => warn('orphaned blob sweep failed', { code: (err as { code?: string }).code ?? 'unknown', message: (err as Error).message }),
         },
       );
-      onClose.push(() => sweeps.close());
+      leases.run('orphan-blobs', () => {
+        const sweeps = startSweeps();
+        return () => sweeps.close();
+      });
     }
     {
       // monitoring, access reviews, least-privilege recommendations (docs/monitoring.md)
@@ -247,11 +288,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         gate: service.gate,
         audit,
         unlockCheck: freshAuthenticationCheck(config.access.stepUpMaxAgeSeconds),
-        revokeSessions: (id, at, reason) => identity.identityStore.revokeSessionsOf(id, at, reason),
+        revokeCredentials: async (id, at, reason) => totalRevoked(await identity.lineage.revokePrincipal(id, at, reason)),
       });
       routes.push(monitorRoutes(m.monitor, m.reviews));
       onClose.push(() => monitor.close());
+      leases.run('monitor', () => monitor.lead());
     }
+    // jobs start once everything is built; stopped first at close (hooks run in reverse)
+    await leases.start();
+    onClose.push(() => leases.close());
     return {
       service,
       store,
@@ -268,7 +313,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       onClose,
       monitor,
       metricRegistries: [monitor.registry],
+      scanner,
       readiness: new Readiness({ store, blobStore, blobsReady: () => blobs.ready(), clock, warn }),
+      changes,
+      leases,
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
         // the coalesced counts of unauthenticated traffic reach the chain before it closes,
@@ -283,6 +331,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     throw err;
   }
 }
+
+/** How often the node holding the `audit-checkpoints` lease checks whether a checkpoint is due (ms). */
+const AUDIT_CHECKPOINT_JOB_MS = 5000;
 
 /** The `admins` group exists from the first start, so every node knows its id. */
 async function ensureAdminsGroup(store: MetadataStore, now: number): Promise<string> {

@@ -1,4 +1,5 @@
-import { STEP_UP_ENFORCED } from '../identity/identity.js';
+import { credentialMfa } from '../identity/credential-lineage.js';
+import { identityOf } from '../service/identity/audit.js';
 import {
   AuthRequiredError,
   PrincipalDisabledError,
@@ -13,7 +14,7 @@ import {
 import type { CofferError } from '../domain/errors.js';
 import { resolveSubject } from '../identity/resolve-subject.js';
 import type { Caller } from '../service/caller.js';
-import { SESSION_PARENT, encodeSecret, secretObjectId, sessionTokenMatches } from './credentials.js';
+import { encodeSecret, secretObjectId, sessionTokenMatches } from './credentials.js';
 import type { S3Context } from './s3-context.js';
 import type { S3HttpRequest } from './s3-http.js';
 import { parseSigV2, verifySigV2 } from './sigv2.js';
@@ -34,9 +35,10 @@ export interface S3Authenticated {
 
 /**
  * Authenticates an S3 request: SigV4 (header or presigned query) or SigV2 (header or
- * presigned query). The credential must exist, be neither revoked nor expired (nor the
- * API token it came from), carry its session token, and the signature must verify with
- * its secret. Every failure is recorded in the audit log and rethrown.
+ * presigned query). The credential must exist, be neither revoked nor expired, nor may
+ * any credential it was minted from be revoked or missing (credential lineage); it must
+ * carry its session token, and the signature must verify with its secret. Every failure
+ * is recorded in the audit log and rethrown.
  */
 export async function authenticateS3(ctx: S3Context, request: S3HttpRequest, resourceName: string): Promise<S3Authenticated> {
   const now = ctx.deps.clock();
@@ -49,11 +51,9 @@ export async function authenticateS3(ctx: S3Context, request: S3HttpRequest, res
     const sessionToken = (v4 ?? v2)!.sessionToken;
     const record = await ctx.store.getCredential(accessKeyId);
     if (record === null) throw new TokenInvalidError('the access key id you provided does not exist in our records');
-    const { credential, parent } = record;
-    // credentials of an API token live and die with it; those of a session are bound to its principal only
-    const fromToken = !credential.tokenId.startsWith(SESSION_PARENT);
-    if (credential.revokedAt !== null || (fromToken && (parent === null || parent.revokedAt !== null))) throw new TokenRevokedError('the credential has been revoked');
-    if (credential.expiresAt <= now || (parent !== null && parent.expiresAt !== null && parent.expiresAt <= now)) throw new TokenExpiredError('the provided token has expired');
+    const { credential } = record;
+    if (credential.revokedAt !== null) throw new TokenRevokedError('the credential has been revoked');
+    if (credential.expiresAt <= now) throw new TokenExpiredError('the provided token has expired');
     // INVARIANT: temporary credentials are useless without their session token
     if (!sessionTokenMatches(sessionToken, credential.sessionHash)) throw new S3RequestError('the provided token is malformed or otherwise invalid', { s3Code: 'InvalidToken' });
     if (ctx.keyring.isUnknownTerm(credential.keyTerm)) await ctx.keyring.refresh();
@@ -73,19 +73,26 @@ export async function authenticateS3(ctx: S3Context, request: S3HttpRequest, res
     const principal = await ctx.deps.store.getPrincipal(credential.principalId);
     if (principal === null || principal.kind === 'group') throw new TokenInvalidError('the access key id you provided does not exist in our records');
     if (principal.disabled) throw new PrincipalDisabledError();
+    // INVARIANT: the key and every credential it was minted from are alive; its methods are its lineage's
+    let lineage;
+    try {
+      lineage = await identityOf(ctx.deps).lineage.check(accessKeyId, now);
+    } catch (err) {
+      if (err instanceof TokenRevokedError) throw new TokenRevokedError('the credential has been revoked', { detail: err.detail });
+      if (err instanceof TokenExpiredError) throw new TokenExpiredError('the provided token has expired');
+      throw err;
+    }
     const subject = await resolveSubject(ctx.deps.store, principal, now);
     const caller: Caller = {
       subject,
       meta: request.meta,
       tokenId: credential.tokenId,
+      credentialId: accessKeyId,
       context: {
         sourceIp: request.meta.sourceIp,
         now,
-        mfa: {
-          // same rule as API tokens (service/authenticate.ts): a user's key may be denied the token exemption
-          methods: ctx.requireStepUpForUserTokens === true && principal.kind === 'user' ? ['token', STEP_UP_ENFORCED] : ['token'],
-          ageSeconds: Math.max(0, Math.floor((now - credential.createdAt) / 1000)),
-        },
+        // the same rule as every credential: what its lineage carries
+        mfa: credentialMfa(lineage, principal, now, ctx.requireStepUpForUserTokens === true),
         device: { managed: false, id: '' },
       },
     };

@@ -34,21 +34,34 @@ export async function listBuckets(op: S3Op): Promise<S3HttpResponse> {
   };
 }
 
-/** CreateBucket: a project (`create-project`; its creator becomes its owner). A body (location) is read and ignored. */
+/**
+ * CreateBucket: a project (`create-project`; its creator becomes its owner). A body
+ * (location) is read and ignored. On a name that is taken:
+ * - a caller who may see the project gets BucketAlreadyOwnedByYou (409), as S3 answers
+ *   outside us-east-1 (rclone takes it as success; boto3 raises its own exception class);
+ * - a caller who may create projects but not see this one gets BucketAlreadyExists: bucket
+ *   names are one namespace and S3 says the same of another account's bucket;
+ * - a caller who may not create projects gets AccessDenied whether or not the name is
+ *   taken, so the operation is no existence oracle for callers who could not create anyway.
+ */
 export async function createBucket(op: S3Op): Promise<S3HttpResponse> {
-  assertBucketName(op.bucket);
   op.http.proceed?.();
   await readSmallBody(op.http.body, 64 * 1024);
+  const existing = await op.ctx.deps.store.getProjectByName(op.bucket);
+  if (existing !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project: existing }).allowed) {
+    return op.gate.refuse(op.caller, op.caller.meta, 'create-project', names.project(op.bucket), new S3RequestError('your previous request to create the named bucket succeeded and you already own it', { s3Code: 'BucketAlreadyOwnedByYou' }));
+  }
+  // INVARIANT: the name's existence is told only to a caller who may create projects
+  if (existing !== null && op.gate.decide(op.caller, 'create-project', SYSTEM).allowed) {
+    return op.gate.refuse(op.caller, op.caller.meta, 'create-project', names.project(op.bucket), new S3RequestError('the requested bucket name is not available: the bucket namespace is shared by all users', { s3Code: 'BucketAlreadyExists' }));
+  }
+  // a taken name for a caller who may not create projects: the gate denies as for a free one
+  if (existing === null) assertBucketName(op.bucket);
   try {
     await createProject(op.ctx.deps, op.gate, op.caller, { name: op.bucket, description: 'created through the S3 endpoint' });
   } catch (err) {
-    if (err instanceof AlreadyExistsError) {
-      const project = await op.ctx.deps.store.getProjectByName(op.bucket);
-      const mine = project !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project }).allowed;
-      throw new S3RequestError(mine ? 'your previous request to create the named bucket succeeded and you already own it' : 'the requested bucket name is not available', {
-        s3Code: mine ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists',
-      });
-    }
+    // created by someone else between the check and the insert
+    if (err instanceof AlreadyExistsError) throw new S3RequestError('the requested bucket name is not available: the bucket namespace is shared by all users', { s3Code: 'BucketAlreadyExists' });
     throw err;
   }
   return { status: 200, headers: { location: `/${op.bucket}` } };

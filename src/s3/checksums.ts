@@ -98,6 +98,19 @@ export function isChecksumValue(name: S3ChecksumName | 'md5', value: string): bo
   return bytes.length === (name === 'md5' ? 16 : DIGEST_BYTES[name]) && bytes.toString('base64') === value;
 }
 
+/**
+ * The answer to a checksum value that is not one (null when it is), as S3 gives it: text
+ * that is not base64 is InvalidRequest; base64 of a digest of the wrong length is a digest
+ * that cannot match, BadDigest. `where` names the header or trailer.
+ */
+export function checksumValueError(name: S3ChecksumName, value: string, where: string): S3RequestError | null {
+  if (isChecksumValue(name, value)) return null;
+  const base64 = /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').toString('base64') === value;
+  return base64
+    ? new S3RequestError(`the ${checksumApiName(name)} you specified did not match the calculated checksum (it is not a ${checksumApiName(name)} digest)`, { s3Code: 'BadDigest' })
+    : new S3RequestError(`value for x-amz-checksum-${name} ${where} is invalid`, { s3Code: 'InvalidRequest' });
+}
+
 /** What a body must match, checked when it ends. */
 export interface BodyExpectations {
   /** Content-MD5 (base64). */
@@ -166,8 +179,9 @@ export class DigestStream extends Transform {
         callback(this.fail(new S3RequestError(`the trailer x-amz-checksum-${trailer.name} is missing`, { s3Code: 'MalformedTrailerError' })));
         return;
       }
-      if (!isChecksumValue(trailer.name, value)) {
-        callback(this.fail(new S3RequestError(`value for x-amz-checksum-${trailer.name} trailing header is invalid`, { s3Code: 'InvalidRequest' })));
+      const invalid = checksumValueError(trailer.name, value, 'trailing header');
+      if (invalid !== null) {
+        callback(this.fail(invalid));
         return;
       }
       if (!constantEqual(value, checksums[trailer.name] ?? '')) {

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import type { Caller } from '../service/caller.js';
+import { earlierExpiry } from '../identity/credential-lineage.js';
+import { identityOf } from '../service/identity/audit.js';
 import type { S3Credential } from '../store/s3-store.js';
 import type { S3Context } from './s3-context.js';
 
@@ -10,8 +12,6 @@ export const MAX_CREDENTIAL_TTL_SECONDS = 3600;
 /** Shortest lifetime accepted. */
 export const MIN_CREDENTIAL_TTL_SECONDS = 60;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-/** `tokenId` prefix of credentials issued to a session caller (no API token to follow). */
-export const SESSION_PARENT = 'session:';
 /** Identifiable prefix of session tokens, so secret scanners can find leaked ones. */
 export const SESSION_TOKEN_PREFIX = 'coffer_s3session_';
 
@@ -28,6 +28,8 @@ export interface IssuedS3Credentials {
 /** A credential as listed (no secret). */
 export interface S3CredentialView {
   accessKeyId: string;
+  /** The credential (session or API token) the key was minted by. */
+  parentId: string;
   description: string;
   createdAt: string;
   expiresAt: string;
@@ -66,6 +68,7 @@ function newAccessKeyId(): string {
 function view(c: S3Credential): S3CredentialView {
   return {
     accessKeyId: c.accessKeyId,
+    parentId: c.tokenId,
     description: c.description,
     createdAt: new Date(c.createdAt).toISOString(),
     expiresAt: new Date(c.expiresAt).toISOString(),
@@ -74,9 +77,11 @@ function view(c: S3Credential): S3CredentialView {
 }
 
 /**
- * Issues temporary S3 credentials to the caller, bound to its identity and to the API
- * token it authenticated with: they expire after `ttlSeconds` (at most one hour, and
- * never after that token), and revoking that token revokes them.
+ * Issues temporary S3 credentials to the caller, minted by the credential it
+ * authenticated with (session, API token or another S3 key): they carry that
+ * credential's authentication methods and their times, never more, expire after
+ * `ttlSeconds` (at most one hour) and never after that credential, and end with it
+ * (logout, revocation, password change, lock, disable, deletion).
  */
 export async function issueCredentials(ctx: S3Context, caller: Caller, input: { ttlSeconds?: number; description?: string }): Promise<IssuedS3Credentials> {
   const ttl = input.ttlSeconds ?? MAX_CREDENTIAL_TTL_SECONDS;
@@ -86,14 +91,16 @@ export async function issueCredentials(ctx: S3Context, caller: Caller, input: { 
   const principal = caller.subject.principal;
   const permit = await ctx.gate.enter(caller, 'read-metadata', SYSTEM, `principal/${principal.name}/s3-credentials`, null, { s3: 'IssueCredentials' });
   const now = ctx.deps.clock();
-  // bound to the API token (revoking it revokes these) or, for a session caller, to its session's principal
-  const parent = caller.sessionId === undefined ? (await ctx.deps.store.listTokens(principal.id)).find((t) => t.id === caller.tokenId) : undefined;
-  const expiresAt = Math.min(now + ttl * 1000, parent?.expiresAt ?? Number.MAX_SAFE_INTEGER);
-  const tokenId = caller.sessionId === undefined ? caller.tokenId : `${SESSION_PARENT}${caller.sessionId}`;
+  const lineage = identityOf(ctx.deps).lineage;
   const accessKeyId = newAccessKeyId();
   const secret = randomBytes(32);
   const sessionToken = SESSION_TOKEN_PREFIX + randomBytes(32).toString('base64url');
   try {
+    const terms = await lineage.terms(caller.credentialId, now, principal.id);
+    // INVARIANT: never stronger, never longer than the credential that minted it
+    const expiresAt = earlierExpiry(now + ttl * 1000, terms.latestExpiry)!;
+    const tokenId = caller.credentialId;
+    await lineage.mint({ id: accessKeyId, kind: 's3-key', principalId: principal.id, parentId: tokenId, origin: 'mint', methods: terms.methods, createdAt: now, expiresAt });
     const { wrappedKey, keyTerm } = ctx.keyring.wrapDataKey(secretObjectId(accessKeyId), secret);
     await ctx.store.createCredential({
       accessKeyId,
@@ -107,7 +114,7 @@ export async function issueCredentials(ctx: S3Context, caller: Caller, input: { 
       expiresAt,
       revokedAt: null,
     });
-    await permit.finish('success', { details: { accessKeyId, expiresAt } });
+    await permit.finish('success', { details: { accessKeyId, expiresAt, parentId: tokenId } });
     return { accessKeyId, secretAccessKey: encodeSecret(secret), sessionToken, expiration: new Date(expiresAt).toISOString(), region: ctx.region };
   } catch (err) {
     await permit.finish('failure', { reason: (err as { code?: string }).code ?? 'error' });
@@ -126,12 +133,13 @@ export async function listCredentials(ctx: S3Context, caller: Caller): Promise<S
   return items.map(view);
 }
 
-/** Revokes one of the caller's S3 credentials (any one for `manage-principals`). Unknown ids are not found. */
+/** Revokes one of the caller's S3 credentials and what it minted (any one for `manage-principals`). Unknown ids are not found. */
 export async function revokeCredential(ctx: S3Context, caller: Caller, accessKeyId: string): Promise<void> {
   const resource = `s3-credential/${accessKeyId.slice(0, 40)}`;
   const found = await ctx.store.getCredential(accessKeyId);
   // someone else's credential answers like a missing one unless the caller manages principals
   const permit = await ctx.gate.enterOwned(caller, found?.credential.principalId ?? null, resource, `s3 credential \`${accessKeyId.slice(0, 40)}\` not found`, { s3: 'RevokeCredential' });
-  await ctx.store.revokeCredential(accessKeyId, ctx.deps.clock());
+  const own = found!.credential.principalId === caller.subject.principal.id;
+  await identityOf(ctx.deps).lineage.revoke({ ids: [found!.credential.accessKeyId] }, ctx.deps.clock(), own ? 'revoked' : `revoked-by:${caller.subject.principal.name}`);
   await permit.finish('success');
 }

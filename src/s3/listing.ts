@@ -11,6 +11,7 @@ import { bucketProject } from './object-write.js';
 import type { S3HttpResponse } from './s3-http.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { fallbackEtag, isoDate, quoteEtag } from './s3-format.js';
+import { s3KeyOf } from './s3-names.js';
 import { awsUriEncode } from './uri-encode.js';
 import { xmlDocument, type XmlNode } from './xml.js';
 
@@ -81,7 +82,7 @@ async function collect(op: S3Op, project: Project, prefix: string, delimiter: st
     let jumped = false;
     for (const row of rows) {
       scanned++;
-      const name = row.artifact.name;
+      const name = s3KeyOf(row.artifact.name);
       const here: Cursor = { a: name, f: null };
       if (!op.gate.decide(op.caller, 'read-metadata', { kind: 'version', project, artifact: row.artifact, version: row.version }).allowed) {
         cursor = here;
@@ -114,7 +115,7 @@ async function collect(op: S3Op, project: Project, prefix: string, delimiter: st
 function resumeAfter(entries: Entry[]): Cursor | null {
   const last = entries[entries.length - 1];
   if (last === undefined) return null;
-  return last.kind === 'object' ? { a: last.row.artifact.name, f: null } : { a: null, f: prefixUpperBound(last.prefix) };
+  return last.kind === 'object' ? { a: s3KeyOf(last.row.artifact.name), f: null } : { a: null, f: prefixUpperBound(last.prefix) };
 }
 
 function firstVisibleRef(project: Project, entries: Entry[]): ResourceRef | null {
@@ -147,7 +148,7 @@ export async function listObjects(op: S3Op, v2: boolean): Promise<S3HttpResponse
   const prefixes = entries.filter((e): e is Extract<Entry, { kind: 'prefix' }> => e.kind === 'prefix');
   const fetchOwner = !v2 || param(op, 'fetch-owner') === 'true';
   const contents: XmlNode[] = objects.map(({ row }) => ({
-    Key: enc(row.artifact.name),
+    Key: enc(s3KeyOf(row.artifact.name)),
     LastModified: isoDate(row.version.createdAt),
     ETag: quoteEtag(row.meta?.etag ?? fallbackEtag(row.version.sha256)),
     ...(row.meta?.checksums.crc32 !== undefined ? { ChecksumAlgorithm: checksumApiName('crc32'), ChecksumType: row.meta.checksumType } : {}),
@@ -158,7 +159,8 @@ export async function listObjects(op: S3Op, v2: boolean): Promise<S3HttpResponse
   const lastEntry = entries[entries.length - 1];
   const body: XmlNode = {
     Name: project.name,
-    Prefix: enc(prefix),
+    // S3 encodes Prefix in v2 only (botocore decodes it in v2 only): v1 echoes it as sent
+    Prefix: v2 ? enc(prefix) : prefix,
     ...(v2 ? {} : { Marker: enc(startAfter ?? '') }),
     ...(v2 ? { KeyCount: entries.length } : {}),
     MaxKeys: maxKeys,
@@ -168,7 +170,7 @@ export async function listObjects(op: S3Op, v2: boolean): Promise<S3HttpResponse
     ...(v2 && token !== undefined ? { ContinuationToken: token } : {}),
     ...(v2 && next !== null ? { NextContinuationToken: encodeToken(next) } : {}),
     ...(v2 && startAfter !== undefined ? { StartAfter: enc(startAfter) } : {}),
-    ...(!v2 && next !== null && lastEntry !== undefined ? { NextMarker: enc(lastEntry.kind === 'object' ? lastEntry.row.artifact.name : lastEntry.prefix) } : {}),
+    ...(!v2 && next !== null && lastEntry !== undefined ? { NextMarker: enc(lastEntry.kind === 'object' ? s3KeyOf(lastEntry.row.artifact.name) : lastEntry.prefix) } : {}),
     Contents: contents,
     CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p.prefix) })),
   };
@@ -202,8 +204,11 @@ export async function listObjectVersions(op: S3Op): Promise<S3HttpResponse> {
     const rows = await op.ctx.store.listArtifacts(project.id, { prefix, after: cursor.a, from: cursor.f, limit: BATCH });
     for (const { artifact, marker } of rows) {
       scanned++;
-      cursor = { a: artifact.name, f: null };
-      const all = (await op.ctx.deps.store.listVersions(artifact.id, { limit: 1000 })).items;
+      const key = s3KeyOf(artifact.name);
+      cursor = { a: key, f: null };
+      const purged = await op.ctx.store.purgedVersionNumbers(artifact.id);
+      const all = (await op.ctx.deps.store.listVersions(artifact.id, { limit: 1000 })).items.filter((v) => !purged.has(v.number));
+      if (all.length === 0) continue;
       const visible = all.filter((version) => op.gate.decide(op.caller, 'read-metadata', { kind: 'version', project, artifact, version }).allowed).reverse();
       if (visible.length === 0) continue;
       if (count >= maxKeys) {
@@ -211,9 +216,9 @@ export async function listObjectVersions(op: S3Op): Promise<S3HttpResponse> {
         break outer;
       }
       firstRef ??= { kind: 'version', project, artifact, version: visible[0]! };
-      const at = delimiter === '' ? -1 : artifact.name.indexOf(delimiter, prefix.length);
+      const at = delimiter === '' ? -1 : key.indexOf(delimiter, prefix.length);
       if (at >= 0) {
-        const p = artifact.name.slice(0, at + delimiter.length);
+        const p = key.slice(0, at + delimiter.length);
         prefixes.push(p);
         count++;
         nextKey = p;
@@ -225,13 +230,13 @@ export async function listObjectVersions(op: S3Op): Promise<S3HttpResponse> {
       const latest = all[all.length - 1]!.number;
       const hidden = marker !== null && marker.hidesThrough >= latest;
       if (marker !== null) {
-        markers.push({ Key: enc(artifact.name), VersionId: markerVersionId(marker.hidesThrough), IsLatest: hidden, LastModified: isoDate(marker.createdAt), Owner: { ID: marker.createdBy } });
+        markers.push({ Key: enc(key), VersionId: markerVersionId(marker.hidesThrough), IsLatest: hidden, LastModified: isoDate(marker.createdAt), Owner: { ID: marker.createdBy } });
         count++;
       }
       for (const version of visible) {
         const meta = await op.ctx.store.getObjectMeta(version.id);
         versions.push({
-          Key: enc(artifact.name),
+          Key: enc(key),
           VersionId: String(version.number),
           IsLatest: !hidden && version.number === latest,
           LastModified: isoDate(version.createdAt),
@@ -242,7 +247,7 @@ export async function listObjectVersions(op: S3Op): Promise<S3HttpResponse> {
         });
         count++;
       }
-      nextKey = artifact.name;
+      nextKey = key;
     }
     if (rows.length < BATCH || scanned >= SCAN_LIMIT) {
       truncated = rows.length >= BATCH;

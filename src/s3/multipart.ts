@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { S3RequestError, isCofferError } from '../domain/errors.js';
+import { ConflictError, S3RequestError, isCofferError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Artifact } from '../domain/types.js';
 import { names, notFoundMessage } from '../service/resources.js';
-import type { S3ChecksumName, S3Checksums, S3Upload, S3UploadPart } from '../store/s3-store.js';
-import { CHECKSUM_NAMES, DigestStream, checksumApiName, isChecksumValue, newDigest, parseChecksumName } from './checksums.js';
+import type { S3ChecksumName, S3Checksums, S3ObjectMeta, S3Upload, S3UploadPart } from '../store/s3-store.js';
+import { CHECKSUM_NAMES, DigestStream, checksumApiName, checksumValueError, newDigest, parseChecksumName } from './checksums.js';
 import { once, resolveSource } from './object-source.js';
-import { bucketProject, checksumElements, checksumHeaders, commitVersion, ensureArtifact, pipeToDigest } from './object-write.js';
+import { bucketProject, checksumElements, checksumHeaders, commitVersion, conditionalCommit, ensureArtifact, pipeToDigest } from './object-write.js';
 import { objectTarget, refuseTaken, type ObjectTarget } from './object-target.js';
 import { readCheckedBody, requestBody } from './request-body.js';
 import { errorResponse, toS3Error } from './s3-errors.js';
 import type { S3HttpResponse } from './s3-http.js';
-import { assertObjectKey } from './s3-names.js';
+import { awsUriEncode } from './uri-encode.js';
+import { artifactNameOf, assertObjectKey, s3KeyOf } from './s3-names.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag, unquoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
+import { contentHeadersOf } from './content-headers.js';
+import { writeConditionOf } from './write-condition.js';
 import { child, children, parseXml, xmlDocument, type XmlNode } from './xml.js';
 import { destroySafely, guard } from '../streams/index.js';
 
@@ -64,6 +67,7 @@ export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
   assertObjectKey(key);
   const h = op.http.headers;
   const userMetadata = userMetadataOf(h);
+  const contentHeaders = contentHeadersOf(h);
   const algorithmText = h['x-amz-checksum-algorithm'];
   const algorithm = algorithmText === undefined ? null : parseChecksumName(algorithmText);
   if (algorithmText !== undefined && algorithm === null) throw new S3RequestError('checksum algorithm is not supported', { s3Code: 'InvalidRequest' });
@@ -88,6 +92,7 @@ export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
       checksumAlgorithm: algorithm,
       checksumType,
       userMetadata,
+      contentHeaders,
       createdAt: op.ctx.deps.clock(),
     });
   } catch (err) {
@@ -244,9 +249,24 @@ function composite(name: S3ChecksumName, parts: S3UploadPart[]): string | undefi
  * error document) at the end.
  */
 export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
+  const condition = writeConditionOf(op);
   const target = await objectTarget(op, 'upload');
   const project = target.project;
+  // a retry of a Complete that already succeeded (its answer was lost) answers as the first did
+  const repeated = await repeatedCompletion(op, target);
+  if (repeated !== null) return repeated;
   const { upload, artifact } = await uploadOf(op, target, 'upload');
+  const h = op.http.headers;
+  const fullObject = upload.checksumType === 'FULL_OBJECT';
+  let expected: { name: S3ChecksumName; value: string } | undefined;
+  for (const name of CHECKSUM_NAMES) {
+    const value = h[`x-amz-checksum-${name}`];
+    if (value === undefined) continue;
+    // INVARIANT: a malformed checksum is refused whatever the upload's checksum type, never ignored
+    const invalid = checksumValueError(name, value, 'header');
+    if (invalid !== null) throw invalid;
+    if (fullObject) expected = { name, value };
+  }
   const doc = parseXml(await readCheckedBody(op, 4 * 1024 * 1024, { checksumHeaders: false }));
   const parts = selectParts(op, doc, await op.ctx.store.listParts(upload.uploadId));
   // one completion at a time across every node on the database (a second one would commit a second version)
@@ -254,29 +274,29 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
   if (!(await op.ctx.store.claimUploadCompletion(upload.uploadId, claimId, op.ctx.deps.clock(), COMPLETION_LEASE_MS))) throw await claimRefused(op.ctx, upload.uploadId);
   const release = () => op.ctx.store.releaseUploadCompletion(upload.uploadId, claimId).catch(() => undefined);
   let permit;
+  let conditional;
   try {
-    permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, parts: parts.length }));
+    permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, parts: parts.length, ...(condition !== null ? { condition } : {}) }));
+    conditional = await conditionalCommit(op, artifact, permit, condition);
   } catch (err) {
     await release();
     throw err;
   }
-  const h = op.http.headers;
-  const fullObject = upload.checksumType === 'FULL_OBJECT';
-  let expected: { name: S3ChecksumName; value: string } | undefined;
-  for (const name of CHECKSUM_NAMES) {
-    const value = h[`x-amz-checksum-${name}`];
-    if (value !== undefined && fullObject) {
-      if (!isChecksumValue(name, value)) {
-        await release();
-        await permit.finish('failure', { reason: 'InvalidRequest' });
-        throw new S3RequestError(`value for x-amz-checksum-${name} header is invalid`, { s3Code: 'InvalidRequest' });
-      }
-      expected = { name, value };
-    }
-  }
   const etag = `${createHash('md5')
     .update(Buffer.concat(parts.map((p) => Buffer.from(p.md5, 'hex'))))
     .digest('hex')}-${parts.length}`;
+  const composites: S3Checksums = {};
+  if (!fullObject) {
+    for (const name of CHECKSUM_NAMES) {
+      const value = composite(name, parts);
+      if (value !== undefined) composites[name] = value;
+    }
+  }
+  // The slow path sends the 200 headers before the version exists, naming the version
+  // number it will take (`announce`). Committing starts at most once, synchronously
+  // flagged, so the number is either announced before the commit reads it or not at all.
+  let announce: Promise<number> | null = null;
+  let committing = false;
   const work = (async () => {
     let committed = false;
     // the re-seal may outlast the lease (hours for terabytes): renew it while it runs, and
@@ -295,30 +315,28 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
         size: parts.reduce((n, p) => n + p.size, 0),
         mediaType: upload.contentType,
         failure: () => lost ?? digest.failure,
-        meta: () => {
-          let checksums: S3Checksums = digest.digest.checksums;
-          if (!fullObject) {
-            checksums = {};
-            for (const name of CHECKSUM_NAMES) {
-              const value = composite(name, parts);
-              if (value !== undefined) checksums[name] = value;
-            }
-          }
-          return { etag, checksums, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE', partSizes: parts.map((p) => p.size), userMetadata: upload.userMetadata };
+        meta: () => ({
+          etag,
+          checksums: fullObject ? digest.digest.checksums : composites,
+          checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE',
+          partSizes: parts.map((p) => p.size),
+          userMetadata: upload.userMetadata,
+          contentHeaders: upload.contentHeaders ?? {},
+        }),
+        exactNumber: async () => {
+          committing = true;
+          const announced = announce === null ? null : await announce;
+          const checked = conditional.exactNumber === undefined ? null : await conditional.exactNumber();
+          // a number announced and since taken by another write fails the commit (conflict below)
+          return announced ?? checked;
         },
+        conflict: conditional.conflict ?? ((err) => (err instanceof ConflictError ? new S3RequestError('a conflicting operation wrote this key while the upload was being completed: please try again', { s3Code: 'OperationAborted' }) : err)),
       });
       committed = true;
+      await op.ctx.store.putCompletedUpload({ uploadId: upload.uploadId, projectId: project.id, key: op.key!, versionId: version.id, completedAt: op.ctx.deps.clock() });
       const removed = await op.ctx.store.deleteUpload(upload.uploadId);
       for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
-      const result = xmlDocument('CompleteMultipartUploadResult', {
-        Location: `/${project.name}/${op.key!}`,
-        Bucket: project.name,
-        Key: op.key!,
-        ETag: quoteEtag(etag),
-        ...checksumElements(meta),
-        ChecksumType: meta.checksumType,
-      });
-      return { result, headers: { 'x-amz-version-id': String(version.number), ...checksumHeaders(meta, upload.checksumAlgorithm) } };
+      return completionAnswer(project.name, op.s3Key!, version.number, meta, upload.checksumAlgorithm);
     } catch (err) {
       // nothing committed: the client may retry at once (after the last renewal, which
       // would claim again). Once the version is committed a retry would commit it twice:
@@ -336,6 +354,19 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     new Promise<{ done: false }>((resolve) => (timer = setTimeout(() => resolve({ done: false }), KEEPALIVE_AFTER_MS))),
   ]).finally(() => clearTimeout(timer));
   if (early.done) return { status: 200, headers: { ...XML, ...early.r.headers }, body: early.r.result };
+  let number: number | null = null;
+  if (!committing) {
+    announce = op.ctx.deps.store.latestVersionNumber(artifact.id).then((n) => n + 1);
+    number = await announce.catch(() => null);
+  }
+  if (number === null) {
+    // committing already (or the number could not be read: the commit fails the same way): a short wait
+    const r = await work;
+    return { status: 200, headers: { ...XML, ...r.headers }, body: r.result };
+  }
+  // what is known before the end: the version number, and the checksum unless it is computed from the whole object
+  const known = fullObject ? (expected !== undefined ? { [expected.name]: expected.value } : {}) : composites;
+  const earlyHeaders = { 'x-amz-version-id': String(number), ...checksumHeaders({ checksums: known, checksumType: fullObject ? 'FULL_OBJECT' : 'COMPOSITE' }, upload.checksumAlgorithm ?? expected?.name ?? null) };
   // guarded: the transport may let go of it (client gone) while the keep-alive still writes
   const out = guard(new PassThrough());
   out.write('<?xml version="1.0" encoding="UTF-8"?>\n');
@@ -348,11 +379,47 @@ export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse>
     (err: unknown) => {
       clearInterval(keepalive);
       const info = toS3Error(err, 'NoSuchUpload');
-      const doc = errorResponse(info, `/${project.name}/${op.key!}`, op.http.meta.requestId, 'POST').body as string;
+      const doc = errorResponse(info, `/${project.name}/${op.s3Key!}`, op.http.meta.requestId, 'POST').body as string;
       out.end(doc.slice(doc.indexOf('\n') + 1));
     },
   );
-  return { status: 200, headers: XML, body: out };
+  return { status: 200, headers: { ...XML, ...earlyHeaders }, body: out };
+}
+
+/** The result document and headers of a completed upload (the first Complete and its retries alike). */
+function completionAnswer(bucket: string, key: string, versionNumber: number, meta: S3ObjectMeta, algorithm: S3ChecksumName | null): { result: string; headers: Record<string, string> } {
+  const result = xmlDocument('CompleteMultipartUploadResult', {
+    Location: `/${bucket}/${awsUriEncode(key, true)}`,
+    Bucket: bucket,
+    Key: key,
+    ETag: quoteEtag(meta.etag),
+    ...checksumElements(meta),
+    ChecksumType: meta.checksumType,
+  });
+  return { result, headers: { 'x-amz-version-id': String(versionNumber), ...checksumHeaders(meta, algorithm) } };
+}
+
+/**
+ * A Complete of an upload id that already completed, in this bucket and key: the same
+ * answer as the first (ETag, version id, checksums), as S3 gives a client retrying after
+ * a lost response. It needs `upload` on the artifact like the first; another key, bucket
+ * or an id never completed is null (then NoSuchUpload). Completions are remembered for
+ * as long as abandoned uploads are kept (the sweep forgets them).
+ */
+async function repeatedCompletion(op: S3Op, target: ObjectTarget): Promise<S3HttpResponse | null> {
+  const { project, artifact } = target;
+  const uploadId = param(op, 'uploadId') ?? '';
+  // a completion on a key the caller may not see does not exist for it (then NoSuchUpload)
+  const done = uploadId === '' || artifact === null ? null : await op.ctx.store.getCompletedUpload(uploadId);
+  if (done === null || done.projectId !== project.id || done.key !== op.key) return null;
+  const version = await op.ctx.deps.store.getVersion(done.versionId);
+  const meta = await op.ctx.store.getObjectMeta(done.versionId);
+  if (artifact === null || version === null || version.artifactId !== artifact.id || meta === null) return null;
+  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key), null, details(op, { uploadId, repeated: true }));
+  await permit.finish('success', { details: details(op, { uploadId, repeated: true, version: version.number, etag: meta.etag }) });
+  const names_ = Object.keys(meta.checksums) as S3ChecksumName[];
+  const r = completionAnswer(project.name, op.s3Key!, version.number, meta, names_.length === 1 ? names_[0]! : null);
+  return { status: 200, headers: { ...XML, ...r.headers }, body: r.result };
 }
 
 /** The error for a refused claim: NoSuchUpload if the upload is gone (completed or aborted meanwhile), else OperationAborted. */
@@ -435,7 +502,7 @@ export async function listParts(op: S3Op): Promise<S3HttpResponse> {
     headers: XML,
     body: xmlDocument('ListPartsResult', {
       Bucket: project.name,
-      Key: upload.key,
+      Key: s3KeyOf(upload.key),
       UploadId: upload.uploadId,
       PartNumberMarker: Number(markerText),
       ...(page.length > 0 ? { NextPartNumberMarker: page[page.length - 1]!.partNumber } : {}),
@@ -462,9 +529,13 @@ export async function listMultipartUploads(op: S3Op): Promise<S3HttpResponse> {
   if (!/^\d{1,9}$/.test(maxText)) throw new S3RequestError('max-uploads must be an integer', { s3Code: 'InvalidArgument' });
   const maxUploads = Math.min(Number(maxText), 1000);
   const permit = await op.gate.enter(op.caller, 'read-metadata', { kind: 'project', project }, names.project(project.name), { notFound: notFoundMessage.project(project.name) }, details(op));
-  const rows = maxUploads === 0 ? [] : await op.ctx.store.listUploads(project.id, { prefix, keyMarker, uploadIdMarker, limit: maxUploads + 1 });
+  // uploads are stored by canonical name: the store narrows by the prefix's leading plain
+  // characters (verbatim in every canonical name of a key with that prefix), the rest here
+  const plain = /^[A-Za-z0-9_\-+=,;:!$&'()* ~]*/.exec(prefix)![0];
+  const rows = maxUploads === 0 ? [] : await op.ctx.store.listUploads(project.id, { prefix: plain, keyMarker: keyMarker === null ? null : artifactNameOf(keyMarker), uploadIdMarker, limit: maxUploads + 1 });
   const visible: S3Upload[] = [];
   for (const u of rows.slice(0, maxUploads)) {
+    if (!s3KeyOf(u.key).startsWith(prefix)) continue;
     const artifact = await op.ctx.deps.store.getArtifactByName(project.id, u.key);
     if (artifact !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed) visible.push(u);
   }
@@ -475,12 +546,12 @@ export async function listMultipartUploads(op: S3Op): Promise<S3HttpResponse> {
     Bucket: project.name,
     KeyMarker: keyMarker ?? '',
     UploadIdMarker: uploadIdMarker ?? '',
-    ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
+    ...(truncated && last ? { NextKeyMarker: s3KeyOf(last.key), NextUploadIdMarker: last.uploadId } : {}),
     Prefix: prefix,
     MaxUploads: maxUploads,
     IsTruncated: truncated,
     Upload: visible.map((u) => ({
-      Key: u.key,
+      Key: s3KeyOf(u.key),
       UploadId: u.uploadId,
       Initiator: { ID: u.principalId, DisplayName: u.principalId },
       Owner: { ID: u.principalId, DisplayName: u.principalId },

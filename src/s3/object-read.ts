@@ -8,7 +8,9 @@ import type { S3HttpResponse } from './s3-http.js';
 import { details, param, type S3Op } from './s3-op.js';
 import { httpDate, quoteEtag } from './s3-format.js';
 import { userMetadataHeaders } from './user-metadata.js';
-import { xmlDocument } from './xml.js';
+import { contentHeadersOfObject } from './content-headers.js';
+import { xmlDocument, type XmlValue } from './xml.js';
+import { checksumElements } from './object-write.js';
 
 /** Response overrides a (presigned) GET may ask for. */
 const OVERRIDES: Record<string, string> = {
@@ -63,6 +65,7 @@ function objectHeaders(found: AuthorizedVersion): Record<string, string> {
     ...(parts !== undefined ? { 'x-amz-mp-parts-count': String(parts) } : {}),
     // versions pushed through the REST API have no S3 facts, hence no user metadata
     ...userMetadataHeaders(found.meta?.userMetadata),
+    ...contentHeadersOfObject(found.meta?.contentHeaders),
   };
 }
 
@@ -147,5 +150,65 @@ export async function getObjectTagging(op: S3Op): Promise<S3HttpResponse> {
     status: 200,
     headers: { 'content-type': 'application/xml', 'x-amz-version-id': String(found.version.number) },
     body: xmlDocument('Tagging', { TagSet: '' }),
+  };
+}
+
+/** The attributes GetObjectAttributes may be asked for (`x-amz-object-attributes`). */
+const OBJECT_ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
+
+/** A non-negative integer header of at most 5 digits, or `fallback` when absent; InvalidArgument otherwise. */
+function smallIntHeader(op: S3Op, name: string, fallback: number): number {
+  const text = op.http.headers[name];
+  if (text === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(text.trim())) throw new S3RequestError(`\`${name}\` must be a non-negative integer`, { s3Code: 'InvalidArgument' });
+  return Number(text.trim());
+}
+
+/**
+ * GetObjectAttributes: `read-metadata` on the version, then the attributes asked for in
+ * `x-amz-object-attributes` (ETag without quotes, the stored checksum, the part sizes of a
+ * multipart object paged by `x-amz-max-parts` / `x-amz-part-number-marker`, the storage
+ * class, the size). Part checksums are not kept once an upload completes, so parts carry
+ * their number and size only.
+ */
+export async function getObjectAttributes(op: S3Op): Promise<S3HttpResponse> {
+  const asked = (op.http.headers['x-amz-object-attributes'] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (asked.length === 0) throw new S3RequestError('x-amz-object-attributes must name at least one attribute', { s3Code: 'InvalidArgument' });
+  const unknown = asked.find((a) => !OBJECT_ATTRIBUTES.has(a));
+  if (unknown !== undefined) throw new S3RequestError(`invalid attribute name specified: \`${unknown.slice(0, 40)}\``, { s3Code: 'InvalidArgument' });
+  const maxParts = Math.min(smallIntHeader(op, 'x-amz-max-parts', 1000), 1000);
+  const marker = smallIntHeader(op, 'x-amz-part-number-marker', 0);
+  const found = await authorizeVersion(op, op.bucket, op.key!, param(op, 'versionId'), 'read-metadata');
+  const { version, meta } = found;
+  const want = new Set(asked);
+  const body: Record<string, XmlValue> = {};
+  if (want.has('ETag')) body.ETag = found.etag;
+  if (want.has('Checksum') && meta !== null && Object.keys(meta.checksums).length > 0) {
+    body.Checksum = { ...checksumElements(meta), ChecksumType: meta.checksumType };
+  }
+  const sizes = meta?.partSizes ?? null;
+  if (want.has('ObjectParts') && sizes !== null) {
+    const page = sizes.map((Size, i) => ({ PartNumber: i + 1, Size })).filter((p) => p.PartNumber > marker);
+    const shown = page.slice(0, maxParts);
+    body.ObjectParts = {
+      // the element is PartsCount (the SDKs' TotalPartsCount)
+      PartsCount: sizes.length,
+      PartNumberMarker: marker,
+      NextPartNumberMarker: shown.length > 0 ? shown[shown.length - 1]!.PartNumber : marker,
+      MaxParts: maxParts,
+      IsTruncated: page.length > shown.length,
+      Part: shown,
+    };
+  }
+  if (want.has('StorageClass')) body.StorageClass = 'STANDARD';
+  if (want.has('ObjectSize')) body.ObjectSize = version.size;
+  await found.permit.finish('success', { details: details(op, { attributes: asked }) });
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/xml', 'last-modified': httpDate(version.createdAt), 'x-amz-version-id': String(version.number) },
+    body: xmlDocument('GetObjectAttributesResponse', body),
   };
 }

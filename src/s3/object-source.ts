@@ -6,10 +6,10 @@ import { names, notFoundMessage } from '../service/resources.js';
 import { meterPlaintext } from '../service/metered-plaintext.js';
 import { downloadSignal, openDownloadSlot, type DownloadSlot } from '../service/download-slot.js';
 import type { ByteRange } from '../store/blob-store.js';
-import type { S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
+import type { S3ContentHeaders, S3ObjectMeta, S3UserMetadata } from '../store/s3-store.js';
 import { withHeaders } from './s3-errors.js';
 import { fallbackEtag } from './s3-format.js';
-import { assertObjectKey } from './s3-names.js';
+import { artifactNameOf, assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { percentDecode } from './uri-encode.js';
 
@@ -59,7 +59,8 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
   if (artifact === null) return refuse();
   let version: ArtifactVersion | null = null;
   if (selector === 'latest') {
-    const latest = await deps.store.latestVersionNumber(artifact.id);
+    // the current version in the S3 view: the newest one not purged by a versioned DeleteObject
+    const latest = await store.latestUnpurgedNumber(artifact.id);
     version = latest < 1 ? null : await deps.store.getVersionByNumber(artifact.id, latest);
   } else {
     if (/^[1-9]\d{0,9}$/.test(selector)) version = await deps.store.getVersionByNumber(artifact.id, Number(selector));
@@ -68,6 +69,8 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
       version = v !== null && v.artifactId === artifact.id ? v : null;
     }
   }
+  // a version purged through S3 is gone from the S3 view (it stays readable through REST)
+  if (version !== null && selector !== 'latest' && (await store.purgedVersionNumbers(artifact.id)).has(version.number)) version = null;
   if (version === null) return refuse();
   const ref = { kind: 'version', project, artifact, version } as const;
   if (selector === 'latest') {
@@ -141,6 +144,19 @@ export async function openAuthorized(op: S3Op, found: AuthorizedVersion, range: 
   );
 }
 
+/** The bucket, key and version id an `x-amz-copy-source` names (URL-encoded `/bucket/key?versionId=...`), or null if malformed. */
+export function copySourceTarget(header: string): { bucket: string; key: string; versionId: string | undefined } | null {
+  const [rawPath, rawQuery] = header.split('?', 2) as [string, string | undefined];
+  const path = percentDecode(rawPath.replace(/^\//, ''));
+  const slash = path === null ? -1 : path.indexOf('/');
+  if (path === null || slash <= 0 || slash === path.length - 1) return null;
+  let versionId: string | undefined;
+  for (const part of (rawQuery ?? '').split('&')) {
+    if (part.startsWith('versionId=')) versionId = percentDecode(part.slice('versionId='.length)) ?? undefined;
+  }
+  return { bucket: path.slice(0, slash), key: path.slice(slash + 1), versionId };
+}
+
 /** A copy source (`x-amz-copy-source`), authorized for download and opened. */
 export interface CopySource {
   body: Readable;
@@ -149,6 +165,7 @@ export interface CopySource {
   mediaType: string;
   /** The source version's user metadata (`{}` for a version without S3 facts). */
   userMetadata: S3UserMetadata;
+  contentHeaders: S3ContentHeaders;
   versionNumber: number;
   etag: string;
   resourceName: string;
@@ -159,16 +176,10 @@ export interface CopySource {
  * `download` on it and opens it (or `range` of it, UploadPartCopy).
  */
 export async function resolveSource(op: S3Op, header: string, rangeHeader: string | null): Promise<CopySource> {
-  const [rawPath, rawQuery] = header.split('?', 2) as [string, string | undefined];
-  const path = percentDecode(rawPath.replace(/^\//, ''));
-  const slash = path === null ? -1 : path.indexOf('/');
-  if (path === null || slash <= 0 || slash === path.length - 1) throw new S3RequestError('copy source must be /bucket/key', { s3Code: 'InvalidArgument' });
-  let versionId: string | undefined;
-  for (const part of (rawQuery ?? '').split('&')) {
-    if (part.startsWith('versionId=')) versionId = percentDecode(part.slice('versionId='.length)) ?? undefined;
-  }
+  const target = copySourceTarget(header);
+  if (target === null) throw new S3RequestError('copy source must be /bucket/key', { s3Code: 'InvalidArgument' });
   const saved = op.notFound;
-  const found = await authorizeVersion(op, path.slice(0, slash), path.slice(slash + 1), versionId, 'download');
+  const found = await authorizeVersion(op, target.bucket, artifactNameOf(target.key), target.versionId, 'download');
   op.notFound = saved;
   const h = op.http.headers;
   const ifMatch = h['x-amz-copy-source-if-match'];
@@ -180,9 +191,14 @@ export async function resolveSource(op: S3Op, header: string, rangeHeader: strin
   let range: ByteRange | null = null;
   if (rangeHeader !== null) {
     const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(rangeHeader.trim());
-    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= found.version.size) {
+    if (!m || Number(m[2]) < Number(m[1])) {
+      await found.permit.finish('failure', { reason: 'InvalidArgument' });
+      throw new S3RequestError('the x-amz-copy-source-range value must be of the form bytes=first-last', { s3Code: 'InvalidArgument' });
+    }
+    // INVARIANT: checked only after authorization (the permit above), so the size of a hidden source does not leak
+    if (Number(m[2]) >= found.version.size) {
       await found.permit.finish('failure', { reason: 'InvalidRange' });
-      throw new S3RequestError('the x-amz-copy-source-range value is not valid for the source', { s3Code: 'InvalidArgument' });
+      throw new S3RequestError(`the x-amz-copy-source-range is past the end of the source (${found.version.size} bytes)`, { s3Code: 'InvalidRange' });
     }
     range = { start: Number(m[1]), end: Number(m[2]) };
   }
@@ -192,6 +208,7 @@ export async function resolveSource(op: S3Op, header: string, rangeHeader: strin
     length: range ? range.end - range.start + 1 : found.version.size,
     mediaType: found.version.mediaType,
     userMetadata: found.meta?.userMetadata ?? {},
+    contentHeaders: found.meta?.contentHeaders ?? {},
     versionNumber: found.version.number,
     etag: found.etag,
     resourceName: found.resourceName,

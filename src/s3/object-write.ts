@@ -10,7 +10,7 @@ import type { Permit } from '../service/gate.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import type { S3ObjectMeta } from '../store/s3-store.js';
 import { DigestStream, checksumApiName } from './checksums.js';
-import { resolveSource } from './object-source.js';
+import { copySourceTarget, resolveSource } from './object-source.js';
 import { requestBody } from './request-body.js';
 import type { S3HttpResponse } from './s3-http.js';
 import { assertObjectKey } from './s3-names.js';
@@ -18,6 +18,8 @@ import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
 import { objectTarget, refuseTaken } from './object-target.js';
+import { contentHeadersOf } from './content-headers.js';
+import { checkWriteCondition, conditionLost, writeConditionOf, type WriteCondition } from './write-condition.js';
 import { destroySafely, guard } from '../streams/index.js';
 import { xmlDocument } from './xml.js';
 
@@ -76,6 +78,13 @@ export interface NewVersionInput {
   failure: () => Error | null;
   /** ETag, checksums, parts and user metadata, known once the plaintext has been read. */
   meta: () => Omit<S3ObjectMeta, 'versionId'>;
+  /**
+   * Decides, once sealed and right before the commit, the exact version number to take
+   * (a conditional write: write-condition.ts), or null for the next free one. A commit
+   * with an exact number that loses to a concurrent write fails with `conflict(err)`.
+   */
+  exactNumber?: () => Promise<number | null>;
+  conflict?: (err: unknown) => unknown;
 }
 
 /**
@@ -97,15 +106,37 @@ export async function commitVersion(op: S3Op, artifact: Artifact, permit: Permit
   const meta: S3ObjectMeta = { versionId, ...input.meta() };
   try {
     await op.ctx.store.putObjectMeta(meta);
-    const version = await commitNextVersion(deps, { artifactId: artifact.id, versionId, sealed, mediaType: input.mediaType, createdBy: op.caller.subject.principal.id });
+    const exactNumber = input.exactNumber === undefined ? null : await input.exactNumber();
+    let version: ArtifactVersion;
+    try {
+      version = await commitNextVersion(deps, { artifactId: artifact.id, versionId, sealed, mediaType: input.mediaType, createdBy: op.caller.subject.principal.id, exactNumber });
+    } catch (err) {
+      throw exactNumber !== null && input.conflict !== undefined ? input.conflict(err) : err;
+    }
     await permit.finish('success', { bytes: sealed.size, details: details(op, { version: version.number, etag: meta.etag, sha256: sealed.sha256 }) });
     return { version, meta };
   } catch (err) {
     await deps.vault.remove(sealed.blobKey).catch(() => undefined);
     await op.ctx.store.deleteObjectMeta(versionId).catch(() => undefined);
-    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
+    await permit.finish('failure', { reason: isS3(err) ? err.s3Code : isCofferError(err) ? err.code : 'error' });
     throw err;
   }
+}
+
+/**
+ * The commit options of a conditional write: the condition is checked once before the
+ * body is read (a write bound to fail stores nothing) and again, atomically with the
+ * commit, once it is sealed (write-condition.ts). A failed first check is recorded.
+ */
+export async function conditionalCommit(op: S3Op, artifact: Artifact, permit: Permit, condition: WriteCondition | null): Promise<Pick<NewVersionInput, 'exactNumber' | 'conflict'>> {
+  if (condition === null) return {};
+  try {
+    await checkWriteCondition(op, artifact, condition);
+  } catch (err) {
+    await permit.finish('failure', { reason: isS3(err) ? err.s3Code : isCofferError(err) ? err.code : 'error', details: details(op, { condition }) });
+    throw err;
+  }
+  return { exactNumber: () => checkWriteCondition(op, artifact, condition), conflict: conditionLost };
 }
 
 function isS3(err: unknown): err is S3RequestError {
@@ -124,19 +155,23 @@ export async function putObject(op: S3Op): Promise<S3HttpResponse> {
   const key = op.key!;
   assertObjectKey(key);
   const userMetadata = userMetadataOf(op.http.headers);
+  const contentHeaders = contentHeadersOf(op.http.headers);
+  const condition = writeConditionOf(op);
   const target = await objectTarget(op, 'upload');
   if (target.taken) return refuseTaken(op, 'upload');
   const body = requestBody(op);
   const artifact = target.artifact ?? (await ensureArtifact(op, target.project, key));
   const project = target.project;
-  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { declaredSize: body.size }));
+  const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { declaredSize: body.size, ...(condition !== null ? { condition } : {}) }));
+  const conditional = await conditionalCommit(op, artifact, permit, condition);
   const { version, meta } = await commitVersion(op, artifact, permit, {
+    ...conditional,
     plaintext: body.plaintext,
     size: body.size,
     sha256: body.sha256,
     mediaType: (op.http.headers['content-type'] ?? 'binary/octet-stream').slice(0, 200),
     failure: () => body.failure(),
-    meta: () => ({ etag: body.plaintext.digest.md5, checksums: body.plaintext.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata }),
+    meta: () => ({ etag: body.plaintext.digest.md5, checksums: body.plaintext.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata, contentHeaders }),
   });
   return {
     status: 200,
@@ -155,6 +190,11 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   const directive = op.http.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3RequestError('unknown metadata directive: x-amz-metadata-directive must be COPY or REPLACE', { s3Code: 'InvalidArgument' });
   const replaced = directive === 'REPLACE' ? userMetadataOf(op.http.headers) : null;
+  const replacedContent = directive === 'REPLACE' ? contentHeadersOf(op.http.headers) : null;
+  const copySource = copySourceTarget(op.http.headers['x-amz-copy-source']!);
+  if (replaced === null && copySource !== null && copySource.bucket === op.bucket && copySource.key === op.s3Key && copySource.versionId === undefined) {
+    throw new S3RequestError('this copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata: send x-amz-metadata-directive: REPLACE', { s3Code: 'InvalidRequest' });
+  }
   const target = await objectTarget(op, 'upload');
   if (target.taken) return refuseTaken(op, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
@@ -169,7 +209,7 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
       size: source.length,
       mediaType: replaced !== null ? (op.http.headers['content-type'] ?? source.mediaType).slice(0, 200) : source.mediaType,
       failure: () => digest.failure,
-      meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata }),
+      meta: () => ({ etag: digest.digest.md5, checksums: digest.digest.checksums, checksumType: 'FULL_OBJECT', partSizes: null, userMetadata: replaced ?? source.userMetadata, contentHeaders: replacedContent ?? source.contentHeaders }),
     });
   } catch (err) {
     // refused after the source was opened: release it (its download is then recorded as a failure)

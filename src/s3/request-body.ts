@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { S3RequestError } from '../domain/errors.js';
 import type { S3ChecksumName } from '../store/s3-store.js';
 import { AwsChunkedDecoder, STREAMING_PAYLOADS } from './aws-chunked.js';
-import { CHECKSUM_NAMES, DigestStream, isChecksumValue, parseChecksumName, type BodyExpectations } from './checksums.js';
+import { CHECKSUM_NAMES, DigestStream, checksumValueError, isChecksumValue, parseChecksumName, type BodyExpectations } from './checksums.js';
 import type { S3Op } from './s3-op.js';
 import { destroySafely, guard } from '../streams/index.js';
 
@@ -39,7 +39,10 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
   if (payload === null && (h['content-encoding'] ?? '').split(',').some((e) => e.trim() === 'aws-chunked')) {
     throw new S3RequestError('aws-chunked bodies need SigV4', { s3Code: 'InvalidRequest' });
   }
-  const sizeText = chunked ? h['x-amz-decoded-content-length'] : h['content-length'];
+  // a body in HTTP chunked transfer coding has no Content-Length: S3 then takes the size
+  // from x-amz-decoded-content-length (and answers MissingContentLength without it)
+  const transferChunked = (h['transfer-encoding'] ?? '').toLowerCase().split(',').some((e) => e.trim() === 'chunked');
+  const sizeText = chunked || (transferChunked && h['content-length'] === undefined) ? h['x-amz-decoded-content-length'] : h['content-length'];
   if (sizeText === undefined) {
     throw new S3RequestError(chunked ? 'x-amz-decoded-content-length is required for aws-chunked bodies' : 'you must provide the Content-Length HTTP header', { s3Code: 'MissingContentLength' });
   }
@@ -59,7 +62,8 @@ export function requestBody(op: S3Op, extra: S3ChecksumName[] = [], options: { c
     const value = h[`x-amz-checksum-${name}`];
     if (value === undefined) continue;
     if (expectations.checksum !== undefined) throw new S3RequestError('expecting a single x-amz-checksum- header: multiple checksum types are not allowed', { s3Code: 'InvalidRequest' });
-    if (!isChecksumValue(name, value)) throw new S3RequestError(`value for x-amz-checksum-${name} header is invalid`, { s3Code: 'InvalidRequest' });
+    const invalid = checksumValueError(name, value, 'header');
+    if (invalid !== null) throw invalid;
     expectations.checksum = { name, value };
     echo = name;
   }

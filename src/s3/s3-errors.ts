@@ -61,6 +61,8 @@ const FROM_COFFER: Record<string, string> = {
   COFFER_AUTH_TOKEN_EXPIRED: 'ExpiredToken',
   COFFER_AUTH_TOKEN_REVOKED: 'InvalidAccessKeyId',
   COFFER_AUTH_PRINCIPAL_DISABLED: 'AccessDenied',
+  // S3 has no step-up: the credential's lineage lacks a fresh security-key assertion
+  COFFER_AUTH_STEP_UP_REQUIRED: 'AccessDenied',
   COFFER_FORBIDDEN: 'AccessDenied',
   COFFER_POLICY_EVALUATION_FAILED: 'AccessDenied',
   COFFER_PROMOTION_REQUIRED: 'AccessDenied',

@@ -43,7 +43,13 @@ export interface S3Op {
   /** The S3 operation name (`PutObject`), recorded in audit details. */
   name: string;
   bucket: string;
+  /**
+   * The object's canonical artifact name (s3-names.ts artifactNameOf), null for bucket
+   * operations: what the catalog, policy and audit see. Never echoed to the client as a key.
+   */
   key: string | null;
+  /** The S3 object key as the client sent it, null for bucket operations: what answers echo. */
+  s3Key: string | null;
   /** What a NotFoundError means for this operation (NoSuchKey, NoSuchBucket, NoSuchUpload). */
   notFound: string;
 }

@@ -1,6 +1,6 @@
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './buckets.js';
 import { deleteObject, deleteObjects } from './object-delete.js';
-import { getObject, getObjectTagging } from './object-read.js';
+import { getObject, getObjectAttributes, getObjectTagging } from './object-read.js';
 import { copyObject, putObject } from './object-write.js';
 import { listObjectVersions, listObjects } from './listing.js';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './multipart.js';
@@ -41,6 +41,7 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
   { name: 'DeleteBucket', method: 'DELETE', on: 'bucket', subresources: [], handler: deleteBucket },
   { name: 'DeleteObjects', method: 'POST', on: 'bucket', subresources: ['delete'], handler: deleteObjects },
   { name: 'ListParts', method: 'GET', on: 'object', subresources: ['uploadId'], handler: listParts },
+  { name: 'GetObjectAttributes', method: 'GET', on: 'object', subresources: ['attributes'], handler: getObjectAttributes },
   { name: 'GetObjectTagging', method: 'GET', on: 'object', subresources: ['tagging'], handler: getObjectTagging },
   { name: 'GetObject', method: 'GET', on: 'object', subresources: [], handler: (op) => getObject(op, false) },
   { name: 'HeadObject', method: 'HEAD', on: 'object', subresources: [], handler: (op) => getObject(op, true) },
@@ -58,7 +59,7 @@ export const S3_OPERATIONS: readonly S3Operation[] = [
 const UNSUPPORTED = [
   'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'encryption', 'object-lock', 'website', 'logging', 'notification', 'replication',
   'accelerate', 'requestPayment', 'ownershipControls', 'publicAccessBlock', 'intelligent-tiering', 'inventory', 'analytics', 'metrics',
-  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'attributes', 'session', 'metadataTable', 'renameObject',
+  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'session', 'metadataTable', 'renameObject',
 ];
 
 /** Subresources only some operations of a method implement (tagging is read-only; versioning cannot be changed). */

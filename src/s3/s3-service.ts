@@ -7,7 +7,7 @@ import { COMPLETION_LEASE_MS, removeUpload } from './multipart.js';
 import type { S3Context } from './s3-context.js';
 import { errorResponse, hostId, toS3Error } from './s3-errors.js';
 import type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
-import { targetOf } from './s3-names.js';
+import { artifactNameOf, targetOf } from './s3-names.js';
 import { ENCRYPTED_AT_REST_OPS, checkSecurityHeaders } from './security-headers.js';
 import { TrackedGate, type S3Op } from './s3-op.js';
 import { operationOf } from './s3-operations.js';
@@ -36,7 +36,9 @@ export class S3Service {
       const query = auth.query.flatMap((p) => [p.name, `${p.name}=${p.value}`]);
       const on = target.bucket === '' ? 'service' : target.key === null ? 'bucket' : 'object';
       const chosen = operationOf(request.method, on, query, request.headers['x-amz-copy-source'] !== undefined);
-      op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: target.key, notFound: 'NoSuchKey' };
+      op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: null, s3Key: target.key, notFound: 'NoSuchKey' };
+      // INVARIANT: past this line the key is a canonical name (no traversal, one name per key)
+      if (target.key !== null) op.key = artifactNameOf(target.key);
       if (chosen === null) throw new S3RequestError(`the operation \`${request.method} ${resource.slice(0, 100)}\` is not implemented by coffer`, { s3Code: 'NotImplemented' });
       // INVARIANT: a security header coffer does not honour is refused before anything is done
       await checkSecurityHeaders(op);
@@ -97,6 +99,8 @@ export class S3Service {
       });
     }
     await this.ctx.store.purgeCredentials(now - 24 * 3600 * 1000);
+    // a Complete retried later than an abandoned upload is kept is NoSuchUpload again
+    await this.ctx.store.purgeCompletedUploads(now - maxAgeMs);
     return removed;
   }
 }

@@ -21,7 +21,8 @@ export interface HeaderRule {
 }
 
 const READS = new Set(['GetObject', 'HeadObject']);
-const WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload']);
+/** Writes that do not evaluate If-Match / If-None-Match (PutObject and CompleteMultipartUpload do: write-condition.ts). */
+const UNCONDITIONAL_WRITES = new Set(['CopyObject']);
 const CANNED_ACLS_OF_COFFER = new Set(['private', 'bucket-owner-full-control']);
 
 const notImplemented = (message: string): Refusal => ({ s3Code: 'NotImplemented', message });
@@ -154,8 +155,8 @@ export const SECURITY_HEADERS: readonly HeaderRule[] = [
     (name): HeaderRule => ({
       name,
       verdict: 'checked',
-      why: 'honoured on reads (GetObject, HeadObject); NotImplemented on conditional writes (PutObject, CopyObject, CompleteMultipartUpload), which would otherwise write unconditionally',
-      check: (_value, op) => (WRITES.has(op.name) ? notImplemented(`coffer does not implement conditional writes: send no ${name} with ${op.name}`) : null),
+      why: 'honoured on reads (GetObject, HeadObject) and on writes (PutObject, CompleteMultipartUpload: `If-None-Match: *`, `If-Match: ETag`, 412 PreconditionFailed, atomic with the commit across nodes); NotImplemented on CopyObject, which would otherwise write unconditionally',
+      check: (_value, op) => (UNCONDITIONAL_WRITES.has(op.name) ? notImplemented(`coffer does not implement conditional ${op.name}: send no ${name} with it`) : null),
     }),
   ),
   ...['if-modified-since', 'if-unmodified-since'].map(

@@ -46,7 +46,7 @@ export function parseSigV2(request: S3HttpRequest, query: QueryParam[]): SigV2Re
 }
 
 /** SigV2's string to sign (header or presigned form). */
-export function stringToSignV2(request: S3HttpRequest, query: QueryParam[], parsed: SigV2Request): string {
+export function stringToSignV2(request: S3HttpRequest, query: QueryParam[], parsed: SigV2Request, options: { bucketSlash?: boolean } = {}): string {
   const amz = new Map<string, string[]>();
   const add = (name: string, value: string) => amz.set(name, [...(amz.get(name) ?? []), value.trim()]);
   for (const [name, value] of Object.entries(request.headers)) if (name.startsWith('x-amz-')) add(name, value);
@@ -70,8 +70,14 @@ export function stringToSignV2(request: S3HttpRequest, query: QueryParam[], pars
     .filter((p) => SUBRESOURCES.has(p.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((p) => (p.value === '' && !hasValueInRaw(request.rawQuery, p.name) ? p.name : `${p.name}=${p.value}`));
-  const resource = (request.rawPath === '' ? '/' : request.rawPath) + (subresources.length > 0 ? `?${subresources.join('&')}` : '');
+  const path = options.bucketSlash ? `${request.rawPath}/` : request.rawPath === '' ? '/' : request.rawPath;
+  const resource = path + (subresources.length > 0 ? `?${subresources.join('&')}` : '');
   return `${request.method}\n${contentMd5}\n${contentType}\n${date}\n${amzLines}${resource}`;
+}
+
+/** True for a path-style bucket request without its trailing slash (`/bucket`). */
+function isBareBucketPath(rawPath: string): boolean {
+  return /^\/[^/]+$/.test(rawPath);
 }
 
 /** True if `name` appears with `=` in the raw query (`uploads=` vs `uploads`). */
@@ -81,9 +87,14 @@ function hasValueInRaw(rawQuery: string, name: string): boolean {
 
 /** Verifies a SigV2 request: time (skew or presigned expiry) and HMAC-SHA1 signature in constant time. */
 export function verifySigV2(request: S3HttpRequest, query: QueryParam[], parsed: SigV2Request, secret: string, now: number): void {
-  const expected = createHmac('sha1', Buffer.from(secret, 'utf8')).update(stringToSignV2(request, query, parsed), 'utf8').digest();
+  const sign = (bucketSlash: boolean) => createHmac('sha1', Buffer.from(secret, 'utf8')).update(stringToSignV2(request, query, parsed, { bucketSlash }), 'utf8').digest();
   const given = Buffer.from(parsed.signature, 'base64');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const matches = (expected: Buffer) => given.length === expected.length && timingSafeEqual(given, expected);
+  // botocore (signature_version='s3') signs `/bucket/` for a request sent as `GET /bucket`:
+  // both canonical forms name the same bucket, so either signature is accepted
+  const bare = isBareBucketPath(request.rawPath);
+  const ok = [matches(sign(false)), bare && matches(sign(true))].some(Boolean);
+  if (!ok) {
     throw new S3SignatureMismatchError('the request signature we calculated does not match the signature you provided: check your key and signing method');
   }
   if (parsed.kind === 'presigned') {

@@ -85,7 +85,9 @@ export function parseSigV4(request: S3HttpRequest, query: QueryParam[]): SigV4Re
   if (credential === undefined || amzDate === undefined || expires === undefined || signedHeaders === undefined || signature === undefined) {
     throw queryMalformed('query-string authentication requires the X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters');
   }
-  if (!/^\d{1,7}$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_PRESIGN_SECONDS) throw queryMalformed('X-Amz-Expires must be between 1 and 604800 seconds');
+  if (!/^-?\d{1,15}$/.test(expires)) throw queryMalformed('X-Amz-Expires must be a number of seconds');
+  // a lifetime out of range is a URL that is not valid now: 403 AccessDenied, as S3 answers
+  if (Number(expires) < 1 || Number(expires) > MAX_PRESIGN_SECONDS) throw new S3RequestError('request has expired: X-Amz-Expires must be between 1 and 604800 seconds', { s3Code: 'AccessDenied' });
   return {
     kind: 'presigned',
     ...parseCredential(credential, queryMalformed),

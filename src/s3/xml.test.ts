@@ -18,7 +18,7 @@ test('parseXml reads what clients send and refuses DOCTYPE and entity tricks', (
 
 test('artifact names take the characters S3 keys carry, never traversal', () => {
   for (const ok of ['models/a b+c=d.bin', 'mlflow/1/abc/artifacts/model/MLmodel', '_SUCCESS', '.hidden/x', 'a/(1),2;3:4!$&\'*~', 'files/md5/ab/cdef.dir']) assertArtifactName(ok);
-  for (const bad of ['../x', 'a/../b', 'a\u0000b', '/etc/passwd', './x', '..', '.', 'a/./b', 'a//b', 'a/', '..\\x', 'C:\\x', '%2e%2e', 'a@1', 'tab\there', 'é']) {
+  for (const bad of ['../x', 'a/../b', 'a\u0000b', '/etc/passwd', './x', '..', '.', 'a/./b', 'a//b', 'a/', '..\\x', 'C:\\x', '%2e%2e', 'a@1', 'tab\there', 'é', '%41']) {
     assert.throws(() => assertArtifactName(bad), { code: 'COFFER_INVALID_NAME' }, JSON.stringify(bad));
   }
 });

@@ -10,7 +10,10 @@ export type XmlValue = string | number | boolean | null | undefined | XmlNode | 
 
 /** Escapes text for XML content and attribute values. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  // control characters (keys may hold them) as character references, as S3 writes them;
+  // `\r` too, which an XML parser would otherwise normalise away
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[&<>"']|[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
 
 function render(tag: string, value: XmlValue): string {

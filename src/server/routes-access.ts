@@ -1,3 +1,4 @@
+import { MAX_ARTIFACT_NAME_LENGTH } from '../domain/artifact-names.js';
 import type { FastifyInstance } from 'fastify';
 import { REQUEST_KINDS, REQUEST_STATUSES } from '../access/access-types.js';
 import type { RequestKind, RequestStatus } from '../access/access-types.js';
@@ -10,7 +11,7 @@ import { callerOf } from './routes-v1.js';
 import type { AuthenticatedRoutes } from './routes-v1.js';
 
 const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
-const artifactName = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const artifactName = { type: 'string', minLength: 1, maxLength: MAX_ARTIFACT_NAME_LENGTH } as const;
 const text = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const seconds = { type: 'integer', minimum: 1, maximum: 10 * 365 * 24 * 3600 } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;

@@ -155,6 +155,11 @@ export function identityRoutes(identity: IdentityService) {
         return identity.putSsoProvider(callerOf(request), { name: request.params.name, issuer: b.issuer, clientId: b.clientId, clientSecret: b.clientSecret, groupsClaim: b.groupsClaim ?? 'groups', usernameClaim: b.usernameClaim ?? 'preferred_username', groupMap: b.groupMap ?? {} });
       },
     );
+    app.post<{ Params: { name: string }; Body: { ttlSeconds?: number } }>(
+      '/principals/:name/enrollment-tickets',
+      { schema: { summary: 'Issue a one-time enrollment ticket with which a user sets a first password (shown once)', params: { type: 'object', required: ['name'], properties: { name } }, body: obj([], { ttlSeconds: { type: 'integer', minimum: 60, maximum: 86400 } }) } },
+      async (request, reply) => reply.code(201).send(await identity.issueEnrollmentTicket(callerOf(request), request.params.name, request.body ?? {})),
+    );
     app.delete<{ Params: { name: string } }>('/principals/:name', { schema: { summary: 'Delete a user or service account and everything attached to it', params: { type: 'object', required: ['name'], properties: { name } } } }, async (request, reply) => {
       await identity.deletePrincipal(callerOf(request), request.params.name);
       return reply.code(204).send();
@@ -206,6 +211,11 @@ export function identityPublicRoutes(identity: IdentityService) {
         await identity.revokePresented(metaOf(request), request.body.token);
         return reply.code(204).send();
       },
+    );
+    app.post<{ Body: { ticket: string; password: string } }>(
+      '/v1/auth/enroll',
+      { schema: { summary: 'Set a first password with an enrollment ticket from an administrator (the ticket works once)', security: [], body: obj(['ticket', 'password'], { ticket: secret, password: secret }) } },
+      async (request) => identity.enroll(metaOf(request), request.body),
     );
     app.post<{ Body: { code: string; verifier: string } }>(
       '/v1/auth/handoff/exchange',

@@ -1,3 +1,4 @@
+import { MAX_ARTIFACT_NAME_LENGTH } from '../domain/artifact-names.js';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ARTIFACT_KINDS, ENVIRONMENTS, PRINCIPAL_KINDS, ROLES, TIERS } from '../domain/types.js';
@@ -31,7 +32,7 @@ interface Options {
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 63 } as const;
-const artifactName = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const artifactName = { type: 'string', minLength: 1, maxLength: MAX_ARTIFACT_NAME_LENGTH } as const;
 const page = {
   type: 'object',
   additionalProperties: false,
@@ -60,9 +61,9 @@ function pageOf(q: { limit?: number; cursor?: string }) {
 
 /** REST API v1. Every route but bootstrap authenticates first; use cases do the rest. */
 export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metrics, extensions }) => {
-  app.post<{ Body: { setupToken: string; name: string; displayName?: string } }>(
+  app.post<{ Body: { setupToken: string; name: string; displayName?: string; password?: string } }>(
     '/bootstrap',
-    { schema: { summary: 'Create the first admin with the one-time setup token', security: [], body: obj(['setupToken', 'name'], { setupToken: { type: 'string', maxLength: 200 }, name, displayName: { type: 'string', maxLength: 200 } }) } },
+    { schema: { summary: 'Create the first admin with the one-time setup token (and its first password)', security: [], body: obj(['setupToken', 'name'], { setupToken: { type: 'string', maxLength: 200 }, name, displayName: { type: 'string', maxLength: 200 }, password: { type: 'string', minLength: 1, maxLength: 512 } }) } },
     async (request, reply) => reply.code(201).send(await service.bootstrap(metaOf(request), request.body)),
   );
 
@@ -108,7 +109,12 @@ function registerAuthenticated(app: FastifyInstance, service: CofferService, met
     { schema: { summary: 'Issue an API token (shown once)', body: obj([], { principal: name, description: { type: 'string', maxLength: 200 }, ttlSeconds: { type: 'integer', minimum: 1 } }) } },
     async (request, reply) => reply.code(201).send(await service.createToken(callerOf(request), request.body)),
   );
-  app.delete<{ Params: { id: string } }>('/tokens/:id', { schema: { summary: 'Revoke a token', params: idParams } }, async (request, reply) => {
+  app.get<{ Querystring: { principal?: string } }>(
+    '/tokens',
+    { schema: { summary: "Credentials (sessions, API tokens, S3 keys) of the caller or of a principal, each with its parent", querystring: { type: 'object', additionalProperties: false, properties: { principal: name } } } },
+    async (request) => ({ items: await service.listCredentials(callerOf(request), request.query.principal) }),
+  );
+  app.delete<{ Params: { id: string } }>('/tokens/:id', { schema: { summary: 'Revoke a credential and everything minted from it', params: idParams } }, async (request, reply) => {
     await service.revokeToken(callerOf(request), request.params.id);
     return reply.code(204).send();
   });

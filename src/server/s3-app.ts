@@ -56,9 +56,12 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
     return s3ErrorBody(new AuditUnavailableError(), request);
   };
   const app = Fastify({
-    // a path that does not even decode is refused (and recorded) before any hook
-    frameworkErrors: auditedFrameworkErrors(() => ({ ...outcome, unavailable }), (_err, request, reply) => {
-      void reply.code(400).type('application/xml').send(s3ErrorBody(new S3RequestError('the request path is not valid', { s3Code: 'InvalidURI' }), request));
+    // a path that does not even decode (bad escapes, escapes that are not UTF-8 such as `%C3%28` or
+    // an overlong `%C0%AE`) is refused (and recorded) before any hook, in S3's format (400 InvalidURI, XML)
+    frameworkErrors: auditedFrameworkErrors(() => ({ ...outcome, unavailable }), (error, request, reply) => {
+      const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
+      const refusal = badUrl ? new S3RequestError('couldn\'t parse the specified URI', { s3Code: 'InvalidURI' }) : new S3RequestError('the request is not valid', { s3Code: 'InvalidRequest' });
+      void reply.code(400).type('application/xml').send(s3ErrorBody(refusal, request));
     }),
     logger: {
       level: deps.logLevel ?? 'info',

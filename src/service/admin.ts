@@ -2,7 +2,11 @@ import { AlreadyExistsError, LongLivedTokenDisabledError, NotFoundError, Validat
 import { ID_PREFIX, assertSimpleName, newId } from '../domain/ids.js';
 import type { Grant, Principal, PrincipalKind, Role } from '../domain/types.js';
 import { issueToken } from '../identity/issue-token.js';
+import { totalRevoked } from '../identity/credential-lineage.js';
+import { identityOf } from './identity/audit.js';
 import { consumeSetupToken } from '../identity/setup-token.js';
+import { checkPasswordPolicy } from '../identity/password-policy.js';
+import { hashPassword } from '../identity/password-hash.js';
 import type { ResourceRef } from '../policy/policy-engine.js';
 import type { ExportedCheckpoint, VerifyResult } from '../audit/audit-event.js';
 import type { RootKeyRotationResult } from '../crypto/index.js';
@@ -11,8 +15,8 @@ import { auditContext } from './caller.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
 import type { Gate } from './gate.js';
 import { findArtifact, findProject, findVersion, names, notFoundMessage } from './resources.js';
-import { grantView, principalView, tokenView } from './views.js';
-import type { GrantView, PrincipalView, TokenView } from './views.js';
+import { credentialView, grantView, principalView, tokenView } from './views.js';
+import type { CredentialView, GrantView, PrincipalView, TokenView } from './views.js';
 
 const SYSTEM = { kind: 'system' } as const;
 
@@ -21,10 +25,14 @@ export const ADMINS_GROUP = 'admins';
 
 /**
  * First-admin bootstrap with the one-time setup token printed at first start:
- * creates the admin user in the `admins` group and an API token for them.
+ * creates the admin user in the `admins` group and an API token for them, and sets
+ * their first password when one is given (the setup token is the proof: a first
+ * password is otherwise enrolled only with an enrollment ticket, docs/security.md).
  */
-export async function bootstrap(deps: ServiceDeps, meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string }): Promise<{ principal: PrincipalView; token: string }> {
+export async function bootstrap(deps: ServiceDeps, meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string; password?: string }): Promise<{ principal: PrincipalView; token: string }> {
   assertSimpleName('user', input.name);
+  // a weak password must not spend the one-time setup token
+  if (input.password !== undefined) checkPasswordPolicy(input.password, { names: [input.name, input.displayName ?? input.name] });
   const now = deps.clock();
   try {
     await consumeSetupToken(deps.store, input.setupToken);
@@ -40,7 +48,9 @@ export async function bootstrap(deps: ServiceDeps, meta: RequestMeta, input: { s
   await deps.audit.record({ time: now, requestId: meta.requestId, actor, action: 'bootstrap', resource: 'coffer', decision: 'allow', policies: ['setup-token'], outcome: 'attempt', context: auditContext(meta) });
   await deps.store.createPrincipal(user);
   await deps.store.addMember(admins.id, user.id);
-  const { secret } = await issueToken(deps.store, user.id, { description: 'bootstrap', ttlSeconds: deps.settings.tokenTtlSeconds, now });
+  if (input.password !== undefined) await identityOf(deps).identityStore.setPasswordHash(user.id, await hashPassword(input.password), now);
+  // the one root API token: its lineage starts at the setup token (method `token`)
+  const { secret } = await issueToken(deps.store, identityOf(deps).lineage, user.id, { description: 'bootstrap', ttlSeconds: deps.settings.tokenTtlSeconds, now, source: { root: 'setup-token' } });
   await deps.audit.record({ time: deps.clock(), requestId: meta.requestId, actor, action: 'bootstrap', resource: 'coffer', decision: 'allow', policies: ['setup-token'], outcome: 'success', context: auditContext(meta) });
   return { principal: principalView(user), token: secret };
 }
@@ -105,24 +115,35 @@ export async function addMember(deps: ServiceDeps, gate: Gate, caller: Caller, g
   await permit.finish('success');
 }
 
-/** Enables or disables a principal (`manage-principals`); a disabled principal's tokens stop working at once. */
+/**
+ * Enables or disables a principal (`manage-principals`). Disabling also revokes every
+ * credential of the principal and every credential minted from them (whoever holds it),
+ * so enabling it again brings none back: it gets new ones.
+ */
 export async function setDisabled(deps: ServiceDeps, gate: Gate, caller: Caller, name: string, disabled: boolean): Promise<void> {
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${name}`, null, { disabled });
+  let revoked = 0;
   try {
     const p = await principalByName(deps, name);
     await deps.store.setPrincipalDisabled(p.id, disabled);
+    // INVARIANT: a disabled principal's credentials stay dead after it is enabled again
+    if (disabled) revoked = totalRevoked(await identityOf(deps).lineage.revokePrincipal(p.id, deps.clock(), 'disabled'));
   } catch (err) {
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
-  await permit.finish('success');
+  await permit.finish('success', disabled ? { details: { credentialsRevoked: revoked } } : undefined);
 }
 
 /**
- * Issues an API token. For oneself: always allowed (recorded). For another
- * principal: `manage-principals`.
+ * Issues an API token, minted by the caller's credential (its parent in the lineage):
+ * it carries that credential's authentication methods and their times, never more, and
+ * ends no later than it (unless `mintedCredentialMaxTtlSeconds` allows) and with it.
+ * For oneself: always allowed (recorded). For another principal (`manage-principals`):
+ * the token authenticates as that principal but still rests on the caller's credential,
+ * so it ends when the administrator's session or token does.
  */
-export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; description?: string; ttlSeconds?: number }): Promise<{ token: string; info: TokenView }> {
+export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; description?: string; ttlSeconds?: number }): Promise<{ token: string; info: TokenView & { parentId: string } }> {
   const self = input.principal === undefined || input.principal === caller.subject.principal.name;
   const ttl = input.ttlSeconds ?? deps.settings.tokenTtlSeconds;
   if (deps.settings.tokenTtlSeconds > 0 && (ttl === 0 || ttl > deps.settings.tokenTtlSeconds)) {
@@ -140,19 +161,57 @@ export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller,
   const permit = self
     ? await gate.enter(caller, 'read-metadata', SYSTEM, `principal/${target.name}/tokens`, null)
     : await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${target.name}/tokens`, null);
-  const { secret, token } = await issueToken(deps.store, target.id, { description: input.description ?? '', ttlSeconds: ttl, now: deps.clock() });
-  await permit.finish('success', { details: { tokenId: token.id, hint: token.hint } });
-  return { token: secret, info: tokenView(token) };
+  let issued;
+  try {
+    issued = await issueToken(deps.store, identityOf(deps).lineage, target.id, { description: input.description ?? '', ttlSeconds: ttl, now: deps.clock(), source: { parentId: caller.credentialId } });
+  } catch (err) {
+    await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
+    throw err;
+  }
+  const { secret, token } = issued;
+  await permit.finish('success', { details: { tokenId: token.id, hint: token.hint, parentId: caller.credentialId } });
+  return { token: secret, info: { ...tokenView(token), parentId: caller.credentialId } };
 }
 
-/** Revokes one of the caller's tokens, or any token for an admin. */
+/**
+ * Revokes a credential (API token, session, S3 key) and everything minted from it: one
+ * of the caller's own, or any for `manage-principals`. Unknown ids are not found.
+ */
 export async function revokeToken(deps: ServiceDeps, gate: Gate, caller: Caller, tokenId: string): Promise<void> {
-  const own = (await deps.store.listTokens(caller.subject.principal.id)).some((t) => t.id === tokenId);
+  const lineage = identityOf(deps).lineage;
+  const id = tokenId.slice(0, 100);
+  const found = await lineage.store.get(id);
+  const own = found !== null && found.principalId === caller.subject.principal.id;
   const permit = own
-    ? await gate.enter(caller, 'read-metadata', SYSTEM, `token/${tokenId}`, null)
-    : await gate.enter(caller, 'manage-principals', SYSTEM, `token/${tokenId}`, null);
-  await deps.store.revokeToken(tokenId, deps.clock());
-  await permit.finish('success');
+    ? await gate.enter(caller, 'read-metadata', SYSTEM, `token/${id}`, null)
+    : await gate.enter(caller, 'manage-principals', SYSTEM, `token/${id}`, null);
+  if (found === null) {
+    await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
+    throw new NotFoundError(`token \`${id}\` not found`);
+  }
+  const counts = await lineage.revoke({ ids: [id] }, deps.clock(), own ? 'revoked' : `revoked-by:${caller.subject.principal.name}`);
+  await permit.finish('success', { details: { kind: found.kind, revoked: totalRevoked(counts) } });
+}
+
+/**
+ * The credentials of a principal (oneself, or anyone with `manage-principals`): every
+ * session, API token and S3 key with its parent, origin, methods and state.
+ */
+export async function listCredentials(deps: ServiceDeps, gate: Gate, caller: Caller, name?: string): Promise<CredentialView[]> {
+  const self = name === undefined || name === caller.subject.principal.name;
+  const target = self ? caller.subject.principal : await principalByName(deps, name);
+  const permit = self
+    ? await gate.enter(caller, 'read-metadata', SYSTEM, `principal/${target.name}/tokens`, null, { op: 'list' })
+    : await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${target.name}/tokens`, null, { op: 'list' });
+  const now = deps.clock();
+  const rows = await identityOf(deps).lineage.list(target.id);
+  const names = new Map<string, string>([[target.id, target.name]]);
+  for (const r of rows) {
+    const pid = r.parent?.principalId;
+    if (pid !== undefined && !names.has(pid)) names.set(pid, (await deps.store.getPrincipal(pid))?.name ?? pid);
+  }
+  await permit.finish('success', { details: { returned: rows.length } });
+  return rows.map((r) => credentialView(r, names, now, caller.credentialId));
 }
 
 export interface GrantInput {

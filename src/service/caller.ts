@@ -8,6 +8,11 @@ export interface Caller {
   meta: RequestMeta;
   context: RequestContext;
   tokenId: string;
+  /**
+   * The credential of the lineage that authenticated the request (session id, API token
+   * id, S3 access key id): whatever the caller mints names it as its parent.
+   */
+  credentialId: string;
   /** Session of a JWT access token (identity module); absent for API tokens. Only session callers can step up. */
   sessionId?: string;
 }

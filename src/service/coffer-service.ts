@@ -3,6 +3,7 @@ import { authenticate } from './authenticate.js';
 import type { Caller } from './caller.js';
 import * as catalog from './catalog.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
+import { CredentialCache } from './credential-cache.js';
 import { Gate } from './gate.js';
 import { RequestAudit } from './request-audit.js';
 import * as transfer from './transfer.js';
@@ -20,6 +21,8 @@ export class CofferService {
   readonly requests: RequestAudit;
   /** The dependencies, with `audit` being {@link requests}: feature services built from them record through it too. */
   readonly deps: ServiceDeps;
+  /** API tokens' subjects, valid while the store's change version stands (see credential-cache.ts). */
+  readonly #credentials = new CredentialCache();
 
   constructor(deps: ServiceDeps) {
     const limits = deps.settings.unauthenticated ?? { refusalsPerMinute: 120, recordedPerMinute: 20 };
@@ -32,10 +35,10 @@ export class CofferService {
   }
 
   authenticate(bearer: string | undefined, meta: RequestMeta): Promise<Caller> {
-    return authenticate(this.deps, this.gate, bearer, meta);
+    return authenticate(this.deps, this.gate, bearer, meta, this.#credentials);
   }
 
-  bootstrap(meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string }) {
+  bootstrap(meta: RequestMeta, input: { setupToken: string; name: string; displayName?: string; password?: string }) {
     return admin.bootstrap(this.deps, meta, input);
   }
   whoami(caller: Caller) {
@@ -88,6 +91,9 @@ export class CofferService {
   }
   revokeToken(caller: Caller, tokenId: string) {
     return admin.revokeToken(this.deps, this.gate, caller, tokenId);
+  }
+  listCredentials(caller: Caller, principal?: string) {
+    return admin.listCredentials(this.deps, this.gate, caller, principal);
   }
   createGrant(caller: Caller, input: admin.GrantInput) {
     return admin.createGrant(this.deps, this.gate, caller, input);

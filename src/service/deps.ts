@@ -41,6 +41,10 @@ export interface ServiceDeps {
   versionsPromotedTo?: (artifactId: string, environment: Environment) => Promise<string[]>;
   /** Downloads in flight by principal, so a lock can cut them (src/monitor; see download-slot.ts); absent = not tracked. */
   inflight?: InflightRegistry;
+  /** Called after a new version is committed (REST or S3): the gate's scanner is nudged (src/service/scan). */
+  versionCommitted?: (version: ArtifactVersion) => void;
+  /** Makes sure a version has its gate verdict, scanning it now if needed (promotion asks before deciding). */
+  settleScan?: (versionId: string) => Promise<void>;
   /** Catalog rows by id, so listings read only the rows a listing plan names (src/service/policy); absent = row by row. */
   catalogCandidates?: CatalogCandidates;
 }

@@ -1,4 +1,4 @@
-import { AuditUnavailableError, ForbiddenError, NotFoundError, PolicyEvaluationError, PromotionRequiredError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
+import { AuditUnavailableError, ForbiddenError, GateBlockedError, NotFoundError, PolicyEvaluationError, PromotionRequiredError, StepUpRequiredError, isCofferError } from '../domain/errors.js';
 import type { Action, Decision, ResourceRef } from '../policy/policy-engine.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
@@ -6,6 +6,7 @@ import { actorOf, auditContext } from './caller.js';
 import type { ServiceDeps } from './deps.js';
 import { notFoundMessage } from './resources.js';
 import { BYPASS_PROMOTION, prodChangeOf, type ProdChange, type ProdEffect } from './prod-guard.js';
+import { GATE_POLICY_PREFIX, gateBlockedMessage } from './scan/blocked-message.js';
 
 const SYSTEM = { kind: 'system' } as const;
 
@@ -83,7 +84,9 @@ export class Gate {
             ? new StepUpRequiredError()
             : promotionRequired
               ? new PromotionRequiredError(`prod is reached only through a promotion: \`${action}\` on \`${resourceName}\` would ${PROD_CHANGE_WORDS[change!.kind]} (a policy must permit \`${BYPASS_PROMOTION}\`)`)
-              : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
+              : resource.kind === 'version' && decision.determining.some((id) => id.startsWith(GATE_POLICY_PREFIX))
+                ? new GateBlockedError(gateBlockedMessage(action, resourceName, resource.version))
+                : new ForbiddenError(`access denied: \`${action}\` on \`${resourceName}\``);
       await this.record(caller, action, resourceName, decision, 'denied', { reason: err.code, details: { ...details, ...(decision.errors.length ? { policyErrors: decision.errors } : {}) } });
       throw err;
     }
@@ -127,14 +130,15 @@ export class Gate {
 
   /**
    * True when the only thing missing is a fresh WebAuthn assertion: the same request with
-   * the session's methods plus `webauthn`, just now, would be allowed. Only users can
-   * step up: through a session, or with an API token whose exemption the configuration
-   * withdrew (`step-up-enforced`; `coffer step-up` then starts a session). A workload or
-   * an exempt API token has no second factor to add.
+   * the credential's methods plus `webauthn`, just now, would be allowed. Only users can
+   * step up: through a session, or with an API token that is not exempt (minted by a
+   * session, or its exemption withdrawn by `step-up-enforced`; `coffer step-up` then
+   * starts a session). A workload or an exempt API token has no second factor to add.
    */
   private needsStepUp(caller: Caller, action: Action, resource: ResourceRef, change: ProdChange | null): boolean {
     if (caller.subject.principal.kind !== 'user') return false;
-    if (caller.sessionId === undefined && !caller.context.mfa.methods.includes('step-up-enforced')) return false;
+    const m = caller.context.mfa.methods;
+    if (m.includes('token') && !m.includes('step-up-enforced')) return false;
     const methods = [...new Set([...caller.context.mfa.methods, 'webauthn'])];
     const fresh: Caller = { ...caller, context: { ...caller.context, mfa: { methods, ageSeconds: 0 } } };
     return this.decideWith(fresh, action, resource, change).decision.allowed;

@@ -66,18 +66,19 @@ export async function pushVersion(deps: ServiceDeps, gate: Gate, caller: Caller,
 /**
  * Records a sealed object as the next version of its artifact. Numbers are taken as
  * latest + 1; a concurrent writer taking the same number (ConflictError) makes this
- * retry with the next one. Shared by REST pushes and S3 writes.
+ * retry with the next one, unless `exactNumber` is given: then that number or a
+ * ConflictError (the check before it no longer holds). Shared by REST pushes and S3 writes.
  */
 export async function commitVersion(
   deps: ServiceDeps,
-  input: { artifactId: string; versionId: string; sealed: SealedObject; mediaType: string; createdBy: string },
+  input: { artifactId: string; versionId: string; sealed: SealedObject; mediaType: string; createdBy: string; exactNumber?: number | null | undefined },
 ): Promise<ArtifactVersion> {
   const { sealed } = input;
   for (let attempt = 0; ; attempt++) {
     const version: ArtifactVersion = {
       id: input.versionId,
       artifactId: input.artifactId,
-      number: (await deps.store.latestVersionNumber(input.artifactId)) + 1,
+      number: input.exactNumber ?? (await deps.store.latestVersionNumber(input.artifactId)) + 1,
       sha256: sealed.sha256,
       size: sealed.size,
       mediaType: input.mediaType,
@@ -89,9 +90,11 @@ export async function commitVersion(
     };
     try {
       await deps.store.createVersion(version);
+      deps.versionCommitted?.(version);
       return version;
     } catch (err) {
-      if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES) throw err;
+      // a number decided beforehand (a conditional write) is never moved on: its conflict is the caller's answer
+      if (!(err instanceof ConflictError) || attempt >= MAX_NUMBER_RETRIES || input.exactNumber != null) throw err;
     }
   }
 }

@@ -19,6 +19,8 @@ export interface ApprovalEffect {
   grant?: Grant;
   /** The share link to activate (`share` requests): it becomes `active` until `endsAt`. */
   shareLinkId?: string;
+  /** The version whose gate block the approval lifts (`gate-exception` requests), until revoked. */
+  gateExceptionVersionId?: string;
   /** When the access (or the promote approval) ends. */
   endsAt: number;
 }

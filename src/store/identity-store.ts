@@ -74,6 +74,24 @@ export interface ThrottleRecord {
   blockedUntil: number;
 }
 
+/**
+ * How a throttle key counts attempts: within `windowMs` of the window's start, the
+ * `free`-th counted attempt and every later one block the key for `blocksMs[i]` (i = the
+ * attempts past `free - 1`; the last entry for any more).
+ */
+export interface ThrottleCounting {
+  windowMs: number;
+  free: number;
+  blocksMs: number[];
+}
+
+/** What reserving an attempt found: whether it was counted (the key was not blocked), and the key's state after. */
+export interface ThrottleReservation {
+  counted: boolean;
+  failures: number;
+  blockedUntil: number;
+}
+
 /** A configured external party: an SSO provider (`sso`) or a trusted workload issuer (`workload`). */
 export interface ProviderRecord {
   kind: 'sso' | 'workload';
@@ -165,6 +183,11 @@ export interface IdentityStore {
   consumeTicket(id: string, kind: string, at: number): Promise<TicketRecord | null>;
   /** Reads a ticket without consuming it (null if absent, expired or consumed). */
   peekTicket(id: string, kind: string, at: number): Promise<TicketRecord | null>;
+  /**
+   * Marks every outstanding ticket of a principal consumed (of `kind`, or of every kind
+   * when null), so none of them can be completed any more; returns how many.
+   */
+  voidTickets(principalId: string, kind: string | null, at: number): Promise<number>;
 
   // ---- sessions and refresh tokens ----
   createSession(s: SessionRecord): Promise<void>;
@@ -188,6 +211,15 @@ export interface IdentityStore {
   getThrottle(key: string): Promise<ThrottleRecord | null>;
   putThrottle(t: ThrottleRecord): Promise<void>;
   deleteThrottle(key: string): Promise<void>;
+  /**
+   * Counts one attempt on `key` in ONE statement (atomic on every node of the database),
+   * unless the key is blocked at `now`: then nothing is counted. An attempt that reaches
+   * the free count sets the block itself, so concurrent attempts find the key blocked
+   * before any of them is verified (reserve before verifying).
+   */
+  reserveThrottle(key: string, now: number, counting: ThrottleCounting): Promise<ThrottleReservation>;
+  /** Gives back one counted attempt (it succeeded); lifts the block only if it is still the one `blockedUntil` set. */
+  releaseThrottle(key: string, blockedUntil: number): Promise<void>;
 
   // ---- federation ----
   getExternalPrincipal(issuer: string, subject: string): Promise<string | null>;

@@ -14,6 +14,7 @@ export type { MetadataStore, ListOptions, Page, StoredAuditRecord, StoredAuditCh
 export type { BlobStore, BlobInfo, BlobStat, ByteRange } from './blob-store.js';
 export { assertBlobKey, isBlobKey } from './blob-key.js';
 export { SqlMetadataStore } from './sql/sql-metadata-store.js';
+export { ChangeCounter, type StoreChanges } from './sql/change-counter.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/open-sqlite-store.js';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres/open-postgres-store.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';

@@ -1,4 +1,4 @@
-import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project } from '../domain/types.js';
+import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project, VersionScan } from '../domain/types.js';
 
 /** A record of the audit log as stored. `hash` chains it to the record before it. */
 export interface StoredAuditRecord {
@@ -47,6 +47,12 @@ export interface MetadataStore {
   migrate(): Promise<void>;
   /** Cheap liveness check of the database connection. */
   ping(): Promise<void>;
+  /**
+   * A number that differs from every earlier reading once a write that may change a
+   * credential, a principal, a membership or a grant is visible (see StoreChanges in
+   * sql/change-counter.ts); null or absent: the store cannot tell, nothing may be cached.
+   */
+  changeVersion?(): number | null;
   close(): Promise<void>;
 
   // ---- settings (small opaque values: sealed keyring, setup token hash, keys) ----
@@ -115,6 +121,23 @@ export interface MetadataStore {
   rewrapVersionKey(id: string, expectedTerm: number, wrappedKey: Uint8Array, term: number): Promise<boolean>;
   /** True if some version references `blobKey` (garbage collection of orphaned blobs). */
   hasBlobKey(blobKey: string): Promise<boolean>;
+
+  // ---- gate verdicts (the content stays immutable; a verdict is written once) ----
+  /**
+   * Claims up to `limit` versions that wait for their gate scan (oldest first) for
+   * `leaseMs`: a version claimed by another node whose lease has not lapsed is skipped.
+   */
+  claimVersionsToScan(now: number, leaseMs: number, limit: number): Promise<ArtifactVersion[]>;
+  /** Claims one version for its scan, as {@link claimVersionsToScan}; null if it has a verdict or another node holds it. */
+  claimVersionToScan(id: string, now: number, leaseMs: number): Promise<ArtifactVersion | null>;
+  /**
+   * Records a version's verdict and its full report (JSON: counts and locations, never
+   * values), in one transaction, only if it has none yet. False if it already had one
+   * or the version is gone.
+   */
+  recordVersionScan(id: string, scan: VersionScan, report: string): Promise<boolean>;
+  /** The stored report of a version's scan (JSON), or null while it waits. */
+  getVersionScanReport(id: string): Promise<string | null>;
 
   // ---- grants ----
   createGrant(g: Grant): Promise<void>;

@@ -14,14 +14,31 @@ export type S3Checksums = Partial<Record<S3ChecksumName, string>>;
 export type S3UserMetadata = Record<string, string>;
 
 /**
+ * Content headers of an object kept from its write and returned on GET and HEAD:
+ * `cache-control`, `content-disposition`, `content-encoding`, `content-language`,
+ * `expires` (lower-case names, values as received). Never a secret.
+ */
+export type S3ContentHeaders = Record<string, string>;
+
+/** An upload that completed: its id names the version it became, for a retried Complete. */
+export interface S3CompletedUpload {
+  uploadId: string;
+  projectId: string;
+  key: string;
+  versionId: string;
+  completedAt: number;
+}
+
+/**
  * Temporary S3 credentials (as AWS STS issues): an access key id, a secret and a
- * session token, bound to a principal and to the API token they were issued from.
+ * session token, bound to a principal and to the credential they were minted by (their
+ * parent in the credential lineage, src/store/credential-store.ts).
  */
 export interface S3Credential {
   /** Public identifier (`CKIA` + 16 base32 characters), the primary key. */
   accessKeyId: string;
   principalId: string;
-  /** The API token the credential was issued from: revoking it revokes the credential too. */
+  /** The credential (session, API token, S3 key) this one was minted by: revoking it revokes this one too. */
   tokenId: string;
   /**
    * The 32-byte secret, wrapped by the keyring like a data key (object id
@@ -55,6 +72,8 @@ export interface S3ObjectMeta {
   partSizes: number[] | null;
   /** User-defined metadata returned as `x-amz-meta-*` on GET and HEAD (`{}` when none). */
   userMetadata: S3UserMetadata;
+  /** Content headers of the write (`{}` when none; absent on rows written before migration 016). */
+  contentHeaders?: S3ContentHeaders;
 }
 
 /** The S3 view of an artifact hidden by DeleteObject: versions up to `hidesThrough` are not listed nor served. */
@@ -63,6 +82,15 @@ export interface S3DeleteMarker {
   hidesThrough: number;
   createdBy: string;
   createdAt: number;
+}
+
+/** A version hidden from the S3 view by DeleteObject with its version id (never destroyed). */
+export interface S3PurgedVersion {
+  versionId: string;
+  artifactId: string;
+  number: number;
+  purgedBy: string;
+  purgedAt: number;
 }
 
 /** An object as ListObjects sees it: the artifact, its latest version, the S3 facts when known. */
@@ -85,6 +113,8 @@ export interface S3Upload {
   checksumType: 'FULL_OBJECT' | 'COMPOSITE' | null;
   /** User-defined metadata of CreateMultipartUpload, given to the version at Complete (`{}` when none). */
   userMetadata: S3UserMetadata;
+  /** Content headers of CreateMultipartUpload, given to the version at Complete. */
+  contentHeaders?: S3ContentHeaders;
   createdAt: number;
 }
 
@@ -104,7 +134,7 @@ export interface S3UploadPart {
   createdAt: number;
 }
 
-/** Key-ordered listing bounds: names with `prefix`, strictly after `after`, at or after `from`. */
+/** Key-ordered listing bounds (S3 keys, UTF-8 byte order): keys with `prefix`, strictly after `after`, at or after `from`. */
 export interface S3KeyRange {
   prefix: string;
   after?: string | null;
@@ -146,11 +176,22 @@ export interface S3Store {
   putDeleteMarker(m: S3DeleteMarker): Promise<void>;
   getDeleteMarker(artifactId: string): Promise<S3DeleteMarker | null>;
   removeDeleteMarker(artifactId: string): Promise<void>;
+  /**
+   * Hides one version from the S3 view for good (DeleteObject with its version id): it stays
+   * in the catalog, readable through REST, but S3 reads, listings and ListObjectVersions skip
+   * it, and the key's current version is its newest version not hidden. Idempotent.
+   */
+  purgeVersion(p: S3PurgedVersion): Promise<void>;
+  /** Numbers of the versions of an artifact hidden by {@link purgeVersion}. */
+  purgedVersionNumbers(artifactId: string): Promise<Set<number>>;
+  /** The newest version number of an artifact not hidden by {@link purgeVersion}, 0 if none. */
+  latestUnpurgedNumber(artifactId: string): Promise<number>;
 
   // ---- listing ----
   /**
    * Artifacts of a project in `range`, by name (bytewise), each with its latest version,
-   * skipping artifacts without versions and those a delete marker hides.
+   * skipping artifacts without versions and those a delete marker hides. The latest version
+   * is the newest one not purged (purgeVersion).
    */
   listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]>;
   /** Artifacts of a project in `range`, by name, with their delete marker if any. */
@@ -195,6 +236,11 @@ export interface S3Store {
   claimUploadCompletion(uploadId: string, claimId: string, now: number, leaseMs: number): Promise<boolean>;
   /** Drops the claim `claimId` holds (a failed completion: the client may retry); nothing if it holds none. */
   releaseUploadCompletion(uploadId: string, claimId: string): Promise<void>;
+  /** Records that `c.uploadId` completed as `c.versionId` (before the upload row goes). */
+  putCompletedUpload(c: S3CompletedUpload): Promise<void>;
+  getCompletedUpload(uploadId: string): Promise<S3CompletedUpload | null>;
+  /** Forgets completions older than `before` (a retry after that gets NoSuchUpload); returns how many. */
+  purgeCompletedUploads(before: number): Promise<number>;
   /** Uploads created before `before` (abandoned), oldest first, at most `limit`. */
   listStaleUploads(before: number, limit: number): Promise<S3Upload[]>;
 }

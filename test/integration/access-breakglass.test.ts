@@ -91,7 +91,10 @@ void describe('break-glass and notifications', () => {
     assert.equal(stale.json().error.code, 'COFFER_AUTH_STEP_UP_REQUIRED');
     assert.equal((await pull(h.adminToken)).statusCode, 403);
 
-    const fresh = await h.token('admin');
+    // minting a token now makes nothing fresher: it carries the bootstrap token's age (credential lineage)
+    const minted = await h.token('admin');
+    assert.equal((await glass(minted)).json().error.code, 'COFFER_AUTH_STEP_UP_REQUIRED');
+    const fresh = await h.steppedUp('admin');
     const tooLong = await glass(fresh, { durationSeconds: 2 * 3600 });
     assert.equal(tooLong.json().error.code, 'COFFER_ACCESS_DURATION_INVALID');
     const noReason = await glass(fresh, { reason: 'because' });
@@ -125,7 +128,8 @@ void describe('break-glass and notifications', () => {
 
     // it ends by itself
     h.setNow(t0 + 1800_000);
-    assert.equal((await pull(fresh)).statusCode, 403);
+    // (the session's access token has expired by now: a new stepped-up session finds the grant gone)
+    assert.equal((await pull(await h.steppedUp('admin'))).statusCode, 403);
     assert.equal((await h.call(olivia, 'GET', '/v1/breakglass/reviews')).json().items.length, 1, 'the review outlives the access');
     const signed = await h.call(olivia, 'POST', `/v1/breakglass/reviews/${bg.id}/signoff`, { note: 'checked INC-7 timeline; weights were only read' });
     assert.equal(signed.statusCode, 200, signed.body);

@@ -127,15 +127,20 @@ void describe('access CLI flows (transcript)', () => {
   void it('(b) a break-glass leaves an alert and an open review', async () => {
     const stale = await coffer('admin', ['breakglass', 'vision/models/resnet', '--for', '30m', '--reason', 'INC-7: prod model returns NaN, need the weights'], 1);
     assert.match(stale.err, /COFFER_AUTH_STEP_UP_REQUIRED/);
-    const fresh = await coffer('admin', ['token', 'create', '--ttl', '900', '--description', 'break-glass INC-7']);
-    tokens['admin (fresh token)'] = fresh.out.trim();
-    const broke = await coffer('admin (fresh token)', ['breakglass', 'vision/models/resnet', '--role', 'reader', '--for', '30m', '--reason', 'INC-7: prod model returns NaN, need the weights', '--ticket', 'INC-7']);
+    // a token minted now is no fresher than what minted it (credential lineage): still refused
+    const minted = await coffer('admin', ['token', 'create', '--ttl', '900', '--description', 'break-glass INC-7']);
+    tokens['admin (minted token)'] = minted.out.trim();
+    const still = await coffer('admin (minted token)', ['breakglass', 'vision/models/resnet', '--for', '30m', '--reason', 'INC-7: prod model returns NaN, need the weights'], 1);
+    assert.match(still.err, /COFFER_AUTH_STEP_UP_REQUIRED/);
+    note('admin logs in with a password and confirms with the security key (`coffer login --user admin`, `coffer step-up`)');
+    tokens['admin (security key)'] = await h.steppedUp('admin');
+    const broke = await coffer('admin (security key)', ['breakglass', 'vision/models/resnet', '--role', 'reader', '--for', '30m', '--reason', 'INC-7: prod model returns NaN, need the weights', '--ticket', 'INC-7']);
     assert.match(broke.out, /alert: sent/);
     const id = /BREAK-GLASS (req_\w+)/.exec(broke.out)![1]!;
-    await coffer('admin (fresh token)', ['pull', 'vision/models/resnet@1', '-o', join(work, 'incident.onnx'), '--no-progress']);
+    await coffer('admin (security key)', ['pull', 'vision/models/resnet@1', '-o', join(work, 'incident.onnx'), '--no-progress']);
     const open = await coffer('olivia', ['breakglass', 'review', 'list']);
     assert.match(open.out, new RegExp(`${id}\\s+open`));
-    await coffer('admin (fresh token)', ['breakglass', 'review', 'signoff', id, '--note', 'self'], 1);
+    await coffer('admin (security key)', ['breakglass', 'review', 'signoff', id, '--note', 'self'], 1);
     // the alert was delivered before the break-glass answered
     const alert = alerts.find((a) => a.type === 'breakglass.activated');
     assert.ok(alert?.verified);

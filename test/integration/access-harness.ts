@@ -14,6 +14,11 @@ import type { Config } from '../../src/config/index.js';
 import { openRuntime } from '../../src/runtime/open-runtime.js';
 import type { Runtime } from '../../src/runtime/open-runtime.js';
 import { buildApp } from '../../src/server/app.js';
+import { SoftAuthenticator } from './identity-harness.js';
+
+/** The bootstrap administrator's password (set at bootstrap). */
+export const ADMIN_PASSWORD = 'granite-compass-delta-5';
+const USER_PASSWORD = 'quartz-meadow-falcon-77';
 
 /** The harness: app, runtime, clock and helpers. */
 export interface AccessHarness {
@@ -31,6 +36,12 @@ export interface AccessHarness {
   principal(name: string, options?: { kind?: 'user' | 'service-account'; owner?: string }): Promise<string>;
   /** A fresh token for an existing principal (admin-issued). */
   token(name: string, ttlSeconds?: number): Promise<string>;
+  /**
+   * A session of user `name` that confirmed with its (software) security key just now:
+   * a password login (the admin's from bootstrap, another user's set by the admin), the
+   * key registered on first use, then a step-up. Returns the access token.
+   */
+  steppedUp(name: string): Promise<string>;
   call(token: string | null, method: InjectOptions['method'], url: string, payload?: unknown, extra?: Partial<InjectOptions>): Promise<LightMyRequestResponse>;
   /** Uploads `bytes` as a new version. */
   push(token: string, project: string, artifact: string, bytes: Buffer): Promise<{ number: number; sha256: string }>;
@@ -43,7 +54,7 @@ export interface AccessHarness {
 export async function openAccessHarness(flags: Record<string, unknown> = {}, start = Date.parse('2030-01-01T00:00:00Z')): Promise<AccessHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-access-'));
   // service accounts may hold (expiring) API tokens here, so tests can act as one
-  const config = loadConfig({ flags: { dataDir: dir, listen: '127.0.0.1:0', logLevel: 'info', servicePatMaxTtlSeconds: 86400, ...flags } });
+  const config = loadConfig({ flags: { dataDir: dir, listen: '127.0.0.1:0', logLevel: 'info', servicePatMaxTtlSeconds: 86400, publicUrl: 'http://localhost:7443', ...flags } });
   let now = start;
   const clock = () => now;
   const runtime = await openRuntime(config, { clock, warn: () => undefined });
@@ -59,7 +70,7 @@ export async function openAccessHarness(flags: Record<string, unknown> = {}, sta
     extensions: runtime.routes,
     publicRoutes: runtime.publicRoutes,
   });
-  const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin' } });
+  const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin', password: ADMIN_PASSWORD } });
   if (boot.statusCode !== 201) throw new Error(`bootstrap failed: ${boot.body}`);
   const adminToken = boot.json<{ token: string }>().token;
   const auth = (token: string | null) => (token === null ? {} : { authorization: `Bearer ${token}` });
@@ -70,8 +81,40 @@ export async function openAccessHarness(flags: Record<string, unknown> = {}, sta
     if (t.statusCode !== 201) throw new Error(`token create failed: ${t.body}`);
     return t.json<{ token: string }>().token;
   };
+  const keys = new Map<string, SoftAuthenticator>();
+  const steppedUp = async (name: string): Promise<string> => {
+    const must = (r: LightMyRequestResponse, what: string) => {
+      if (r.statusCode >= 300) throw new Error(`${what} failed: ${r.statusCode} ${r.body}`);
+      return r.body.length > 0 ? r.json<Record<string, unknown>>() : {};
+    };
+    const password = name === 'admin' ? ADMIN_PASSWORD : USER_PASSWORD;
+    let first = await call(null, 'POST', '/v1/auth/login', { name, password });
+    if (first.statusCode === 401 && name !== 'admin') {
+      // no password yet (setting one ends the user's other credentials, so only when needed)
+      must(await call(adminToken, 'PUT', '/v1/auth/password', { principal: name, password }), 'password');
+      first = await call(null, 'POST', '/v1/auth/login', { name, password });
+    }
+    const session = must(first, 'login');
+    let key = keys.get(name);
+    if (session.status === 'mfa-required' && key !== undefined) {
+      // the key is the second login step: the session starts with a fresh assertion
+      const begun = must(await call(null, 'POST', '/v1/auth/login/webauthn/begin', { ticket: session.ticket }), 'webauthn login') as { ceremonyId: string; options: { challenge: string } };
+      return must(await call(null, 'POST', '/v1/auth/login/webauthn/finish', { ceremonyId: begun.ceremonyId, response: key.assert(begun.options) }), 'webauthn login').accessToken as string;
+    }
+    const access = session.accessToken as string;
+    if (key === undefined) {
+      key = new SoftAuthenticator('http://localhost:7443');
+      const reg = must(await call(access, 'POST', '/v1/auth/webauthn/registrations'), 'key registration') as { ceremonyId: string; options: { challenge: string; rp: { id?: string } } };
+      must(await call(access, 'POST', '/v1/auth/webauthn/registrations/finish', { ceremonyId: reg.ceremonyId, response: key.register(reg.options) }), 'key registration');
+      keys.set(name, key);
+    }
+    const up = must(await call(access, 'POST', '/v1/auth/step-up'), 'step-up') as { ceremonyId: string; options: { challenge: string } };
+    must(await call(null, 'POST', '/v1/auth/step-up/finish', { ceremonyId: up.ceremonyId, response: key.assert(up.options) }), 'step-up');
+    return access;
+  };
   let url: string | null = null;
   return {
+    steppedUp,
     app,
     runtime,
     config,

@@ -41,7 +41,7 @@ void describe('promotion gates', () => {
     const olv = (await deps.store.getPrincipalByName('olivia'))!;
     const subject = await resolveSubject(deps.store, olv, h.now());
     // the gate's decision: a prod change also needs `bypass-promotion` (service/prod-guard.ts)
-    const caller = { subject, meta: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' }, tokenId: 'test', context: { sourceIp: '127.0.0.1', now: h.now(), mfa: { methods: ['token'], ageSeconds: 0 }, device: { managed: false, id: '' } } };
+    const caller = { subject, meta: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' }, tokenId: 'test', credentialId: 'test', context: { sourceIp: '127.0.0.1', now: h.now(), mfa: { methods: ['token'], ageSeconds: 0 }, device: { managed: false, id: '' } } };
     const d = h.runtime.service.gate.decide(caller, 'delete', { kind: 'version', ...found });
     return { env: found.artifact.environment, allowed: d.allowed };
   };

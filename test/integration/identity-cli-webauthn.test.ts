@@ -89,7 +89,7 @@ void describe('identity CLI: register a security key, step up from a session and
     adminKey = new SoftAuthenticator(server.url);
     adminEnv = { COFFER_URL: server.url, COFFER_CREDENTIALS_FILE: join(dir, 'admin.json') };
     anaEnv = { COFFER_URL: server.url, COFFER_CREDENTIALS_FILE: join(dir, 'ana.json') };
-    ok(await runCli(['bootstrap', '--name', 'root', '--setup-token', server.setupToken!], { env: adminEnv }), 'bootstrap');
+    ok(await runCli(['bootstrap', '--name', 'root', '--setup-token', server.setupToken!, '--password-stdin'], { env: adminEnv, stdin: `${ADMIN_PASSWORD}\n` }), 'bootstrap');
   });
   after(async () => {
     await server?.close();
@@ -100,8 +100,10 @@ void describe('identity CLI: register a security key, step up from a session and
     const refused = await runCli(['user', 'create', 'ana'], { env: adminEnv });
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /COFFER_AUTH_STEP_UP_REQUIRED[\s\S]*run `coffer step-up`/);
-    // the token has no key to step up with yet: a session registers one
-    ok(await runCli(['password', '--password-stdin'], { env: adminEnv, stdin: `${ADMIN_PASSWORD}\n` }), 'password');
+    // the token has no key to step up with yet: a session registers one (the password was set at bootstrap;
+    // a bearer token alone cannot enroll a first password)
+    const first = await runCli(['password', '--password-stdin'], { env: adminEnv, stdin: `other-first-password-9\n` });
+    assert.notEqual(first.code, 0);
     ok(await runCli(['login', '--user', 'root', '--password-stdin'], { env: adminEnv, stdin: `${ADMIN_PASSWORD}\n` }), 'login');
     const add = await runWithBrowser(['mfa', 'webauthn', 'add', '--name', 'yubikey'], adminEnv, registerPage(adminKey));
     ok(add, 'mfa webauthn add');

@@ -32,8 +32,8 @@ export interface IdentityHarness {
   close(): Promise<void>;
 }
 
-/** Opens a harness. `flags` are config keys (publicUrl defaults to http://localhost:7443). */
-export async function openIdentityHarness(flags: Record<string, unknown> = {}): Promise<IdentityHarness> {
+/** Opens a harness. `flags` are config keys (publicUrl defaults to http://localhost:7443); `adminPassword` is set at bootstrap. */
+export async function openIdentityHarness(flags: Record<string, unknown> = {}, options: { adminPassword?: string } = {}): Promise<IdentityHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-identity-'));
   let time = Date.UTC(2030, 0, 1, 12, 0, 0);
   const config = loadConfig({ flags: { dataDir: dir, listen: '127.0.0.1:0', logLevel: 'info', publicUrl: 'http://localhost:7443', ...flags } });
@@ -42,7 +42,7 @@ export async function openIdentityHarness(flags: Record<string, unknown> = {}): 
   let logText = '';
   logStream.on('data', (c: Buffer) => (logText += c.toString('utf8')));
   const app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'info', logStream, extensions: runtime.routes, publicRoutes: runtime.publicRoutes });
-  const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin' } });
+  const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin', ...(options.adminPassword !== undefined ? { password: options.adminPassword } : {}) } });
   if (boot.statusCode !== 201) throw new Error(`bootstrap failed: ${boot.body}`);
   const adminToken = boot.json<{ token: string }>().token;
   return {

@@ -76,12 +76,15 @@ void describe('identity: passwords, throttling, accounts', () => {
     assert.equal((await h.call('POST', '/v1/principals/alice/disable', { token: h.adminToken })).status, 204);
     const refused = await h.call<Err>('GET', '/v1/whoami', { token: login.body.accessToken });
     assert.equal(refused.status, 401);
-    assert.equal(refused.body.error.code, 'COFFER_AUTH_PRINCIPAL_DISABLED');
+    // disabling revokes the principal's credentials (credential lineage), so the session is revoked, not merely suspended
+    assert.equal(refused.body.error.code, 'COFFER_AUTH_TOKEN_REVOKED');
     assert.equal((await h.call('POST', '/v1/auth/login', { body: { name: 'alice', password: 'lantern-orbit-cactus-42' } })).status, 401);
     assert.equal((await h.call('POST', '/v1/principals/alice/enable', { token: h.adminToken })).status, 204);
-    assert.equal((await h.call('GET', '/v1/whoami', { token: login.body.accessToken })).status, 200);
+    assert.equal((await h.call('GET', '/v1/whoami', { token: login.body.accessToken })).status, 401, 'enabling again brings no credential back');
+    const again = await h.call<{ accessToken: string }>('POST', '/v1/auth/login', { body: { name: 'alice', password: 'lantern-orbit-cactus-42' } });
+    assert.equal((await h.call('GET', '/v1/whoami', { token: again.body.accessToken })).status, 200);
     assert.equal((await h.call('DELETE', '/v1/principals/alice', { token: h.adminToken })).status, 204);
-    assert.equal((await h.call('GET', '/v1/whoami', { token: login.body.accessToken })).status, 401);
+    assert.equal((await h.call('GET', '/v1/whoami', { token: again.body.accessToken })).status, 401);
     assert.equal(await h.runtime.store.getPrincipalByName('alice'), null);
     await h.runtime.audit.flush();
     const lines: string[] = [];

@@ -85,9 +85,10 @@ void describe('identity: step-up for API-token users (requireStepUpForUserTokens
     const key = new SoftAuthenticator('http://localhost:7443');
     const adminKey = new SoftAuthenticator('http://localhost:7443');
     before(async () => {
-      h = await openIdentityHarness({ requireStepUpForUserTokens: 1, servicePatMaxTtlSeconds: 86_400 });
+      // the first password comes with the bootstrap (the setup token is the proof; a bearer token alone could not set it)
+      h = await openIdentityHarness({ requireStepUpForUserTokens: 1, servicePatMaxTtlSeconds: 86_400 }, { adminPassword: ADMIN_PASSWORD });
       // the bootstrap token is a user's token too: the admin first gets a stepped-up session
-      assert.equal((await h.call('PUT', '/v1/auth/password', { token: h.adminToken, body: { password: ADMIN_PASSWORD } })).status, 204);
+      assert.equal((await h.call<Err>('PUT', '/v1/auth/password', { token: h.adminToken, body: { password: 'other-first-password-9' } })).body.error.code, 'COFFER_AUTH_INVALID_CREDENTIALS', 'the password exists: changing it needs the current one');
       const s = (await h.call<Tokens>('POST', '/v1/auth/login', { body: { name: 'admin', password: ADMIN_PASSWORD } })).body;
       const reg = await h.call<Ceremony>('POST', '/v1/auth/webauthn/registrations', { token: s.accessToken });
       assert.equal((await h.call('POST', '/v1/auth/webauthn/registrations/finish', { token: s.accessToken, body: { ceremonyId: reg.body.ceremonyId, response: adminKey.register(reg.body.options) } })).status, 201);
@@ -106,8 +107,12 @@ void describe('identity: step-up for API-token users (requireStepUpForUserTokens
       const admin = await h.call<Err>('POST', '/v1/principals', { token: h.adminToken, body: { kind: 'user', name: 'frank' } });
       assert.equal(admin.status, 401);
       assert.equal(admin.body.error.code, 'COFFER_AUTH_STEP_UP_REQUIRED');
+      // issued by the admin's session for erin: none of the admin's factors pass to erin (credential lineage)
       const me = await h.call<{ mfa: { methods: string[] } }>('GET', '/v1/auth/session', { token: pat });
-      assert.deepEqual(me.body.mfa.methods, ['token', 'step-up-enforced']);
+      assert.deepEqual(me.body.mfa.methods, []);
+      // the bootstrap token rests on the setup token: `token`, with the exemption withdrawn
+      const boot = await h.call<{ mfa: { methods: string[] } }>('GET', '/v1/auth/session', { token: h.adminToken });
+      assert.deepEqual(boot.body.mfa.methods, ['token', 'step-up-enforced']);
     });
 
     test('a service account keeps its token exemption', async () => {

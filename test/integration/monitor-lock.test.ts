@@ -196,6 +196,13 @@ void describe('monitor: bulk download by a data scientist ends in a lock with ev
     assert.match(text, /coffer_monitor_locks_total 1/);
     assert.match(text, /coffer_monitor_locked_principals 1/);
     assert.match(text, /coffer_monitor_downloads_aborted_total 1/);
+    // what the detectors cost is visible (issue 12): time per record, state held
+    const count = /coffer_monitor_detector_seconds_count (\d+)/.exec(text);
+    assert.ok(count && Number(count[1]) > 10, 'the detectors timed every record');
+    const principals = /coffer_monitor_state_principals (\d+)/.exec(text);
+    assert.ok(principals && Number(principals[1]) >= 2, 'state of olga and dana at least');
+    assert.match(text, /coffer_monitor_state_largest_bytes \d+/);
+    assert.match(text, /coffer_monitor_persisted_bytes_total \d+/);
     assert.match(text, /coffer_http_requests_total/, 'the server\'s own metrics are still there');
   });
 

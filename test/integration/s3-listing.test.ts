@@ -35,11 +35,11 @@ void describe('S3 listings over thousands of keys', () => {
         const batch = rows.slice(i, i + 200).map((r) => ({ ...r, id: newId(ID_PREFIX.artifact) }));
         await trx
           .insertInto('artifacts')
-          .values(batch.map((r) => ({ id: r.id, project_id: project.id, name: r.name, kind: 'dataset', tier: r.tier, environment: 'dev', owner_id: admin, labels: '{}', created_at: now })))
+          .values(batch.map((r) => ({ id: r.id, project_id: project.id, name: r.name, s3_key: r.name, kind: 'dataset', tier: r.tier, environment: 'dev', owner_id: admin, labels: '{}', created_at: now })))
           .execute();
         await trx
           .insertInto('versions')
-          .values(batch.map((r) => ({ ...real, size: Number(real.size), id: newId(ID_PREFIX.version), artifact_id: r.id, number: 1, created_at: now })))
+          .values(batch.map((r) => ({ ...real, size: Number(real.size), scan_at: null, scan_claimed_until: null, id: newId(ID_PREFIX.version), artifact_id: r.id, number: 1, created_at: now })))
           .execute();
       }
     });

@@ -93,7 +93,7 @@ void describe('S3 security headers coffer does not honour are refused', () => {
     await absent('kms.bin');
   });
 
-  void it('object lock, legal hold, ACLs, grants, website redirects, tags and conditional writes are refused; private ACLs accepted', async () => {
+  void it('object lock, legal hold, ACLs, grants, website redirects, tags are refused, a failed conditional write writes nothing; private ACLs accepted', async () => {
     await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'lock.bin', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86400_000) })), 'InvalidRequest', 400);
     await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'lock.bin', Body: 'x', ObjectLockLegalHoldStatus: 'ON' })), 'InvalidRequest', 400);
     await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'acl.bin', Body: 'x', ACL: 'public-read' })), 'AccessControlListNotSupported', 400);
@@ -102,7 +102,8 @@ void describe('S3 security headers coffer does not honour are refused', () => {
     await refused(s3.send(new CreateBucketCommand({ Bucket: 'locked', ObjectLockEnabledForBucket: true })), 'NotImplemented', 501);
     await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'web.bin', Body: 'x', WebsiteRedirectLocation: 'https://evil.example/' })), 'NotImplemented', 501);
     await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'tag.bin', Body: 'x', Tagging: 'classification=secret' })), 'NotImplemented', 501);
-    await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'plain.bin', Body: 'overwrite', IfNoneMatch: '*' })), 'NotImplemented', 501);
+    // conditional writes are honoured (test/integration/s3-conditional.test.ts): never an unconditional overwrite
+    await refused(s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'plain.bin', Body: 'overwrite', IfNoneMatch: '*' })), 'PreconditionFailed', 412);
     for (const k of ['lock.bin', 'acl.bin', 'web.bin', 'tag.bin']) await absent(k);
     assert.equal((await s3Error(s3.send(new HeadBucketCommand({ Bucket: 'public' })))).status, 404);
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'vault', Key: 'plain.bin' }))).Body!.transformToString(), 'plaintext bytes', 'no conditional overwrite happened');

@@ -28,6 +28,8 @@ export interface UnsignedS3Request {
   body?: Buffer;
   /** Presigned URL instead of an Authorization header (UNSIGNED-PAYLOAD). */
   presign?: boolean;
+  /** X-Amz-Expires of a presigned URL, as sent (default `300`). */
+  expires?: string;
   /** Epoch ms of the signature (default now). */
   now?: number;
   host?: string;
@@ -62,7 +64,7 @@ export function signS3(creds: SigningCredentials, input: UnsignedS3Request): Sig
       ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
       ['X-Amz-Credential', `${creds.accessKeyId}/${scope}`],
       ['X-Amz-Date', amzDate],
-      ['X-Amz-Expires', '300'],
+      ['X-Amz-Expires', input.expires ?? '300'],
       ['X-Amz-SignedHeaders', 'host'],
       ['X-Amz-Security-Token', creds.sessionToken],
     );

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_RULES } from '../rules.js';
-import { ev, frozen } from '../test-events.js';
+import { ev, runDetector } from '../test-events.js';
 import type { MonitorEvent } from '../monitor-event.js';
-import type { Finding } from '../finding.js';
 import { DAY, HOUR } from './detector.js';
 import { newSourceDetector, type NewSourceState } from './new-source.js';
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 
 function run(events: MonitorEvent[], state: NewSourceState = newSourceDetector.initial()) {
-  const findings: Finding[] = [];
-  for (const e of events) {
-    const r = newSourceDetector.step(frozen(state), e, DEFAULT_RULES);
-    state = r.state;
-    findings.push(...r.findings);
-  }
-  return { state, findings };
+  return runDetector(newSourceDetector, events, DEFAULT_RULES, state);
 }
 
 /** Fifteen days at the office (10.1.2.x) and at home (2001:db8:aa:1::/64), CLI and browser. */

@@ -1,13 +1,16 @@
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
+import { RecentKeys } from '../window/recent-keys.js';
+import { num, numOrNull, obj } from '../window/state-format.js';
 import { DAY } from './detector.js';
-import type { Detector, StepResult } from './detector.js';
+import type { Detector, StepContext } from './detector.js';
 
 /** State of the new-source detector for one principal. */
 export interface NewSourceState {
-  /** Networks (/24, /64) seen, with the time last seen. */
-  nets: Record<string, number>;
-  /** Devices seen (device id or user agent family), with the time last seen. */
-  devices: Record<string, number>;
+  /** Networks (/24, /64) seen, with the time last seen, least recently seen first. */
+  nets: RecentKeys;
+  /** Devices seen (device id or user agent family), with the time last seen, least recently seen first. */
+  devices: RecentKeys;
   firstSeen: number | null;
   events: number;
 }
@@ -19,50 +22,46 @@ export const MAX_SOURCES = 64;
  * New source: a request from a network (/24 for IPv4, /64 for IPv6) or a device the
  * principal has not used within `forgetDays`, once the principal has been learned
  * (`learnDays` since its first request and `minEvents` requests). A stolen token used
- * from elsewhere shows up at its first request.
+ * from elsewhere shows up at its first request. O(1) amortized per record: sources are
+ * kept in order of last sighting, forgotten from the front.
  */
 export const newSourceDetector: Detector<NewSourceState> = {
   rule: 'new-source',
-  initial: () => ({ nets: {}, devices: {}, firstSeen: null, events: 0 }),
-  step(state, e, rules): StepResult<NewSourceState> {
-    if (e.actor === null) return { state, findings: [] };
-    const r = rules.newSource;
-    const firstSeen = state.firstSeen ?? e.time;
-    const forgetBefore = e.time - r.forgetDays * DAY;
-    const knownNet = (state.nets[e.network] ?? -Infinity) > forgetBefore;
-    const knownDevice = (state.devices[e.device] ?? -Infinity) > forgetBefore;
-    const learned = e.time - firstSeen >= r.learnDays * DAY && state.events >= r.minEvents;
+  initial: () => ({ nets: new RecentKeys(MAX_SOURCES), devices: new RecentKeys(MAX_SOURCES), firstSeen: null, events: 0 }),
+  step(s, e, ctx: StepContext): Finding[] {
+    if (e.actor === null) return [];
+    const r = ctx.rules.newSource;
+    const now = ctx.now;
+    s.firstSeen ??= now;
+    // remembered: last seen after forgetBefore
+    const forgetBefore = now - r.forgetDays * DAY;
+    s.nets.expire(forgetBefore + 1);
+    s.devices.expire(forgetBefore + 1);
+    const knownNet = s.nets.lastSeen(e.network) !== undefined;
+    const knownDevice = s.devices.lastSeen(e.device) !== undefined;
+    const learned = now - s.firstSeen >= r.learnDays * DAY && s.events >= r.minEvents;
     const findings: Finding[] = [];
     if (learned && (!knownNet || !knownDevice)) {
-      const what = [!knownNet ? `network ${e.network}` : null, !knownDevice ? `device \`${e.device.slice(3, 83)}\`` : null].filter((s) => s !== null);
-      findings.push({
-        rule: 'new-source',
-        principalKey: e.principalKey,
-        principalName: e.actor.name,
-        severity: !knownNet && !knownDevice ? 'high' : 'medium',
-        time: e.time,
-        triggerSeq: e.seq,
-        summary: `first request from a new ${what.join(' and ')} (${e.action} \`${e.resource}\`)`,
-        evidence: [e.seq],
-        measures: { network: e.network, device: e.device, knownNetworks: Object.keys(state.nets).length, knownDevices: Object.keys(state.devices).length },
-      });
+      const what = [!knownNet ? `network ${e.network}` : null, !knownDevice ? `device \`${e.device.slice(3, 83)}\`` : null].filter((w) => w !== null);
+      const summary = `first request from a new ${what.join(' and ')} (${e.action} \`${e.resource}\`)`;
+      findings.push(findingAt(e, 'new-source', !knownNet && !knownDevice ? 'high' : 'medium', summary, [e.seq], { network: e.network, device: e.device, knownNetworks: s.nets.size, knownDevices: s.devices.size }));
     }
+    s.nets.touch(e.network, now);
+    s.devices.touch(e.device, now);
+    s.events++;
+    return findings;
+  },
+  clearWindows() {
+    // nothing short-lived: sources are what was learned
+  },
+  encode: (s) => ({ nets: s.nets.encode(), devices: s.devices.encode(), firstSeen: s.firstSeen, events: s.events }),
+  decode(json) {
+    const o = obj(json, 'newSource');
     return {
-      state: {
-        nets: remember(state.nets, e.network, e.time, forgetBefore),
-        devices: remember(state.devices, e.device, e.time, forgetBefore),
-        firstSeen,
-        events: state.events + 1,
-      },
-      findings,
+      nets: RecentKeys.decode(o.nets, MAX_SOURCES, 'newSource.nets'),
+      devices: RecentKeys.decode(o.devices, MAX_SOURCES, 'newSource.devices'),
+      firstSeen: numOrNull(o.firstSeen, 'newSource.firstSeen'),
+      events: num(o.events, 'newSource.events'),
     };
   },
 };
-
-function remember(seen: Record<string, number>, key: string, t: number, forgetBefore: number): Record<string, number> {
-  if (seen[key] === t) return seen;
-  const entries = Object.entries(seen).filter(([k, at]) => k !== key && at > forgetBefore);
-  entries.push([key, t]);
-  entries.sort((a, b) => b[1] - a[1]);
-  return Object.fromEntries(entries.slice(0, MAX_SOURCES));
-}

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_RULES } from '../rules.js';
-import { ev, frozen } from '../test-events.js';
+import { ev, runDetector } from '../test-events.js';
 import type { MonitorEvent } from '../monitor-event.js';
-import type { Finding } from '../finding.js';
 import { DAY, HOUR } from './detector.js';
 import { offHoursDetector, type OffHoursState } from './off-hours.js';
 
 const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
 
 function run(events: MonitorEvent[], state: OffHoursState = offHoursDetector.initial()) {
-  const findings: Finding[] = [];
-  for (const e of events) {
-    const r = offHoursDetector.step(frozen(state), e, DEFAULT_RULES);
-    state = r.state;
-    findings.push(...r.findings);
-  }
-  return { state, findings };
+  return runDetector(offHoursDetector, events, DEFAULT_RULES, state);
 }
 
 /** 14 days of requests every half hour from 14:00 to 22:00 UTC (a person in UTC-6 working 8-16). */

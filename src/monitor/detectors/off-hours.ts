@@ -1,6 +1,8 @@
+import { findingAt } from '../finding.js';
 import type { Finding } from '../finding.js';
+import { nums, numOrNull, obj, num, StateFormatError } from '../window/state-format.js';
 import { DAY, HOUR } from './detector.js';
-import type { Detector, StepResult } from './detector.js';
+import type { Detector, StepContext } from './detector.js';
 
 /** State of the off-hours detector for one principal. */
 export interface OffHoursState {
@@ -26,45 +28,45 @@ export const DAILY_DECAY = 0.97;
 export const offHoursDetector: Detector<OffHoursState> = {
   rule: 'off-hours',
   initial: () => ({ hist: new Array<number>(24).fill(0), total: 0, firstSeen: null, decayDay: 0, lastFinding: null }),
-  step(state, e, rules): StepResult<OffHoursState> {
-    if (e.actor === null || e.decision !== 'allow' || e.outcome !== 'attempt') return { state, findings: [] };
-    const r = rules.offHours;
+  step(s, e, ctx: StepContext): Finding[] {
+    if (e.actor === null || e.decision !== 'allow' || e.outcome !== 'attempt') return [];
+    const r = ctx.rules.offHours;
     const today = Math.floor(e.time / DAY);
-    let hist = state.hist;
-    let total = state.total;
-    if (state.firstSeen !== null && today > state.decayDay) {
-      const f = DAILY_DECAY ** (today - state.decayDay);
-      hist = hist.map((v) => v * f);
-      total *= f;
+    if (s.firstSeen !== null && today > s.decayDay) {
+      const f = DAILY_DECAY ** (today - s.decayDay);
+      for (let i = 0; i < 24; i++) s.hist[i]! *= f;
+      s.total *= f;
     }
     const h = Math.floor(e.time / HOUR) % 24;
-    const firstSeen = state.firstSeen ?? e.time;
+    s.firstSeen ??= e.time;
     const findings: Finding[] = [];
-    let lastFinding = state.lastFinding;
-    const learned = e.time - firstSeen >= r.learnDays * DAY && total >= r.minEvents;
-    if (learned && e.tier === 'restricted' && total > 0) {
-      const near = hist[(h + 23) % 24]! + hist[h]! + hist[(h + 1) % 24]!;
-      const share = near / total;
-      const cooled = lastFinding === null || e.time - lastFinding >= r.cooldownHours * HOUR;
+    const learned = e.time - s.firstSeen >= r.learnDays * DAY && s.total >= r.minEvents;
+    if (learned && e.tier === 'restricted' && s.total > 0) {
+      const near = s.hist[(h + 23) % 24]! + s.hist[h]! + s.hist[(h + 1) % 24]!;
+      const share = near / s.total;
+      const cooled = s.lastFinding === null || e.time - s.lastFinding >= r.cooldownHours * HOUR;
       if (share < r.minShare && cooled) {
-        const usual = usualHours(hist, total);
-        findings.push({
-          rule: 'off-hours',
-          principalKey: e.principalKey,
-          principalName: e.actor.name,
-          severity: 'medium',
-          time: e.time,
-          triggerSeq: e.seq,
-          summary: `restricted \`${e.resource}\` ${e.action} at ${String(h).padStart(2, '0')}:00 UTC, outside usual hours (${usual})`,
-          evidence: [e.seq],
-          measures: { hourUtc: h, share: Math.round(share * 10_000) / 10_000, minShare: r.minShare, usualHoursUtc: usual },
-        });
-        lastFinding = e.time;
+        const usual = usualHours(s.hist, s.total);
+        const summary = `restricted \`${e.resource}\` ${e.action} at ${String(h).padStart(2, '0')}:00 UTC, outside usual hours (${usual})`;
+        findings.push(findingAt(e, 'off-hours', 'medium', summary, [e.seq], { hourUtc: h, share: Math.round(share * 10_000) / 10_000, minShare: r.minShare, usualHoursUtc: usual }));
+        s.lastFinding = e.time;
       }
     }
-    const nextHist = [...hist];
-    nextHist[h] = nextHist[h]! + 1;
-    return { state: { hist: nextHist, total: total + 1, firstSeen, decayDay: today, lastFinding }, findings };
+    s.hist[h]! += 1;
+    s.total += 1;
+    // INVARIANT: decayDay never moves back (a record stamped on an earlier day decays nothing)
+    s.decayDay = Math.max(s.decayDay, today);
+    return findings;
+  },
+  clearWindows(s) {
+    s.lastFinding = null;
+  },
+  encode: (s) => ({ hist: s.hist, total: s.total, firstSeen: s.firstSeen, decayDay: s.decayDay, lastFinding: s.lastFinding }),
+  decode(json) {
+    const o = obj(json, 'offHours');
+    const hist = nums(o.hist, 'offHours.hist');
+    if (hist.length !== 24) throw new StateFormatError('offHours.hist does not have 24 hours');
+    return { hist, total: num(o.total, 'offHours.total'), firstSeen: numOrNull(o.firstSeen, 'offHours.firstSeen'), decayDay: num(o.decayDay, 'offHours.decayDay'), lastFinding: numOrNull(o.lastFinding, 'offHours.lastFinding') };
   },
 };
 

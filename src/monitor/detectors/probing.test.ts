@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_RULES } from '../rules.js';
-import { ev, frozen, type EventSpec } from '../test-events.js';
+import { ev, runDetector, type EventSpec } from '../test-events.js';
 import type { MonitorEvent } from '../monitor-event.js';
-import type { Finding } from '../finding.js';
 import { MINUTE } from './detector.js';
 import { probingDetector, probingIdle, type ProbingState } from './probing.js';
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 
 function run(events: MonitorEvent[], state: ProbingState = probingDetector.initial()) {
-  const findings: Finding[] = [];
-  for (const e of events) {
-    const r = probingDetector.step(frozen(state), e, DEFAULT_RULES);
-    state = r.state;
-    findings.push(...r.findings);
-  }
-  return { state, findings };
+  return runDetector(probingDetector, events, DEFAULT_RULES, state);
 }
 
 const deny = (seq: number, time: number, extra: Partial<EventSpec> = {}) =>

@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import { DEFAULT_RULES, mergeRules } from '../rules.js';
 import { initialPrincipalState, stepPrincipal } from '../detector-set.js';
 import type { PrincipalState } from '../detector-set.js';
-import { download, frozen } from '../test-events.js';
+import { download, runDetector } from '../test-events.js';
 import type { Finding } from '../finding.js';
 import type { MonitorEvent } from '../monitor-event.js';
 import { DAY, HOUR, MINUTE } from './detector.js';
-import { slowAndLowDetector } from './slow-and-low.js';
+import { DAY_DATASETS, MAX_SEEN, slowAndLowDetector } from './slow-and-low.js';
 
 const GiB = 1024 ** 3;
 // a Monday, 09:00 UTC
@@ -15,11 +15,7 @@ const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 
 function runAll(events: MonitorEvent[], state: PrincipalState = initialPrincipalState(), rules = DEFAULT_RULES): { state: PrincipalState; findings: Finding[] } {
   const findings: Finding[] = [];
-  for (const e of events) {
-    const r = stepPrincipal(frozen(state), e, rules);
-    state = r.state;
-    findings.push(...r.findings);
-  }
+  for (const e of events) findings.push(...stepPrincipal(state, e, rules));
   return { state, findings };
 }
 
@@ -57,23 +53,23 @@ void test('a normal day after learning is quiet, and a busier but plausible one 
   assert.equal(runAll(workdays(20_000, 14, 1, 4 * GiB, 6, 4), learn.state).findings.length, 0);
 });
 
-void test('breadth: artifacts new to the principal are a daily budget, from the sixth one', () => {
+void test('breadth: datasets new to the principal are a daily budget, from the sixth one', () => {
   const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 3));
   const attack: MonitorEvent[] = [];
   for (let i = 0; i < 30; i++) attack.push(...download(10_000 + 2 * i, T0 + 14 * DAY + i * 15 * MINUTE, `tables/t${i}`, 10 * 1024 ** 2));
   const found = runAll(attack, learn.state);
   assert.equal(found.findings.length, 1);
-  assert.match(found.findings[0]!.summary, /6 artifacts new to this principal in 24 h/);
+  assert.match(found.findings[0]!.summary, /6 datasets new to this principal in 24 h/);
 });
 
-void test('breadth: distinct artifacts over the day are a budget too', () => {
-  const rules = mergeRules(DEFAULT_RULES, { slowAndLow: { novelMinArtifacts: 1000 } });
+void test('breadth: distinct datasets over the day are a budget too', () => {
+  const rules = mergeRules(DEFAULT_RULES, { slowAndLow: { novelMinDatasets: 1000 } });
   const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 3), initialPrincipalState(), rules);
   const attack: MonitorEvent[] = [];
   for (let i = 0; i < 30; i++) attack.push(...download(10_000 + 2 * i, T0 + 14 * DAY + i * 15 * MINUTE, `tables/t${i}`, 10 * 1024 ** 2));
   const found = runAll(attack, learn.state, rules);
   assert.equal(found.findings.length, 1);
-  assert.match(found.findings[0]!.summary, /distinct artifacts in 24 h/);
+  assert.match(found.findings[0]!.summary, /distinct datasets in 24 h/);
 });
 
 void test('absolute daily tier caps apply from the first day', () => {
@@ -87,7 +83,26 @@ void test('absolute daily tier caps apply from the first day', () => {
 
 void test('the detector ignores what is not an allowed download', () => {
   const s = slowAndLowDetector.initial();
+  const before = JSON.stringify(slowAndLowDetector.encode(s));
   const [attempt] = download(1, T0, 'a', 5);
-  const r = slowAndLowDetector.step(s, { ...attempt!, decision: 'deny', outcome: 'denied' }, DEFAULT_RULES);
-  assert.equal(r.state, s);
+  assert.deepEqual(runDetector(slowAndLowDetector, [{ ...attempt!, decision: 'deny', outcome: 'denied' }], DEFAULT_RULES, s).findings, []);
+  assert.equal(JSON.stringify(slowAndLowDetector.encode(s)), before);
+});
+
+void test('a DVC pull of 2,500 keys is one dataset new to its reader, not 2,500', () => {
+  const learn = runAll(workdays(1, 0, 14, 2 * GiB, 4, 3));
+  const pull: MonitorEvent[] = [];
+  for (let i = 0; i < 2500; i++) pull.push(...download(10_000 + 2 * i, T0 + 14 * DAY + i * 200, `dvc/files/md5/${(i % 256).toString(16).padStart(2, '0')}/${i}`, 300 * 1024, { kind: 'other' }));
+  assert.deepEqual(runAll(pull, learn.state).findings, []);
+  assert.equal(learn.state.slowAndLow.fresh.size, 1);
+});
+
+void test('novelty memory is bounded: past MAX_SEEN datasets the least recently downloaded are forgotten, and no longer count as new today', () => {
+  const s = slowAndLowDetector.initial();
+  const events: MonitorEvent[] = [];
+  for (let i = 0; i < MAX_SEEN + 100; i++) events.push(...download(1 + 2 * i, T0 + i * 1000, `tables/t${i}`, 1024));
+  runDetector(slowAndLowDetector, events, DEFAULT_RULES, s);
+  assert.equal(s.seen.size, MAX_SEEN);
+  assert.equal(s.fresh.size, MAX_SEEN, 'the forgotten ones are no longer counted as new in the day');
+  assert.equal(s.datasets.size, DAY_DATASETS);
 });

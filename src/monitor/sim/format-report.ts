@@ -22,7 +22,24 @@ export function formatReport(r: SimulationReport): string {
     lines.push('bulk exfiltration: seconds from crossing the threshold (absolute caps, or the principal\'s own baseline as learned before the attack) to the lock');
     for (const a of bulk) {
       const taken = Number(a.attack.detail.bytes) / GB;
-      lines.push(`  ${a.attack.id.padEnd(8)} ${a.attack.principalName.padEnd(10)} ${String(a.attack.detail.artifacts).padStart(3)} artifacts ${taken.toFixed(0).padStart(4)} GiB planned; locked ${a.lockLagSeconds === null ? 'never' : `${a.lockLagSeconds.toFixed(0)} s after crossing (${a.lockRule ?? '-'})`}; first alert ${a.firstFinding ? `${a.firstFinding.rule}, ${minutes(a.minutesToDetect)} after the start` : '-'}`);
+      lines.push(`  ${a.attack.id.padEnd(8)} ${a.attack.principalName.padEnd(10)} ${String(a.attack.detail.artifacts).padStart(3)} artifacts ${taken.toFixed(0).padStart(4)} GiB planned, ${gib(a.bytesTaken)} taken; locked ${a.lockLagSeconds === null ? 'never' : `${a.lockLagSeconds.toFixed(0)} s after crossing (${a.lockRule ?? '-'})`}; first alert ${a.firstFinding ? `${a.firstFinding.rule}, ${minutes(a.minutesToDetect)} after the start` : '-'}`);
+    }
+  }
+  const hiding = r.attacks.filter((a) => a.attack.kind === 'spread-projects' || a.attack.kind === 'restricted-drain');
+  if (hiding.length > 0) {
+    lines.push('');
+    lines.push('attacks hiding in the bulk-read allowance: what they took before the lock');
+    for (const a of hiding) {
+      const what = a.attack.kind === 'spread-projects' ? `${a.attack.detail.files} files of ${a.attack.detail.projects} projects` : `restricted \`${a.attack.detail.artifact}\``;
+      lines.push(`  ${a.attack.id.padEnd(9)} ${a.attack.principalName.padEnd(10)} ${what}: ${gib(a.bytesTaken)} of ${gib(a.bytesPlanned)} taken; ${a.lockedAt === null ? 'never locked' : `locked ${minutes((a.lockedAt - a.attack.start) / 60_000)} after the start (${a.lockRule})`}; first alert ${a.firstFinding ? `${a.firstFinding.rule}, ${minutes(a.minutesToDetect)} after the start` : '-'}`);
+    }
+  }
+  if (r.bulkReads.length > 0) {
+    lines.push('');
+    lines.push('legitimate bulk reads (DVC pull, aws s3 sync of an exported tree) of the reader\'s own project:');
+    for (const b of r.bulkReads) {
+      const alerts = Object.entries(b.alerts).map(([k, v]) => `${k} ${v}`).join(', ');
+      lines.push(`  ${b.read.id.padEnd(12)} ${b.read.principalName.padEnd(10)} ${String(b.read.files).padStart(5)} files ${gib(b.read.bytes).padStart(9)}: ${b.locked ? 'LOCKED' : 'not locked'}, ${b.filesDelivered}/${b.read.files} files delivered${alerts ? `; alerts: ${alerts}` : ''}`);
     }
   }
   const slow = r.attacks.filter((a) => a.attack.kind === 'slow-and-low');
@@ -40,6 +57,10 @@ export function formatReport(r: SimulationReport): string {
   lines.push('targets:');
   for (const t of r.targets) lines.push(`  [${t.pass ? 'PASS' : 'FAIL'}] ${t.name}: ${t.value}`);
   return lines.join('\n') + '\n';
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / GB).toFixed(1)} GiB`;
 }
 
 function minutes(m: number | null): string {

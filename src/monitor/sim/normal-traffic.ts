@@ -1,6 +1,6 @@
 import type { Prng } from './prng.js';
 import type { Recorder, SimSource } from './recorder.js';
-import { BROWSER_AGENT } from './world.js';
+import { BROWSER_AGENT, grantOf, projectGrantOf } from './world.js';
 import type { SimArtifact, SimPerson, SimPipeline, SimWorld } from './world.js';
 
 const MINUTE = 60_000;
@@ -49,7 +49,7 @@ export function personTraffic(rec: Recorder, rng: Prng, world: SimWorld, p: SimP
     const src = sourceOf(rng, p);
     const hours = (s.to - s.from) / HOUR;
     const at = () => rng.uniform(s.from, s.to);
-    for (let i = rng.int(1, 3); i > 0; i--) rec.request(src, at(), { action: 'read-metadata', resource: 'projects' });
+    for (let i = rng.int(1, 3); i > 0; i--) rec.request(src, at(), { action: 'read-metadata', resource: 'projects', grant: null });
     const reads = rng.poisson((p.readsPerDay * hours) / 8);
     const browse = p.browser ? { ...src, userAgent: BROWSER_AGENT } : src;
     for (let i = 0; i < reads; i++) {
@@ -61,7 +61,7 @@ export function personTraffic(rec: Recorder, rng: Prng, world: SimWorld, p: SimP
       }
       const what = rng.next();
       const resource = what < 0.15 ? resourceOf.project(a.project) : what < 0.6 ? resourceOf.artifact(a) : resourceOf.version(a);
-      rec.request(browse, at(), { action: 'read-metadata', resource, tier: what < 0.15 ? null : a.tier });
+      rec.request(browse, at(), { action: 'read-metadata', resource, tier: what < 0.15 ? null : a.tier, grant: what < 0.15 ? projectGrantOf(p.id, a.project) : grantOf(p.id, a) });
     }
     const pulls = rng.poisson((p.pullsPerDay * hours) / 8);
     // mostly the working set; now and then something else of the person's projects
@@ -70,13 +70,13 @@ export function personTraffic(rec: Recorder, rng: Prng, world: SimWorld, p: SimP
     const models = world.artifacts.filter((a) => a.kind === 'model' && p.projects.includes(a.project));
     for (let i = rng.poisson(0.6); i > 0 && models.length > 0; i--) {
       const m = rng.pick(models);
-      rec.request(src, at(), { action: 'upload', resource: resourceOf.artifact(m), tier: m.tier, bytes: m.size, durationMs: (m.size / (rng.uniform(40, 200) * MB)) * 1000 });
+      rec.request(src, at(), { action: 'upload', resource: resourceOf.artifact(m), tier: m.tier, bytes: m.size, durationMs: (m.size / (rng.uniform(40, 200) * MB)) * 1000, grant: grantOf(p.id, m) });
     }
   }
 }
 
 function pull(rec: Recorder, rng: Prng, src: SimSource, a: SimArtifact, t: number, attack: string | null = null): number {
-  return rec.request(src, t, { action: 'download', resource: resourceOf.version(a), tier: a.tier, bytes: a.size, durationMs: (a.size / (rng.uniform(60, 400) * MB)) * 1000, attack });
+  return rec.request(src, t, { action: 'download', resource: resourceOf.version(a), tier: a.tier, bytes: a.size, durationMs: (a.size / (rng.uniform(60, 400) * MB)) * 1000, attack, grant: grantOf(src.actor.id, a) });
 }
 
 /** The scheduled runs of one pipeline over `days` days. */
@@ -86,15 +86,15 @@ export function pipelineTraffic(rec: Recorder, rng: Prng, p: SimPipeline, start:
     const src: SimSource = { actor: { id: p.id, name: p.name, kind: 'service-account' }, ip: `${p.network}.${rng.int(10, 40)}`, userAgent: 'coffer-cli/0.1.0 (ci)' };
     let now = t + rng.uniform(0, 3) * MINUTE;
     for (const a of p.pulls) {
-      now = rec.request(src, now, { action: 'read-metadata', resource: resourceOf.version(a), tier: a.tier }) + 200;
+      now = rec.request(src, now, { action: 'read-metadata', resource: resourceOf.version(a), tier: a.tier, grant: grantOf(p.id, a) }) + 200;
       if (rng.chance(0.02)) {
         // a runner lost its connection half-way; the job retries later
-        now = rec.request(src, now, { action: 'download', resource: resourceOf.version(a), tier: a.tier, bytes: a.size * rng.next(), durationMs: 30_000, fail: true }) + 10 * MINUTE;
+        now = rec.request(src, now, { action: 'download', resource: resourceOf.version(a), tier: a.tier, bytes: a.size * rng.next(), durationMs: 30_000, fail: true, grant: grantOf(p.id, a) }) + 10 * MINUTE;
       }
       now = pull(rec, rng, src, a, now) + 500;
     }
     for (const a of p.pushes) {
-      now = rec.request(src, now + rng.uniform(1, 20) * MINUTE, { action: 'upload', resource: resourceOf.artifact(a), tier: a.tier, bytes: a.size, durationMs: (a.size / (150 * MB)) * 1000 }) + 200;
+      now = rec.request(src, now + rng.uniform(1, 20) * MINUTE, { action: 'upload', resource: resourceOf.artifact(a), tier: a.tier, bytes: a.size, durationMs: (a.size / (150 * MB)) * 1000, grant: grantOf(p.id, a) }) + 200;
     }
   }
 }

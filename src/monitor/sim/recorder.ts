@@ -8,6 +8,8 @@ export interface SimEvent {
   tier: Tier | null;
   /** Id of the injected attack this request belongs to; null for normal traffic. */
   attack: string | null;
+  /** Id of the legitimate bulk read (DVC pull, S3 sync) this request belongs to, if any. */
+  bulkRead?: string;
 }
 
 /** Who makes a simulated request and from where. */
@@ -30,6 +32,10 @@ export interface SimRequest {
   deny?: string;
   /** The transfer broke after `bytes` (a `failure` completion). */
   fail?: boolean;
+  /** Id of the legitimate bulk read this request belongs to. */
+  bulkRead?: string;
+  /** The grant that allows it (its determining policy); null for none (a listing the baseline allows). */
+  grant?: string | null;
   attack?: string | null;
 }
 
@@ -49,13 +55,16 @@ export class Recorder {
     const base = { requestId, actor: src.actor, action: r.action, resource: r.resource, context };
     const tier = r.tier ?? null;
     const attack = r.attack ?? null;
+    const label = r.bulkRead === undefined ? {} : { bulkRead: r.bulkRead };
     const t = Math.round(time);
     if (r.deny !== undefined) {
-      this.events.push({ event: { ...base, time: t, decision: 'deny', policies: [], outcome: 'denied', reason: r.deny }, tier, attack });
+      this.events.push({ event: { ...base, time: t, decision: 'deny', policies: [], outcome: 'denied', reason: r.deny }, tier, attack, ...label });
       return t;
     }
-    const policies = [`grt_sim${this.rng.hex(4)}`];
-    this.events.push({ event: { ...base, time: t, decision: 'allow', policies, outcome: 'attempt' }, tier, attack });
+    // drawn whatever the grant, so the seeded traffic stays what it was before grants were modelled
+    const drawn = this.rng.hex(4);
+    const policies = r.grant === undefined ? [`grt_sim${drawn}`] : r.grant === null ? [] : [r.grant];
+    this.events.push({ event: { ...base, time: t, decision: 'allow', policies, outcome: 'attempt' }, tier, attack, ...label });
     const end = t + Math.max(1, Math.round(r.durationMs ?? 20 + this.rng.next() * 80));
     this.events.push({
       event: {
@@ -69,6 +78,7 @@ export class Recorder {
       },
       tier,
       attack,
+      ...label,
     });
     return end;
   }

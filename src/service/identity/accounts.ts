@@ -1,8 +1,9 @@
-import { ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError, isCofferError } from '../../domain/errors.js';
+import { EnrollmentRequiredError, ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError, isCofferError } from '../../domain/errors.js';
 import type { Principal } from '../../domain/types.js';
 import { hashPassword, verifyPassword } from '../../identity/password-hash.js';
 import { checkPasswordPolicy } from '../../identity/password-policy.js';
 import { Sessions } from '../../identity/sessions.js';
+import { totalRevoked } from '../../identity/credential-lineage.js';
 import type { Caller } from '../caller.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Gate } from '../gate.js';
@@ -15,10 +16,14 @@ async function principalByName(deps: ServiceDeps, name: string): Promise<Princip
 }
 
 /**
- * Sets a password. For oneself: the current password is required (if one is set). For
- * another user: `manage-principals` (an admin setting an initial password). The policy
- * (length, breached and guessable patterns) applies either way. Other sessions of the
- * user are revoked when the password changes.
+ * Sets a password. For oneself: the current password is required; with none set yet, a
+ * recent second factor (a first password otherwise comes with an enrollment ticket,
+ * src/service/identity/enrollment.ts). For another user: `manage-principals` (an admin
+ * setting an initial password). The policy
+ * (length, breached and guessable patterns) applies either way. Every credential of the
+ * user (sessions, API tokens, S3 keys) and everything minted from them is revoked when
+ * the password changes, except the caller's own credential and what it rests on (it
+ * just proved the old password).
  */
 export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; password: string; currentPassword?: string }): Promise<void> {
   const identity = identityOf(deps);
@@ -31,22 +36,29 @@ export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller,
     if (self) {
       const stored = await identity.identityStore.getPasswordHash(target.id);
       if (stored !== null && !(await verifyPassword(stored, input.currentPassword ?? ''))) throw new InvalidCredentialsError('current password is not correct');
+      // INVARIANT: a first password is never enrolled with a bearer credential alone (a stolen token must not become
+      // a password, then a session, then the thief's security key): an enrollment ticket, or a recent second factor
+      if (stored === null && !hasRecentSecondFactor(caller)) throw new EnrollmentRequiredError(undefined, { detail: 'no password yet and no recent second factor in the lineage' });
     }
     checkPasswordPolicy(input.password, { names: [target.name, target.displayName] });
     const now = deps.clock();
     await identity.identityStore.setPasswordHash(target.id, await hashPassword(input.password), now);
-    let revoked = 0;
-    for (const s of await identity.identityStore.listSessions(target.id)) {
-      // the caller's own session stays: it just proved the old password
-      if (s.revokedAt !== null || s.id === caller.sessionId) continue;
-      await identity.identityStore.revokeSession(s.id, now, 'password-changed');
-      revoked++;
-    }
-    await permit.finish('success', { details: { sessionsRevoked: revoked } });
+    // INVARIANT: a password change ends every credential of the user and what was minted from them
+    const revoked = await identity.lineage.revokePrincipal(target.id, now, 'password-changed', self ? caller.credentialId : undefined);
+    await permit.finish('success', { details: { sessionsRevoked: revoked.session, credentialsRevoked: totalRevoked(revoked) } });
   } catch (err) {
     await permit.finish('failure', { reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
+}
+
+/** Factor changes and first enrollments accept a second factor used this recently (15 minutes). */
+export const RECENT_FACTOR_SECONDS = 900;
+
+/** True when the caller's credential lineage carries a TOTP or security-key use within {@link RECENT_FACTOR_SECONDS}. */
+export function hasRecentSecondFactor(caller: Caller): boolean {
+  const { methods, ageSeconds } = caller.context.mfa;
+  return (methods.includes('webauthn') || methods.includes('totp')) && ageSeconds <= RECENT_FACTOR_SECONDS;
 }
 
 /**
@@ -54,15 +66,16 @@ export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller,
  * grant deleted, client keys and devices revoked. Used by SCIM deactivation and by
  * account deletion; the next request of the principal is refused on every node.
  */
-export async function deprovision(deps: ServiceDeps, principalId: string, now: number, reason: string): Promise<{ sessions: number; tokens: number; grants: number }> {
-  const store = identityOf(deps).identityStore;
+export async function deprovision(deps: ServiceDeps, principalId: string, now: number, reason: string): Promise<{ sessions: number; tokens: number; s3Keys: number; grants: number }> {
+  const identity = identityOf(deps);
+  const store = identity.identityStore;
   await deps.store.setPrincipalDisabled(principalId, true);
-  const sessions = await store.revokeSessionsOf(principalId, now, reason);
-  const tokens = await store.revokeTokensOf(principalId, now);
+  // every credential of the principal and everything minted from them, whoever holds it
+  const revoked = await identity.lineage.revokePrincipal(principalId, now, reason);
   const grants = await store.deleteGrantsOf(principalId);
   for (const k of await store.listClientKeys(principalId)) await store.revokeClientKey(k.kid, now);
   for (const d of await store.listDevices(principalId)) await store.decideDevice(d.id, ['pending', 'approved'], 'revoked', 'system', now);
-  return { sessions, tokens, grants };
+  return { sessions: revoked.session, tokens: revoked['api-token'], s3Keys: revoked['s3-key'], grants };
 }
 
 /** Deletes a user or service account and everything attached to it (`manage-principals`). */
@@ -113,7 +126,7 @@ export async function listSessions(deps: ServiceDeps, gate: Gate, caller: Caller
   }));
 }
 
-/** Revokes one session (one's own, or any with `manage-principals`); effective on the next request. */
+/** Revokes one session and everything minted from it (one's own, or any with `manage-principals`); effective on the next request. */
 export async function revokeSession(deps: ServiceDeps, gate: Gate, caller: Caller, sessionId: string): Promise<void> {
   const store = identityOf(deps).identityStore;
   const s = await store.getSession(sessionId);
@@ -123,11 +136,14 @@ export async function revokeSession(deps: ServiceDeps, gate: Gate, caller: Calle
     await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
     throw new NotFoundError('session not found');
   }
-  await store.revokeSession(sessionId, deps.clock(), own ? 'logout' : `revoked-by:${caller.subject.principal.name}`);
-  await permit.finish('success');
+  const revoked = await identityOf(deps).lineage.revoke({ ids: [s.id] }, deps.clock(), own ? 'logout' : `revoked-by:${caller.subject.principal.name}`);
+  await permit.finish('success', { details: { credentialsRevoked: totalRevoked(revoked) } });
 }
 
-/** Revokes every session of a principal (oneself, or anyone with `manage-principals`); API tokens optionally too. */
+/**
+ * Revokes every session of a principal (oneself, or anyone with `manage-principals`),
+ * and what was minted from them; API tokens (and their descendants) optionally too.
+ */
 export async function revokeAllSessions(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; tokens?: boolean }): Promise<{ sessions: number; tokens: number }> {
   const self = input.principal === undefined || input.principal === caller.subject.principal.name;
   if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${input.principal!}/sessions`, { op: 'revoke-all' });
@@ -135,9 +151,14 @@ export async function revokeAllSessions(deps: ServiceDeps, gate: Gate, caller: C
   if (target.kind === 'group') throw new ValidationError('groups have no sessions');
   const permit = await gate.enter(caller, self ? 'read-metadata' : 'manage-principals', SYSTEM, `principal/${target.name}/sessions`, null, { op: 'revoke-all', tokens: input.tokens === true });
   const now = deps.clock();
-  const store = identityOf(deps).identityStore;
-  const sessions = await store.revokeSessionsOf(target.id, now, self ? 'logout-everywhere' : `revoked-by:${caller.subject.principal.name}`);
-  const tokens = input.tokens ? await store.revokeTokensOf(target.id, now) : 0;
+  const lineage = identityOf(deps).lineage;
+  const reason = self ? 'logout-everywhere' : `revoked-by:${caller.subject.principal.name}`;
+  const listed = await lineage.list(target.id);
+  const pick = (kind: string) => listed.filter((c) => c.kind === kind && c.revokedAt === null).map((c) => c.id);
+  const fromSessions = await lineage.revoke({ ids: pick('session') }, now, reason);
+  const fromTokens = input.tokens ? await lineage.revoke({ ids: pick('api-token') }, now, reason) : null;
+  const sessions = fromSessions.session + (fromTokens?.session ?? 0);
+  const tokens = fromSessions['api-token'] + (fromTokens?.['api-token'] ?? 0);
   await permit.finish('success', { details: { sessions, tokens } });
   return { sessions, tokens };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../../domain/errors.js';
+import { fourEyesViolation } from '../../access/four-eyes.js';
 import { parseDevicePublicKey } from '../../identity/device-signature.js';
 import { issueDeviceCertificate } from '../../identity/device-ca.js';
 import type { DeviceRecord, DeviceStatus } from '../../store/identity-store.js';
@@ -47,7 +48,12 @@ export async function decideDevice(deps: ServiceDeps, gate: Gate, caller: Caller
   const store = identityOf(deps).identityStore;
   const d = await store.getDevice(id.slice(0, 64));
   const own = d !== null && d.principalId === caller.subject.principal.id;
-  // INVARIANT: nobody approves their own device: approval is the admin's attestation that the device is managed
+  if (d !== null && verb !== 'revoke') {
+    // INVARIANT: nobody approves (or rejects) a device of their own party: approval is another admin's attestation
+    // that the device is managed (four eyes, src/access/four-eyes.ts: their own, their service account's, a sibling's)
+    const self = await fourEyesViolation((pid) => deps.store.getPrincipal(pid), caller.subject.principal, d.principalId, 'a device');
+    if (self !== null) return gate.refuse(caller, caller.meta, 'manage-principals', `device/${d.id}`, self);
+  }
   const permit = verb === 'revoke' && own
     ? await gate.enter(caller, 'read-metadata', SYSTEM, `device/${id.slice(0, 64)}`, null, { op: verb })
     : await gate.enter(caller, 'manage-principals', SYSTEM, `device/${id.slice(0, 64)}`, null, { op: verb });

@@ -1,15 +1,15 @@
 import { ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { hashRecoveryCode, newRecoveryCodes } from '../../identity/recovery-codes.js';
-import { Sessions } from '../../identity/sessions.js';
 import { base32Encode, matchTotp, newTotpSecret, otpauthUri } from '../../identity/totp.js';
 import type { Caller } from '../caller.js';
 import type { RequestMeta, ServiceDeps } from '../deps.js';
 import type { Gate } from '../gate.js';
 import { SYSTEM, identityOf, recordEvent } from './audit.js';
-import { secondFactors, startSession } from './login.js';
+import { secondFactors, startSession, throttledAssertion } from './login.js';
 import { checkHandoffTarget, createHandoff } from './handoff.js';
 import type { HandoffTarget } from './handoff.js';
-import { API_TOKEN_METHOD, STEP_UP_ENFORCED } from '../../identity/identity.js';
+import { API_TOKEN_METHOD } from '../../identity/identity.js';
+import { STEP_UP_ENFORCED, mfaOf } from '../../identity/credential-lineage.js';
 
 /** Factor changes need this much: a factor of strength 2+ (TOTP, WebAuthn) within 15 minutes, once any is set up. */
 const CHANGE_MAX_AGE_SECONDS = 900;
@@ -146,25 +146,30 @@ export async function deleteWebAuthn(deps: ServiceDeps, gate: Gate, caller: Call
  * be finished by a browser page (the CLI hands it the ceremony id); a valid assertion
  * adds `webauthn` (now) to the session, so the caller's next request passes step-up.
  *
- * A user calling with an API token whose step-up exemption was withdrawn
- * (`requireStepUpForUserTokens`) has no session to add the assertion to: the ceremony
- * then carries a hand-off target (loopback listener of the CLI + PKCE challenge), and a
- * valid assertion starts a new session (methods `api-token` + `webauthn`) whose tokens
- * only the client holding the verifier can collect.
+ * A user calling with an API token that is not exempt from step-up (minted by a
+ * session, or its exemption withdrawn by `requireStepUpForUserTokens`) has no session
+ * to add the assertion to: the ceremony then carries a hand-off target (loopback
+ * listener of the CLI + PKCE challenge), and a valid assertion starts a new session,
+ * minted by the token (its child in the lineage: it ends with the token), with the
+ * token's methods, `api-token` and `webauthn`, whose tokens only the client holding the
+ * verifier can collect.
  */
 export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller, input: { handoff?: HandoffTarget } = {}) {
   const identity = identityOf(deps);
   let purpose = 'step-up';
   let handoff: HandoffTarget | undefined;
   if (caller.sessionId === undefined) {
-    // INVARIANT: only a user whose token lost its exemption may turn a token into a session
-    if (caller.subject.principal.kind !== 'user' || !caller.context.mfa.methods.includes(STEP_UP_ENFORCED)) throw new ForbiddenError('step-up needs a login session, not an API token');
+    // INVARIANT: only a user whose token is not exempt from step-up (minted by a session, or exemption withdrawn) may turn it into a session
+    const methods = caller.context.mfa.methods;
+    const exempt = methods.includes('token') && !methods.includes(STEP_UP_ENFORCED);
+    if (caller.subject.principal.kind !== 'user' || exempt) throw new ForbiddenError('step-up needs a login session, not an API token');
     if (input.handoff === undefined) throw new ValidationError('step-up with an API token needs a hand-off target (use `coffer step-up`)');
     handoff = checkHandoffTarget(deps, input.handoff);
     purpose = 'token-step-up';
   }
   const permit = await selfPermit(gate, caller, purpose === 'step-up' ? 'step-up-begin' : 'token-step-up-begin');
-  const r = await identity.webauthn.beginAuthentication(caller.subject.principal, caller.sessionId ?? null, purpose, deps.clock(), handoff === undefined ? {} : { handoff: { ...handoff }, tokenMethodAt: deps.clock() });
+  // the session a token step-up starts is minted by the token (its parent in the lineage)
+  const r = await identity.webauthn.beginAuthentication(caller.subject.principal, caller.sessionId ?? null, purpose, deps.clock(), handoff === undefined ? {} : { handoff: { ...handoff }, parentId: caller.credentialId });
   await permit.finish('success');
   const url = identity.publicUrl === null ? null : `${identity.publicUrl}/login/#ceremony=${encodeURIComponent(r.ceremonyId)}`;
   return { ...r, url };
@@ -177,25 +182,28 @@ export async function beginStepUp(deps: ServiceDeps, gate: Gate, caller: Caller,
 export async function finishStepUp(deps: ServiceDeps, meta: RequestMeta, input: { ceremonyId: string; response: unknown }): Promise<{ sessionId: string; mfa: { methods: string[]; ageSeconds: number }; redirect?: string }> {
   const identity = identityOf(deps);
   const now = deps.clock();
-  let done;
-  try {
-    done = await identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now);
-  } catch (err) {
-    await recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' });
-    throw err;
-  }
+  const done = await throttledAssertion(deps, meta, input.ceremonyId, () => identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now), (err) =>
+    recordEvent(deps, meta, { actor: null, action: 'step-up', resource: 'coffer', allowed: false, outcome: 'denied', reason: (err as { code?: string }).code ?? 'error' }),
+  );
   const principal = await deps.store.getPrincipal(done.principalId);
   if (done.purpose === 'token-step-up') {
     const target = done.extra.handoff as HandoffTarget | undefined;
     if (principal === null || principal.disabled || principal.kind !== 'user' || target === undefined) throw new InvalidCredentialsError('security key verification failed');
-    const tokenAt = typeof done.extra.tokenMethodAt === 'number' ? done.extra.tokenMethodAt : now;
-    const tokens = await startSession(deps, meta, principal, { [API_TOKEN_METHOD]: tokenAt, webauthn: now });
-    await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${tokens.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn', from: 'api-token' } });
-    return { sessionId: tokens.sessionId, mfa: { methods: [API_TOKEN_METHOD, 'webauthn'], ageSeconds: 0 }, redirect: await createHandoff(deps, tokens.sessionId, target) };
+    const parentId = typeof done.extra.parentId === 'string' ? done.extra.parentId : null;
+    if (parentId === null) throw new InvalidCredentialsError('security key verification failed');
+    // the token's lineage, with `token` renamed so the new session is not exempt from step-up, plus the key just used
+    const terms = await identity.lineage.terms(parentId, now, principal.id);
+    if (terms.parent.principalId !== principal.id) throw new InvalidCredentialsError('security key verification failed');
+    const methods: Record<string, number> = { [API_TOKEN_METHOD]: terms.parent.createdAt };
+    for (const [m, at] of Object.entries(terms.methods)) if (m !== 'token') methods[m] = at;
+    methods.webauthn = now;
+    const tokens = await startSession(deps, meta, principal, methods, { parentId });
+    await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${tokens.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn', from: 'api-token', parentId } });
+    return { sessionId: tokens.sessionId, mfa: mfaOf(methods, now, now), redirect: await createHandoff(deps, tokens.sessionId, target) };
   }
   if (done.purpose !== 'step-up' || done.sessionId === null) throw new InvalidCredentialsError('security key verification failed');
   await recordEvent(deps, meta, { actor: principal, action: 'step-up', resource: `session/${done.sessionId}`, allowed: true, outcome: 'success', details: { method: 'webauthn' } });
   await identity.sessions.addMethod(done.sessionId, 'webauthn', now);
-  const session = await identity.identityStore.getSession(done.sessionId);
-  return { sessionId: done.sessionId, mfa: session === null ? { methods: [], ageSeconds: 0 } : Sessions.mfaOf(session, now) };
+  const credential = await identity.lineage.store.get(done.sessionId);
+  return { sessionId: done.sessionId, mfa: credential === null ? { methods: [], ageSeconds: 0 } : mfaOf(credential.methods, now, credential.createdAt) };
 }

@@ -10,6 +10,7 @@ import * as serviceTokens from './service-tokens.js';
 import * as scim from './scim.js';
 import * as signingKeys from './signing-keys.js';
 import * as devices from './devices.js';
+import * as enrollment from './enrollment.js';
 import * as sso from './sso.js';
 import type { SsoProviderConfig } from '../../identity/oidc-client.js';
 import type { WorkloadIssuer } from '../../identity/workload-trust.js';
@@ -62,6 +63,9 @@ export class IdentityService {
   token(meta: RequestMeta, req: serviceTokens.TokenRequest) {
     return serviceTokens.tokenEndpoint(this.deps, meta, req);
   }
+  enroll(meta: RequestMeta, input: { ticket: string; password: string }) {
+    return enrollment.enrollWithTicket(this.deps, meta, input);
+  }
 
   // ---- authenticated ----
   session(caller: Caller) {
@@ -78,6 +82,9 @@ export class IdentityService {
   }
   logout(caller: Caller) {
     return accounts.revokeSession(this.deps, this.gate, caller, accounts.requireSession(caller));
+  }
+  issueEnrollmentTicket(caller: Caller, name: string, input: { ttlSeconds?: number }) {
+    return enrollment.issueEnrollmentTicket(this.deps, this.gate, caller, name, input);
   }
   setPassword(caller: Caller, input: { principal?: string; password: string; currentPassword?: string }) {
     return accounts.setPassword(this.deps, this.gate, caller, input);

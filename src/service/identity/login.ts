@@ -4,7 +4,7 @@ import type { Principal } from '../../domain/types.js';
 import { looksLikeJwt } from '../../identity/access-token.js';
 import { verifyPassword } from '../../identity/password-hash.js';
 import { hashRecoveryCode, isRecoveryCodeShape } from '../../identity/recovery-codes.js';
-import type { TokenSet } from '../../identity/sessions.js';
+import type { SessionOrigin, TokenSet } from '../../identity/sessions.js';
 import { matchTotp } from '../../identity/totp.js';
 import { hashToken, parseToken } from '../../identity/token-format.js';
 import type { SessionMethods } from '../../store/identity-store.js';
@@ -30,35 +30,50 @@ function ticketId(secret: string): string {
 }
 
 /**
- * Password login. Checks throttling first, then the password against its argon2id hash
- * (a dummy hash for unknown names, so timing and the answer are the same for a wrong
- * name, a wrong password, a service account or a disabled account). An account with a
- * second factor gets a one-time MFA ticket (5 minutes) instead of tokens.
+ * Password login. Reserves the attempt with the throttle first (atomically, on every
+ * node: a burst gets at most the free attempts verified), then checks the password
+ * against its argon2id hash (a dummy hash for unknown names, so timing and the answer
+ * are the same for a wrong name, a wrong password, a service account or a disabled
+ * account). An account with a second factor gets a one-time MFA ticket (5 minutes)
+ * instead of tokens. A failure is recorded with no actor: whoever tried is unknown, and
+ * the account tried is a field (`context.target`), so no detector blames the victim.
  */
 export async function passwordLogin(deps: ServiceDeps, meta: RequestMeta, input: { name: string; password: string }): Promise<LoginResult> {
   const identity = identityOf(deps);
   const now = deps.clock();
+  const target = input.name.slice(0, 63);
+  let reserved;
   try {
-    await identity.throttle.check(input.name, meta.sourceIp, now);
+    reserved = await identity.throttle.reservePassword(input.name, meta.sourceIp, now);
   } catch (err) {
-    await recordEvent(deps, meta, { actor: null, action: 'login', resource: `principal/${input.name.slice(0, 63)}`, allowed: false, outcome: 'denied', reason: isCofferError(err) ? err.code : 'error' });
+    await failedLogin(deps, meta, target, isCofferError(err) ? err.code : 'error', { method: 'password' });
     throw err;
   }
   const principal = await deps.store.getPrincipalByName(input.name);
   const hash = principal !== null && principal.kind === 'user' ? await identity.identityStore.getPasswordHash(principal.id) : null;
   const ok = await verifyPassword(hash, input.password);
   if (!ok || principal === null || principal.kind !== 'user' || principal.disabled) {
-    await identity.throttle.fail(input.name, meta.sourceIp, now);
-    await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${input.name.slice(0, 63)}`, allowed: false, outcome: 'denied', reason: 'COFFER_AUTH_INVALID_CREDENTIALS', details: { method: 'password', ...(principal?.disabled ? { disabled: true } : {}) } });
+    // the attempt stays counted (it was reserved before the password was checked)
+    await failedLogin(deps, meta, target, 'COFFER_AUTH_INVALID_CREDENTIALS', { method: 'password', ...(principal?.disabled ? { disabled: true } : {}) });
     throw new InvalidCredentialsError();
   }
-  await identity.throttle.succeed(input.name, now);
+  // INVARIANT: a correct password clears the account's password counter only, never the second-factor one
+  await identity.throttle.succeeded(reserved);
   const factors = await secondFactors(deps, principal);
   if (factors.length === 0) return { status: 'authenticated', ...(await startSession(deps, meta, principal, { password: now })) };
   const secret = `mfa_${randomBytes(24).toString('base64url')}`;
   await identity.identityStore.createTicket({ id: ticketId(secret), kind: 'mfa', principalId: principal.id, sessionId: null, data: { methods: { password: now } }, expiresAt: now + MFA_TICKET_MS, consumedAt: null });
   await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: true, outcome: 'attempt', details: { method: 'password', next: factors } });
   return { status: 'mfa-required', ticket: secret, methods: factors };
+}
+
+/**
+ * Records a failed authentication step. INVARIANT: the actor is null (an outsider can
+ * type anyone's name); the account tried is `context.target`, so the monitor counts the
+ * failure against the source address, never against the victim.
+ */
+export async function failedLogin(deps: ServiceDeps, meta: RequestMeta, target: string | null, reason: string, details: Record<string, unknown> = {}): Promise<void> {
+  await recordEvent(deps, meta, { actor: null, action: 'login', resource: 'coffer', allowed: false, outcome: 'denied', reason, details: { ...(target !== null ? { target } : {}), ...details } });
 }
 
 /** The second factors a user has set up. */
@@ -73,7 +88,9 @@ export async function secondFactors(deps: ServiceDeps, principal: Principal): Pr
 
 /**
  * Second step with a TOTP or recovery code. The ticket is spent by any attempt, right
- * or wrong, so each guess costs a new password check (and the throttle counts it).
+ * or wrong, so each guess costs a new password check; and every guess is reserved with
+ * the principal's second-factor throttle first, which only a successful second factor
+ * clears (never the correct password that got the ticket).
  */
 export async function completeMfa(deps: ServiceDeps, meta: RequestMeta, input: { ticket: string; code: string }): Promise<LoginResult> {
   const identity = identityOf(deps);
@@ -81,8 +98,15 @@ export async function completeMfa(deps: ServiceDeps, meta: RequestMeta, input: {
   const t = await identity.identityStore.consumeTicket(ticketId(input.ticket), 'mfa', now);
   const principal = t?.principalId ? await deps.store.getPrincipal(t.principalId) : null;
   if (t === null || principal === null || principal.disabled) {
-    await recordEvent(deps, meta, { actor: principal, action: 'login', resource: 'coffer', allowed: false, outcome: 'denied', reason: 'COFFER_AUTH_INVALID_CREDENTIALS', details: { method: 'mfa', ticket: 'unknown-or-used' } });
+    await failedLogin(deps, meta, principal?.name ?? null, 'COFFER_AUTH_INVALID_CREDENTIALS', { method: 'mfa', ticket: 'unknown-or-used' });
     throw new InvalidCredentialsError();
+  }
+  let reserved;
+  try {
+    reserved = await identity.throttle.reserveSecondFactor(principal.id, meta.sourceIp, now);
+  } catch (err) {
+    await failedLogin(deps, meta, principal.name, isCofferError(err) ? err.code : 'error', { method: 'mfa' });
+    throw err;
   }
   let method: string | null = null;
   if (isRecoveryCodeShape(input.code)) {
@@ -98,12 +122,33 @@ export async function completeMfa(deps: ServiceDeps, meta: RequestMeta, input: {
     }
   }
   if (method === null) {
-    await identity.throttle.fail(principal.name, meta.sourceIp, now);
-    await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: false, outcome: 'denied', reason: 'COFFER_AUTH_INVALID_CREDENTIALS', details: { method: 'mfa' } });
+    await failedLogin(deps, meta, principal.name, 'COFFER_AUTH_INVALID_CREDENTIALS', { method: 'mfa' });
     throw new InvalidCredentialsError();
   }
+  await identity.throttle.succeeded(reserved);
   const methods = { ...(t.data.methods as SessionMethods), [method]: now };
   return { status: 'authenticated', ...(await startSession(deps, meta, principal, methods)) };
+}
+
+/**
+ * Runs a security-key verification under the second-factor throttle of the ceremony's
+ * principal (read before verifying): blocked principals are refused before any check,
+ * failures stay counted, a success clears the counter. `failure` records the refusal.
+ */
+export async function throttledAssertion<T>(deps: ServiceDeps, meta: RequestMeta, ceremonyId: string, verify: () => Promise<T>, failure: (err: unknown) => Promise<void>): Promise<T> {
+  const identity = identityOf(deps);
+  const now = deps.clock();
+  const ceremony = await identity.identityStore.peekTicket(ceremonyId.slice(0, 200), 'webauthn-auth', now);
+  let reserved = null;
+  try {
+    if (ceremony?.principalId) reserved = await identity.throttle.reserveSecondFactor(ceremony.principalId, meta.sourceIp, now);
+    const done = await verify();
+    if (reserved !== null) await identity.throttle.succeeded(reserved);
+    return done;
+  } catch (err) {
+    await failure(err);
+    throw err;
+  }
 }
 
 /** Starts a WebAuthn second step for an MFA ticket (the ticket stays valid until it finishes). */
@@ -121,13 +166,9 @@ export async function finishWebAuthnLogin(deps: ServiceDeps, meta: RequestMeta, 
   const identity = identityOf(deps);
   const now = deps.clock();
   const handoff = input.handoff === undefined ? undefined : checkHandoffTarget(deps, input.handoff);
-  let done;
-  try {
-    done = await identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now);
-  } catch (err) {
-    await recordEvent(deps, meta, { actor: null, action: 'login', resource: 'coffer', allowed: false, outcome: 'denied', reason: isCofferError(err) ? err.code : 'error', details: { method: 'webauthn', detail: isCofferError(err) ? err.detail : undefined } });
-    throw err;
-  }
+  const done = await throttledAssertion(deps, meta, input.ceremonyId, () => identity.webauthn.finishAuthentication(input.ceremonyId, input.response, now), (err) =>
+    failedLogin(deps, meta, null, isCofferError(err) ? err.code : 'error', { method: 'webauthn', detail: isCofferError(err) ? err.detail : undefined }),
+  );
   if (!done.purpose.startsWith('login:')) throw new InvalidCredentialsError();
   const t = await identity.identityStore.consumeTicket(done.purpose.slice('login:'.length), 'mfa', now);
   const principal = await deps.store.getPrincipal(done.principalId);
@@ -137,12 +178,16 @@ export async function finishWebAuthnLogin(deps: ServiceDeps, meta: RequestMeta, 
   return { status: 'authenticated', ...tokens };
 }
 
-/** Starts an interactive session (recorded before the tokens are handed out). */
-export async function startSession(deps: ServiceDeps, meta: RequestMeta, principal: Principal, methods: SessionMethods): Promise<TokenSet> {
+/**
+ * Starts an interactive session (recorded before the tokens are handed out): a root of
+ * the lineage (`origin`: what authenticated it), or minted by another credential
+ * (`parentId`: an API token that stepped up).
+ */
+export async function startSession(deps: ServiceDeps, meta: RequestMeta, principal: Principal, methods: SessionMethods, from: SessionOrigin = { origin: 'login' }): Promise<TokenSet> {
   const identity = identityOf(deps);
   const now = deps.clock();
-  const tokens = await identity.sessions.start(principal, { kind: 'interactive', methods, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent });
-  await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { methods: Object.keys(methods).sort(), sessionId: tokens.sessionId } });
+  const tokens = await identity.sessions.start(principal, { kind: 'interactive', methods, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent, ...from });
+  await recordEvent(deps, meta, { actor: principal, action: 'login', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { methods: Object.keys(methods).sort(), sessionId: tokens.sessionId, ...from } });
   return tokens;
 }
 
@@ -165,7 +210,7 @@ export async function refresh(deps: ServiceDeps, meta: RequestMeta, refreshToken
 /**
  * Revokes a token (RFC 7009 style, no authentication needed: holding a token is the
  * right to revoke it): an access token (its `jti`), a refresh token (its whole session)
- * or an API token. Unknown tokens are ignored, as RFC 7009 asks.
+ * or an API token; what a session or token minted goes with it. Unknown tokens are ignored, as RFC 7009 asks.
  */
 export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta, token: string): Promise<void> {
   const identity = identityOf(deps);
@@ -184,7 +229,7 @@ export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta,
     const use = await identity.identityStore.useRefreshToken(hashToken(token), now);
     if (use.status !== 'unknown') {
       await recordEvent(deps, meta, { actor: null, action: 'revoke-token', resource: `session/${use.sessionId}`, allowed: true, outcome: 'success', details: { kind: 'refresh' } });
-      await identity.identityStore.revokeSession(use.sessionId, now, 'revoked-by-holder');
+      await identity.lineage.revoke({ ids: [use.sessionId] }, now, 'revoked-by-holder');
     }
     return;
   }
@@ -192,7 +237,7 @@ export async function revokePresentedToken(deps: ServiceDeps, meta: RequestMeta,
     const t = await deps.store.getTokenByHash(hashToken(token));
     if (t !== null) {
       await recordEvent(deps, meta, { actor: null, action: 'revoke-token', resource: `token/${t.id}`, allowed: true, outcome: 'success', details: { kind: 'pat', hint: t.hint } });
-      await deps.store.revokeToken(t.id, now);
+      await identity.lineage.revoke({ ids: [t.id] }, now, 'revoked-by-holder');
     }
   }
 }

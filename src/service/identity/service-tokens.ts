@@ -67,18 +67,20 @@ export async function listClientKeys(deps: ServiceDeps, gate: Gate, caller: Call
   return keys.map((k) => ({ kid: k.kid, jwk: JSON.parse(k.jwk) as JWK, createdAt: new Date(k.createdAt).toISOString(), revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString() }));
 }
 
-/** Revokes a service account key (`manage-principals`); tokens it already obtained end with their session. */
+/** Revokes a service account key (`manage-principals`) and the sessions it obtained (and what they minted), at once. */
 export async function revokeClientKey(deps: ServiceDeps, gate: Gate, caller: Caller, name: string, kid: string): Promise<void> {
   await gate.checkFirst(caller, 'manage-principals', `principal/${name}/keys`, { op: 'revoke-key', kid });
   const sa = await serviceAccount(deps, name);
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${name}/keys`, null, { op: 'revoke-key', kid });
   const store = identityOf(deps).identityStore;
   const key = await store.getClientKey(kid);
-  if (key === null || key.principalId !== sa.id || !(await store.revokeClientKey(kid, deps.clock()))) {
+  const now = deps.clock();
+  if (key === null || key.principalId !== sa.id || !(await store.revokeClientKey(kid, now))) {
     await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
     throw new NotFoundError(`key \`${kid.slice(0, 64)}\` not found`);
   }
-  await permit.finish('success');
+  const revoked = await identityOf(deps).lineage.revoke({ origin: `client-key:${kid}` }, now, 'client-key-revoked');
+  await permit.finish('success', { details: { sessionsRevoked: revoked.session } });
 }
 
 /** Trusts a workload issuer (CI OIDC) with its bindings to service accounts (`manage-principals`). */
@@ -100,14 +102,16 @@ export async function listWorkloadIssuers(deps: ServiceDeps, gate: Gate, caller:
   return items.map((p) => p.config as unknown as WorkloadIssuer);
 }
 
-/** Stops trusting a workload issuer (`manage-principals`). */
+/** Stops trusting a workload issuer (`manage-principals`); the sessions it vouched for end at once. */
 export async function deleteWorkloadIssuer(deps: ServiceDeps, gate: Gate, caller: Caller, name: string): Promise<void> {
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `workload-issuer/${name}`, null, { op: 'delete' });
   if (!(await identityOf(deps).identityStore.deleteProvider('workload', name))) {
     await permit.finish('failure', { reason: 'COFFER_NOT_FOUND' });
     throw new NotFoundError(`workload issuer \`${name}\` not found`);
   }
-  await permit.finish('success');
+  // the sessions it vouched for end with the trust
+  const revoked = await identityOf(deps).lineage.revoke({ origin: `workload:${name}` }, deps.clock(), 'workload-issuer-deleted');
+  await permit.finish('success', { details: { sessionsRevoked: revoked.session } });
 }
 
 /**
@@ -123,6 +127,8 @@ export async function tokenEndpoint(deps: ServiceDeps, meta: RequestMeta, req: T
   if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1)) throw new ValidationError('expires_in must be a positive integer');
   let principal: Principal;
   let method: string;
+  /** The root of the session's lineage: the key or the issuer that vouched for it (revoking a key ends its sessions). */
+  let origin: string;
   let details: Record<string, unknown>;
   try {
     if (req.grant_type === 'client_credentials') {
@@ -134,6 +140,7 @@ export async function tokenEndpoint(deps: ServiceDeps, meta: RequestMeta, req: T
       if (p === null || p.name !== subject) throw new TokenInvalidError('client assertion is not valid', { detail: 'subject is not the key owner' });
       principal = p;
       method = 'private_key_jwt';
+      origin = `client-key:${key.kid}`;
       details = { kid: key.kid };
     } else if (req.grant_type === TOKEN_EXCHANGE) {
       if (typeof req.subject_token !== 'string' || !ID_TOKEN_TYPES.includes(req.subject_token_type ?? '')) throw new ValidationError('token exchange needs an id_token subject_token');
@@ -143,6 +150,7 @@ export async function tokenEndpoint(deps: ServiceDeps, meta: RequestMeta, req: T
       if (p === null || p.kind !== 'service-account') throw new TokenInvalidError('identity token matches no service account');
       principal = p;
       method = 'workload_oidc';
+      origin = `workload:${found.issuer.name}`;
       details = { issuer: found.issuer.name, sub: String(found.claims.sub).slice(0, 200) };
     } else {
       throw new ValidationError('unsupported grant_type: use client_credentials (private_key_jwt) or token exchange');
@@ -152,7 +160,7 @@ export async function tokenEndpoint(deps: ServiceDeps, meta: RequestMeta, req: T
     await recordEvent(deps, meta, { actor: null, action: 'token-exchange', resource: 'coffer', allowed: false, outcome: 'denied', reason: isCofferError(err) ? err.code : 'error', details: { grant: req.grant_type.slice(0, 80) } });
     throw err;
   }
-  const tokens = await identity.sessions.start(principal, { kind: 'workload', methods: { [method]: now }, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent, ...(requested !== undefined ? { ttlSeconds: requested } : {}) });
+  const tokens = await identity.sessions.start(principal, { kind: 'workload', methods: { [method]: now }, origin, now, sourceIp: meta.sourceIp, userAgent: meta.userAgent, ...(requested !== undefined ? { ttlSeconds: requested } : {}) });
   await recordEvent(deps, meta, { actor: principal, action: 'token-exchange', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { method, sessionId: tokens.sessionId, expiresIn: tokens.expiresIn, ...details } });
   return { access_token: tokens.accessToken, token_type: 'Bearer', expires_in: tokens.expiresIn, ...(req.grant_type === TOKEN_EXCHANGE ? { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } : {}) };
 }

@@ -99,7 +99,7 @@ export async function finishSso(deps: ServiceDeps, meta: RequestMeta, query: str
     const principal = await linkedUser(deps, who, now);
     if (principal.disabled) throw new InvalidCredentialsError('single sign-on failed', { detail: 'account disabled' });
     const synced = await syncGroups(deps, principal, config, who.groups);
-    const tokens = await startSession(deps, meta, principal, { sso: now });
+    const tokens = await startSession(deps, meta, principal, { sso: now }, { origin: `sso:${config.name}` });
     await recordEvent(deps, meta, { actor: principal, action: 'sso-login', resource: `principal/${principal.name}`, allowed: true, outcome: 'success', details: { provider: config.name, subject: who.subject.slice(0, 200), ...synced } });
     return createHandoff(deps, tokens.sessionId, t.data.handoff as HandoffTarget);
   } catch (err) {

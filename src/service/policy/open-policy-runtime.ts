@@ -1,5 +1,6 @@
 import { PolicySetFactory, SwappableEngine, type PolicySettings } from '../../policy/index.js';
 import type { PolicyStore } from '../../store/policy-store.js';
+import type { ChangeFeed } from '../../store/change-feed.js';
 import { loadActivePolicy } from './load-active-policy.js';
 import type { PolicyDeps } from './policy-deps.js';
 import { startPolicySync } from './policy-sync.js';
@@ -9,8 +10,8 @@ export interface PolicyRuntime {
   /** The engine to serve with (ServiceDeps.policy). */
   engine: SwappableEngine;
   deps: PolicyDeps;
-  /** Starts following activations made on other nodes; returns the function that stops it. */
-  startSync: () => () => Promise<void>;
+  /** Starts following activations made on other nodes (on the feed's `policy` changes, else polled); returns the function that stops it. */
+  startSync: (changes?: ChangeFeed) => () => Promise<void>;
 }
 
 /**
@@ -31,6 +32,6 @@ export async function openPolicyRuntime(input: {
   if (active.failure !== undefined) input.warn('policy set cannot be loaded: serving policy management only', { version: active.version, failure: active.failure });
   const engine = new SwappableEngine(active);
   const deps: PolicyDeps = { policyStore: input.policyStore, engine, factory, adminGroupId: input.adminGroupId };
-  const startSync = () => startPolicySync(deps, { warn: input.warn, ...(input.syncIntervalMs !== undefined ? { intervalMs: input.syncIntervalMs } : {}) });
+  const startSync = (changes?: ChangeFeed) => startPolicySync(deps, { warn: input.warn, ...(changes !== undefined ? { changes } : {}), ...(input.syncIntervalMs !== undefined ? { intervalMs: input.syncIntervalMs } : {}) });
   return { engine, deps, startSync };
 }

@@ -1,11 +1,11 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { AccessRequestRecord, Approval, Promotion, RequestStatus, ShareLink } from '../../access/access-types.js';
-import { AccessRequestClosedError, AlreadyExistsError, ConflictError, NotFoundError, isCofferError } from '../../domain/errors.js';
+import { AccessRequestClosedError, AlreadyExistsError, ConflictError, NotFoundError, SelfApprovalError, isCofferError } from '../../domain/errors.js';
 import type { CofferError } from '../../domain/errors.js';
 import type { Environment, Grant, Role, ScopeKind, Tier } from '../../domain/types.js';
 import { ENVIRONMENTS } from '../../domain/types.js';
 import type { AccessStore, ApprovalEffect, ApproveResult, RequestFilter } from '../access-store.js';
-import type { GrantsTable, Int8 } from './database.js';
+import type { GrantsTable, Int8, VersionsTable } from './database.js';
 import { classifyDbError, storageFailure } from './db-errors.js';
 import type { SqlDialectName } from './migrations.js';
 import { grantToRow, toNumber } from './rows.js';
@@ -43,6 +43,8 @@ interface AccessRequestsTable {
 interface AccessApprovalsTable {
   request_id: string;
   approver_id: string;
+  /** Migration 009_access_approval_party; null for approvals recorded before it. */
+  party_id: string | null;
   created_at: Int8;
   comment: string;
 }
@@ -88,6 +90,8 @@ interface AccessTables {
   share_links: ShareLinksTable;
   promotions: PromotionsTable;
   grants: GrantsTable;
+  /** Only the gate-exception column (migration 020): an approved exception marks its version. */
+  versions: Pick<VersionsTable, 'id' | 'scan_state' | 'scan_exception'>;
 }
 
 type Db = Kysely<AccessTables>;
@@ -145,7 +149,7 @@ export class SqlAccessStore implements AccessStore {
   listApprovals(requestId: string): Promise<Approval[]> {
     return this.#run('list approvals', async () => {
       const rows = await this.#db.selectFrom('access_approvals').selectAll().where('request_id', '=', requestId).orderBy('created_at').orderBy('approver_id').execute();
-      return rows.map((r) => ({ requestId: r.request_id, approverId: r.approver_id, createdAt: toNumber(r.created_at), comment: r.comment }));
+      return rows.map((r) => ({ requestId: r.request_id, approverId: r.approver_id, partyId: r.party_id, createdAt: toNumber(r.created_at), comment: r.comment }));
     });
   }
 
@@ -155,13 +159,19 @@ export class SqlAccessStore implements AccessStore {
         const current = await this.#lockRequest(trx, approval.requestId);
         if (current.status !== 'pending') throw closed(current, current.status);
         if (current.deadline <= now) throw closed(current, 'expired');
+        // the same approver again (the request row is locked: no race) before the one-per-party index speaks
+        const again = await trx.selectFrom('access_approvals').select('approver_id').where('request_id', '=', approval.requestId).where('approver_id', '=', approval.approverId).executeTakeFirst();
+        if (again !== undefined) throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
         try {
           await trx
             .insertInto('access_approvals')
-            .values({ request_id: approval.requestId, approver_id: approval.approverId, created_at: approval.createdAt, comment: approval.comment })
+            .values({ request_id: approval.requestId, approver_id: approval.approverId, party_id: approval.partyId ?? null, created_at: approval.createdAt, comment: approval.comment })
             .execute();
         } catch (err) {
-          if (classifyDbError(err).kind === 'unique') throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
+          const failure = classifyDbError(err);
+          // INVARIANT: one approval per party (unique request_id, party_id): siblings racing each other cannot both count
+          if (failure.kind === 'unique' && /party/i.test(`${failure.target} ${failure.message}`)) throw new SelfApprovalError(`access request \`${approval.requestId}\` was already approved by the same party (a person and their service accounts count as one)`);
+          if (failure.kind === 'unique') throw new AlreadyExistsError(`you already approved access request \`${approval.requestId}\``);
           throw err;
         }
         const counted = await trx.selectFrom('access_approvals').select((eb) => eb.fn.countAll<number | string>().as('n')).where('request_id', '=', approval.requestId).executeTakeFirstOrThrow();
@@ -176,6 +186,16 @@ export class SqlAccessStore implements AccessStore {
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw closed(current, current.status);
         if (effect.grant !== undefined) await trx.insertInto('grants').values(grantToRow(effect.grant)).execute();
+        if (effect.gateExceptionVersionId !== undefined) {
+          // INVARIANT: an exception lifts a verdict that exists: a version still waiting for its scan cannot be excepted
+          const excepted = await trx
+            .updateTable('versions')
+            .set({ scan_exception: current.id })
+            .where('id', '=', effect.gateExceptionVersionId)
+            .where('scan_state', 'is not', null)
+            .executeTakeFirst();
+          if (Number(excepted.numUpdatedRows) !== 1) throw new AccessRequestClosedError(`the version of access request \`${current.id}\` has no gate verdict to except`);
+        }
         if (effect.shareLinkId !== undefined) {
           const activated = await trx
             .updateTable('share_links')
@@ -205,6 +225,8 @@ export class SqlAccessStore implements AccessStore {
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw closed(current, current.status);
         if (to === 'revoked' && current.grantId !== null) await trx.deleteFrom('grants').where('id', '=', current.grantId).execute();
+        // a revoked gate exception puts the block back at once
+        if (to === 'revoked' && current.kind === 'gate-exception') await trx.updateTable('versions').set({ scan_exception: null }).where('scan_exception', '=', current.id).execute();
         if (current.kind === 'share' && current.target !== null && (to === 'revoked' || to === 'denied' || to === 'cancelled')) {
           await trx
             .updateTable('share_links')

@@ -57,6 +57,8 @@ export interface ArtifactsTable {
   id: string;
   project_id: string;
   name: string;
+  /** The S3 key the name stands for (keyOfArtifactName), sorted bytewise; null only before migration 015. */
+  s3_key: string | null;
   kind: string;
   tier: string;
   environment: string;
@@ -78,6 +80,20 @@ export interface VersionsTable {
   blob_key: string;
   wrapped_key: Bytes | null;
   key_term: number;
+  /** Gate verdict (migration 020): null while the version waits for its scan. */
+  scan_state: string | null;
+  /** Bit set: 1 unsafe code, 2 secrets, 4 personal data. */
+  scan_flags: number | null;
+  scan_at: Int8 | null;
+  /** Lease of the node scanning the version (epoch ms). */
+  scan_claimed_until: Int8 | null;
+  /** Id of the approved gate-exception request, if any. */
+  scan_exception: string | null;
+}
+
+export interface VersionScanReportsTable {
+  version_id: string;
+  report: string;
 }
 
 export interface GrantsTable {
@@ -114,6 +130,7 @@ export interface Database {
   projects: ProjectsTable;
   artifacts: ArtifactsTable;
   versions: VersionsTable;
+  version_scan_reports: VersionScanReportsTable;
   grants: GrantsTable;
   audit_records: AuditRecordsTable;
   audit_checkpoints: AuditCheckpointsTable;

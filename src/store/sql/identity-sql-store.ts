@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import { AlreadyExistsError, NotFoundError, isCofferError } from '../../domain/errors.js';
 import type { CofferError } from '../../domain/errors.js';
@@ -11,7 +12,9 @@ import type {
   ScimRecord,
   ScimTokenRecord,
   SessionRecord,
+  ThrottleCounting,
   ThrottleRecord,
+  ThrottleReservation,
   TicketRecord,
   WebAuthnCredentialRecord,
 } from '../identity-store.js';
@@ -41,6 +44,7 @@ interface IdentityTables {
   principals: { id: string };
   memberships: { group_id: string; member_id: string };
   tokens: { id: string; principal_id: string; revoked_at: Int8 | null };
+  s3_credentials: { access_key_id: string; principal_id: string };
   grants: { id: string; principal_id: string };
 }
 
@@ -191,6 +195,13 @@ export class SqlIdentityStore implements IdentityStore {
       return row === undefined ? null : ticketFromRow(row);
     });
   }
+  voidTickets(principalId: string, kind: string | null, at: number): Promise<number> {
+    return run('void tickets', async () => {
+      let q = this.#db.updateTable('identity_tickets').set({ consumed_at: at }).where('principal_id', '=', principalId).where('consumed_at', 'is', null);
+      if (kind !== null) q = q.where('kind', '=', kind);
+      return Number((await q.executeTakeFirst()).numUpdatedRows);
+    });
+  }
 
   // ---- sessions ----
   createSession(s: SessionRecord): Promise<void> {
@@ -279,6 +290,38 @@ export class SqlIdentityStore implements IdentityStore {
   deleteThrottle(key: string): Promise<void> {
     return run('delete throttle', async () => {
       await this.#db.deleteFrom('identity_throttle').where('key', '=', key).execute();
+    });
+  }
+  reserveThrottle(key: string, now: number, c: ThrottleCounting): Promise<ThrottleReservation> {
+    return run('reserve throttle', async () => {
+      const big = (v: number) => sql`cast(${v} as bigint)`;
+      // the counted attempts after this one, computed from the row as it was
+      const fresh = sql`identity_throttle.window_start < ${big(now - c.windowMs)}`;
+      const next = sql`(case when ${fresh} then 1 else identity_throttle.failures + 1 end)`;
+      const block = (n: number) => (n < c.free ? 0 : now + (c.blocksMs[Math.min(n - c.free, c.blocksMs.length - 1)] ?? 0));
+      const cases = c.blocksMs.map((_, i) => sql`when ${next} = ${c.free + i} then ${big(block(c.free + i))}`);
+      const blocked = sql`case when ${next} < ${c.free} then ${big(0)} ${sql.join(cases, sql` `)} else ${big(block(c.free + c.blocksMs.length))} end`;
+      // INVARIANT: one statement counts and blocks, so no two attempts see the same count
+      const { rows } = await sql<{ failures: number | string; blocked_until: number | string }>`
+        insert into identity_throttle (key, failures, window_start, blocked_until) values (${key}, 1, ${big(now)}, ${big(block(1))})
+        on conflict (key) do update set
+          failures = ${next},
+          window_start = case when ${fresh} then ${big(now)} else identity_throttle.window_start end,
+          blocked_until = ${blocked}
+        where identity_throttle.blocked_until <= ${big(now)}
+        returning failures, blocked_until`.execute(this.#db);
+      const r = rows[0];
+      if (r !== undefined) return { counted: true, failures: n(r.failures), blockedUntil: n(r.blocked_until) };
+      const t = await this.#db.selectFrom('identity_throttle').selectAll().where('key', '=', key).executeTakeFirst();
+      return { counted: false, failures: t === undefined ? 0 : t.failures, blockedUntil: t === undefined ? 0 : n(t.blocked_until) };
+    });
+  }
+  releaseThrottle(key: string, blockedUntil: number): Promise<void> {
+    return run('release throttle', async () => {
+      await sql`update identity_throttle set
+          failures = case when failures > 0 then failures - 1 else 0 end,
+          blocked_until = case when blocked_until = ${sql`cast(${blockedUntil} as bigint)`} then cast(0 as bigint) else blocked_until end
+        where key = ${key}`.execute(this.#db);
     });
   }
 
@@ -427,6 +470,8 @@ export class SqlIdentityStore implements IdentityStore {
         }
         await trx.deleteFrom('memberships').where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
         await trx.deleteFrom('tokens').where('principal_id', '=', id).execute();
+        // the lineage rows stay (revoked before the deletion): a credential minted from one of these must find its parent dead, not missing
+        await trx.deleteFrom('s3_credentials').where('principal_id', '=', id).execute();
         await trx.deleteFrom('grants').where('principal_id', '=', id).execute();
         await trx.deleteFrom('principals').where('id', '=', id).execute();
       }),

@@ -3,7 +3,8 @@ import type { SqlDialectName } from './migrations.js';
 
 /**
  * Tables of the access module (src/store/access-store.ts): access requests and their
- * approvals, share links, promotions. Merged into `migrations()`; append-only like it,
+ * approvals, share links, promotions (`009_access_approval_party`: the approver's party,
+ * one approval per party). Merged into `migrations()`; append-only like it,
  * every statement IF NOT EXISTS (a crash mid-migration simply runs it again).
  */
 export function accessMigrations(_dialect: SqlDialectName): Record<string, Migration> {
@@ -98,6 +99,14 @@ export function accessMigrations(_dialect: SqlDialectName): Record<string, Migra
         // one promotion per version and environment: two concurrent promotions cannot both land
         await db.schema.createIndex('promotions_version_environment_uq').ifNotExists().unique().on('promotions').columns(['version_id', 'environment']).execute();
         await db.schema.createIndex('promotions_artifact_idx').ifNotExists().on('promotions').columns(['artifact_id', 'promoted_at']).execute();
+      },
+    },
+    '009_access_approval_party': {
+      // four eyes (src/access/four-eyes.ts): one approval per party of a request, enforced by the database
+      async up(db: Kysely<unknown>): Promise<void> {
+        const columns = await db.introspection.getTables().then((ts) => ts.find((t) => t.name === 'access_approvals')?.columns.map((c) => c.name) ?? []);
+        if (!columns.includes('party_id')) await db.schema.alterTable('access_approvals').addColumn('party_id', 'text').execute();
+        await db.schema.createIndex('access_approvals_party_uq').ifNotExists().unique().on('access_approvals').columns(['request_id', 'party_id']).execute();
       },
     },
   };

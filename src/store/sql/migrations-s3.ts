@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { addColumnIfMissing } from './migration-helpers.js';
 import type { SqlDialectName } from './migrations.js';
 
 /**
@@ -6,7 +7,11 @@ import type { SqlDialectName } from './migrations.js';
  * versions (ETag, checksums, part sizes), delete markers, multipart uploads and parts;
  * `007_s3_completion_claim`: the claim a node holds while it completes an upload;
  * `008_s3_user_metadata`: the user-defined metadata (`x-amz-meta-*`) of versions and uploads;
- * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part).
+ * `010_s3_part_blob_key`: parts by blob key (the orphaned-blob sweep asks whether a blob is a part);
+ * `015_s3_keys`: the S3 key an artifact name stands for, the column S3 listings order and page by;
+ * `015_s3_purged_versions`: versions hidden from the S3 view by DeleteObject with a version id.
+ * `016_s3_content_headers_completed`: the content headers (Cache-Control...) of versions and uploads,
+ * and the uploads already completed (a repeated Complete answers as the first did).
  * Append-only like migrations.ts; every statement uses IF NOT EXISTS (or checks first).
  */
 export function s3Migrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -106,18 +111,48 @@ export function s3Migrations(dialect: SqlDialectName): Record<string, Migration>
         await db.schema.createIndex('s3_upload_parts_blob_key_idx').ifNotExists().on('s3_upload_parts').column('blob_key').execute();
       },
     },
+    '015_s3_keys': {
+      // artifacts.name is the canonical (escaped) name; s3_key the key it stands for, in
+      // UTF-8 byte order (S3's listing order). Names written before keys were escaped are
+      // their own keys (no `%`, nothing outside printable ASCII), so the backfill copies them.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await addColumnIfMissing(db, dialect, 'artifacts', 's3_key', 'key');
+        await sql`update artifacts set s3_key = name where s3_key is null`.execute(db);
+        await db.schema.createIndex('artifacts_project_s3_key_uq').ifNotExists().unique().on('artifacts').columns(['project_id', 's3_key']).execute();
+      },
+    },
+    '015_s3_purged_versions': {
+      // a version deleted by its id through S3: hidden from the S3 view, kept in the catalog
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('s3_purged_versions')
+          .ifNotExists()
+          .addColumn('version_id', 'text', (c) => c.primaryKey())
+          .addColumn('artifact_id', 'text', (c) => c.notNull())
+          .addColumn('number', 'integer', (c) => c.notNull())
+          .addColumn('purged_by', 'text', (c) => c.notNull())
+          .addColumn('purged_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('s3_purged_versions_artifact_idx').ifNotExists().on('s3_purged_versions').columns(['artifact_id', 'number']).execute();
+      },
+    },
+    '016_s3_content_headers_completed': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Cache-Control, Content-Disposition... of a write, as a JSON object (null: none)
+        await addColumnIfMissing(db, dialect, 's3_objects', 'content_headers', 'text');
+        await addColumnIfMissing(db, dialect, 's3_uploads', 'content_headers', 'text');
+        // an upload id, once completed, names the version it became (a retried Complete answers with it)
+        await db.schema
+          .createTable('s3_completed_uploads')
+          .ifNotExists()
+          .addColumn('upload_id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('key', key, (c) => c.notNull())
+          .addColumn('version_id', 'text', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('s3_completed_uploads_at_idx').ifNotExists().on('s3_completed_uploads').column('completed_at').execute();
+      },
+    },
   };
-}
-
-/**
- * ALTER TABLE ADD COLUMN that a rerun skips: PostgreSQL has IF NOT EXISTS; SQLite has
- * not (and runs migrations without a transaction), so its table_info is read first.
- */
-async function addColumnIfMissing(db: Kysely<unknown>, dialect: SqlDialectName, table: string, column: string, type: 'text' | 'bigint'): Promise<void> {
-  if (dialect === 'postgres') {
-    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
-    return;
-  }
-  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
-  if (!rows.some((r) => r.name === column)) await db.schema.alterTable(table).addColumn(column, type).execute();
 }

@@ -4,6 +4,10 @@ import { identityMigrations } from './migrations-identity.js';
 import { accessMigrations } from './migrations-access.js';
 import { policyMigrations } from './migrations-policy.js';
 import { monitorMigrations } from './migrations-monitor.js';
+import { gateMigrations } from './migrations-gate.js';
+import { credentialMigrations } from './migrations-credentials.js';
+import { installMigrations } from './migrations-install.js';
+import { clusterMigrations } from './migrations-cluster.js';
 
 /** The SQL dialects the metadata store runs on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -158,5 +162,9 @@ export function migrations(dialect: SqlDialectName): Record<string, Migration> {
     ...accessMigrations(dialect),
     ...policyMigrations(dialect),
     ...monitorMigrations(dialect),
+    ...gateMigrations(dialect),
+    ...credentialMigrations(dialect),
+    ...installMigrations(dialect),
+    ...clusterMigrations(dialect),
   };
 }

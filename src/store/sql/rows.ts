@@ -1,5 +1,6 @@
+import { keyOfArtifactName } from '../../domain/artifact-names.js';
 import type { Insertable, Selectable } from 'kysely';
-import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project } from '../../domain/types.js';
+import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project, VersionScan } from '../../domain/types.js';
 import type { StoredAuditCheckpoint, StoredAuditRecord } from '../metadata-store.js';
 import type { Database } from './database.js';
 
@@ -107,6 +108,7 @@ export function artifactToRow(a: Artifact): NewRow<'artifacts'> {
     id: a.id,
     project_id: a.projectId,
     name: a.name,
+    s3_key: keyOfArtifactName(a.name),
     kind: a.kind,
     tier: a.tier,
     environment: a.environment,
@@ -129,7 +131,30 @@ export function versionFromRow(r: Row<'versions'>): ArtifactVersion {
     blobKey: r.blob_key,
     wrappedKey: r.wrapped_key === null ? null : fromBuffer(r.wrapped_key),
     keyTerm: Number(r.key_term),
+    scan: scanFromRow(r),
   };
+}
+
+/** Bits of `versions.scan_flags`. */
+export const SCAN_FLAG = { unsafeCode: 1, secrets: 2, pii: 4 } as const;
+
+function scanFromRow(r: Row<'versions'>): VersionScan | null {
+  // rows read before migration 020 ran have no scan columns at all: pending
+  if (r.scan_state === null || r.scan_state === undefined) return null;
+  const flags = Number(r.scan_flags ?? 0);
+  return {
+    state: r.scan_state as VersionScan['state'],
+    unsafeCode: (flags & SCAN_FLAG.unsafeCode) !== 0,
+    secrets: (flags & SCAN_FLAG.secrets) !== 0,
+    pii: (flags & SCAN_FLAG.pii) !== 0,
+    scannedAt: toNumber(r.scan_at ?? 0),
+    exceptionRequestId: r.scan_exception ?? null,
+  };
+}
+
+/** The `scan_flags` bit set of a verdict. */
+export function scanFlags(scan: Pick<VersionScan, 'unsafeCode' | 'secrets' | 'pii'>): number {
+  return (scan.unsafeCode ? SCAN_FLAG.unsafeCode : 0) | (scan.secrets ? SCAN_FLAG.secrets : 0) | (scan.pii ? SCAN_FLAG.pii : 0);
 }
 
 export function versionToRow(v: ArtifactVersion): NewRow<'versions'> {

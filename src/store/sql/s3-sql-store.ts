@@ -2,9 +2,10 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { AlreadyExistsError, StorageError, ValidationError, isCofferError, type CofferError } from '../../domain/errors.js';
 import type {
   S3Checksums,
+  S3CompletedUpload,
   S3Credential,
   S3CredentialRecord,
-  S3DeleteMarker,
+  S3PurgedVersion, S3DeleteMarker,
   S3KeyRange,
   S3ListedObject,
   S3ObjectMeta,
@@ -41,6 +42,8 @@ interface S3ObjectsTable {
   part_sizes: string | null;
   /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
   user_metadata: string | null;
+  /** Migration 016: JSON object of the content headers, or null (none). */
+  content_headers: string | null;
 }
 
 interface S3DeleteMarkersTable {
@@ -65,6 +68,8 @@ interface S3UploadsTable {
   completion_expires_at: Int8 | null;
   /** Migration 008_s3_user_metadata: JSON object of the user-defined metadata, or null (none). */
   user_metadata: string | null;
+  /** Migration 016: JSON object of the content headers, or null (none). */
+  content_headers: string | null;
 }
 
 interface S3UploadPartsTable {
@@ -87,6 +92,17 @@ export interface S3Database extends Database {
   s3_delete_markers: S3DeleteMarkersTable;
   s3_uploads: S3UploadsTable;
   s3_upload_parts: S3UploadPartsTable;
+  /** Migration 015_s3_purged_versions. */
+  s3_purged_versions: { version_id: string; artifact_id: string; number: number; purged_by: string; purged_at: Int8 };
+  s3_completed_uploads: S3CompletedUploadsTable;
+}
+
+interface S3CompletedUploadsTable {
+  upload_id: string;
+  project_id: string;
+  key: string;
+  version_id: string;
+  completed_at: Int8;
 }
 
 const MAX_LIST = 1000;
@@ -179,11 +195,12 @@ export class SqlS3Store implements S3Store {
         checksum_type: m.checksumType,
         part_sizes: m.partSizes === null ? null : JSON.stringify(m.partSizes),
         user_metadata: userMetadataText(m.userMetadata),
+        content_headers: userMetadataText(m.contentHeaders ?? {}),
       };
       await this.#db
         .insertInto('s3_objects')
         .values(row)
-        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes, user_metadata: row.user_metadata }))
+        .onConflict((oc) => oc.column('version_id').doUpdateSet({ etag: row.etag, checksums: row.checksums, checksum_type: row.checksum_type, part_sizes: row.part_sizes, user_metadata: row.user_metadata, content_headers: row.content_headers }))
         .execute();
     });
   }
@@ -227,6 +244,35 @@ export class SqlS3Store implements S3Store {
     });
   }
 
+  purgeVersion(p: S3PurgedVersion): Promise<void> {
+    return run('purge s3 version', async () => {
+      await this.#db
+        .insertInto('s3_purged_versions')
+        .values({ version_id: p.versionId, artifact_id: p.artifactId, number: p.number, purged_by: p.purgedBy, purged_at: p.purgedAt })
+        .onConflict((oc) => oc.column('version_id').doNothing())
+        .execute();
+    });
+  }
+
+  purgedVersionNumbers(artifactId: string): Promise<Set<number>> {
+    return run('list purged s3 versions', async () => {
+      const rows = await this.#db.selectFrom('s3_purged_versions').select('number').where('artifact_id', '=', artifactId).execute();
+      return new Set(rows.map((r) => Number(r.number)));
+    });
+  }
+
+  latestUnpurgedNumber(artifactId: string): Promise<number> {
+    return run('latest unpurged s3 version', async () => {
+      const row = await this.#db
+        .selectFrom('versions as v')
+        .select((e) => e.fn.max('v.number').as('n'))
+        .where('v.artifact_id', '=', artifactId)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'v.id'))))
+        .executeTakeFirst();
+      return row?.n === null || row?.n === undefined ? 0 : Number(row.n);
+    });
+  }
+
   // ---- listing ----
 
   listLatest(projectId: string, range: S3KeyRange): Promise<S3ListedObject[]> {
@@ -250,18 +296,31 @@ export class SqlS3Store implements S3Store {
           'v.blob_key as v_blob_key',
           'v.wrapped_key as v_wrapped_key',
           'v.key_term as v_key_term',
+          'v.scan_state as v_scan_state',
+          'v.scan_flags as v_scan_flags',
+          'v.scan_at as v_scan_at',
+          'v.scan_claimed_until as v_scan_claimed_until',
+          'v.scan_exception as v_scan_exception',
           'o.version_id as o_version_id',
           'o.etag as o_etag',
           'o.checksums as o_checksums',
           'o.checksum_type as o_checksum_type',
           'o.part_sizes as o_part_sizes',
           'o.user_metadata as o_user_metadata',
+          'o.content_headers as o_content_headers',
         ])
         .where('a.project_id', '=', projectId)
-        .where('v.number', '=', (eb) => eb.selectFrom('versions as m').select((e) => e.fn.max('m.number').as('n')).whereRef('m.artifact_id', '=', 'a.id'))
+        .where('v.number', '=', (eb) =>
+          eb
+            .selectFrom('versions as m')
+            .select((e) => e.fn.max('m.number').as('n'))
+            .whereRef('m.artifact_id', '=', 'a.id')
+            // the newest version not purged through S3 (purgeVersion) is the current one
+            .where((w) => w.not(w.exists(w.selectFrom('s3_purged_versions as p').select('p.version_id').whereRef('p.version_id', '=', 'm.id')))),
+        )
         .where((eb) => eb.or([eb('d.hides_through', 'is', null), eb('d.hides_through', '<', eb.ref('v.number'))]));
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         version: versionFromRow({
@@ -276,6 +335,11 @@ export class SqlS3Store implements S3Store {
           blob_key: r.v_blob_key,
           wrapped_key: r.v_wrapped_key,
           key_term: r.v_key_term,
+          scan_state: r.v_scan_state,
+          scan_flags: r.v_scan_flags,
+          scan_at: r.v_scan_at,
+          scan_claimed_until: r.v_scan_claimed_until,
+          scan_exception: r.v_scan_exception,
         }),
         meta:
           r.o_version_id === null
@@ -287,6 +351,7 @@ export class SqlS3Store implements S3Store {
                 checksum_type: r.o_checksum_type!,
                 part_sizes: r.o_part_sizes,
                 user_metadata: r.o_user_metadata,
+                content_headers: r.o_content_headers,
               }),
       }));
     });
@@ -301,8 +366,8 @@ export class SqlS3Store implements S3Store {
         .selectAll('a')
         .select(['d.artifact_id as d_artifact_id', 'd.hides_through as d_hides_through', 'd.created_by as d_created_by', 'd.created_at as d_created_at'])
         .where('a.project_id', '=', projectId);
-      q = applyRange(q, 'a.name', range);
-      const rows = await q.orderBy('a.name').limit(limit).execute();
+      q = applyRange(q, 'a.s3_key', range);
+      const rows = await q.orderBy('a.s3_key').limit(limit).execute();
       return rows.map((r) => ({
         artifact: artifactFromRow(r),
         marker:
@@ -320,6 +385,7 @@ export class SqlS3Store implements S3Store {
           const artifact = await trx.selectFrom('artifacts').select('id').where('project_id', '=', projectId).limit(1).executeTakeFirst();
           const upload = await trx.selectFrom('s3_uploads').select('upload_id').where('project_id', '=', projectId).limit(1).executeTakeFirst();
           if (artifact !== undefined || upload !== undefined) return false;
+          await trx.deleteFrom('s3_completed_uploads').where('project_id', '=', projectId).execute();
           await trx.deleteFrom('grants').where('scope_kind', '=', 'project').where('scope_id', '=', projectId).execute();
           const r = await trx.deleteFrom('projects').where('id', '=', projectId).executeTakeFirst();
           return Number(r.numDeletedRows) === 1;
@@ -350,6 +416,7 @@ export class SqlS3Store implements S3Store {
           completion_claim: null,
           completion_expires_at: null,
           user_metadata: userMetadataText(u.userMetadata),
+          content_headers: userMetadataText(u.contentHeaders ?? {}),
         })
         .execute();
     });
@@ -464,6 +531,30 @@ export class SqlS3Store implements S3Store {
     });
   }
 
+  putCompletedUpload(c: S3CompletedUpload): Promise<void> {
+    return run('put s3 completed upload', async () => {
+      await this.#db
+        .insertInto('s3_completed_uploads')
+        .values({ upload_id: c.uploadId, project_id: c.projectId, key: c.key, version_id: c.versionId, completed_at: c.completedAt })
+        .onConflict((oc) => oc.column('upload_id').doNothing())
+        .execute();
+    });
+  }
+
+  getCompletedUpload(uploadId: string): Promise<S3CompletedUpload | null> {
+    return run('get s3 completed upload', async () => {
+      const r = await this.#db.selectFrom('s3_completed_uploads').selectAll().where('upload_id', '=', uploadId).executeTakeFirst();
+      return r === undefined ? null : { uploadId: r.upload_id, projectId: r.project_id, key: r.key, versionId: r.version_id, completedAt: toNumber(r.completed_at) };
+    });
+  }
+
+  purgeCompletedUploads(before: number): Promise<number> {
+    return run('purge s3 completed uploads', async () => {
+      const r = await this.#db.deleteFrom('s3_completed_uploads').where('completed_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    });
+  }
+
   claimUploadCompletion(uploadId: string, claimId: string, now: number, leaseMs: number): Promise<boolean> {
     return run('claim s3 upload completion', async () => {
       // one statement: PostgreSQL re-checks the WHERE on the row a concurrent claim just
@@ -522,14 +613,17 @@ function applyRange<Q extends { where: (...args: never[]) => unknown }>(query: Q
 }
 
 /**
- * The smallest string greater than every string starting with `prefix` (last character
- * incremented), or null if there is none. Keys are printable ASCII (see assertArtifactName),
- * so code unit order is byte order.
+ * The smallest string greater than every string starting with `prefix` in UTF-8 byte
+ * order (its last code point incremented, skipping the surrogate range), or null if
+ * there is none. UTF-8 byte order is code point order, which both dialects compare keys in.
  */
 export function prefixUpperBound(prefix: string): string | null {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const code = prefix.charCodeAt(i);
-    if (code < 0x7f) return prefix.slice(0, i) + String.fromCharCode(code + 1);
+  const points = Array.from(prefix);
+  for (let i = points.length - 1; i >= 0; i--) {
+    const code = points[i]!.codePointAt(0)!;
+    if (code >= 0x10ffff) continue;
+    const next = code + 1 === 0xd800 ? 0xe000 : code + 1;
+    return points.slice(0, i).join('') + String.fromCodePoint(next);
   }
   return null;
 }
@@ -577,6 +671,7 @@ function metaFromRow(r: Selectable<S3ObjectsTable>): S3ObjectMeta {
     checksumType: r.checksum_type === 'COMPOSITE' ? 'COMPOSITE' : 'FULL_OBJECT',
     partSizes: r.part_sizes === null ? null : (JSON.parse(r.part_sizes) as number[]),
     userMetadata: parseUserMetadata(r.user_metadata),
+    contentHeaders: parseUserMetadata(r.content_headers),
   };
 }
 
@@ -594,6 +689,7 @@ function uploadFromRow(r: Selectable<S3UploadsTable>): S3Upload {
     checksumAlgorithm: (r.checksum_algorithm as S3Upload['checksumAlgorithm']) ?? null,
     checksumType: (r.checksum_type as S3Upload['checksumType']) ?? null,
     userMetadata: parseUserMetadata(r.user_metadata),
+    contentHeaders: parseUserMetadata(r.content_headers),
     createdAt: toNumber(r.created_at),
   };
 }

@@ -1,3 +1,4 @@
+import type { ChangeCounter, StoreChanges } from './change-counter.js';
 import { Migrator, sql, type Kysely } from 'kysely';
 import {
   AlreadyExistsError,
@@ -8,7 +9,7 @@ import {
   isCofferError,
   type CofferError,
 } from '../../domain/errors.js';
-import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project } from '../../domain/types.js';
+import type { ApiToken, Artifact, ArtifactVersion, Grant, Principal, Project, VersionScan } from '../../domain/types.js';
 import type {
   ListOptions,
   MetadataStore,
@@ -31,6 +32,7 @@ import {
   grantToRow,
   principalFromRow,
   principalToRow,
+  scanFlags,
   projectFromRow,
   projectToRow,
   toBuffer,
@@ -58,21 +60,46 @@ interface ViolationRules {
 }
 
 /**
+ * One durable audit append without the query builder: in one write transaction, reads
+ * the tail, hands it to `build` and inserts what it returns. Synchronous (SQLite).
+ */
+export type DirectAuditAppend = (build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]) => void;
+
+/** Options of {@link SqlMetadataStore}. */
+export interface SqlStoreOptions {
+  /** The ChangeCounter plugged into the Kysely instance, if this store can tell when credentials or grants change (see changeVersion). */
+  changes?: ChangeCounter | null;
+  /** A faster appendAudit on the same connection (SQLite: better-sqlite3 statements, no query builder). */
+  directAudit?: DirectAuditAppend | null;
+}
+
+/**
  * MetadataStore over Kysely: one implementation for SQLite and PostgreSQL, with the
  * dialect differences in a {@link SqlFlavor}. Build it with openSqliteStore or
  * openPostgresStore rather than directly.
  */
-export class SqlMetadataStore implements MetadataStore {
+export class SqlMetadataStore implements MetadataStore, StoreChanges {
   readonly #db: Kysely<Database>;
   readonly #flavor: SqlFlavor;
   #closed = false;
   /** Last recorded use per token id (see touchToken). */
   readonly #touched = new Map<string, number>();
+  readonly #changes: ChangeCounter | null;
+  readonly #directAudit: DirectAuditAppend | null;
 
-  /** Takes ownership of `db`: close() destroys it. */
-  constructor(db: Kysely<Database>, flavor: SqlFlavor) {
+  /**
+   * Takes ownership of `db`: close() destroys it. See {@link SqlStoreOptions}.
+   */
+  constructor(db: Kysely<Database>, flavor: SqlFlavor, options: SqlStoreOptions = {}) {
     this.#db = db;
     this.#flavor = flavor;
+    this.#changes = options.changes ?? null;
+    this.#directAudit = options.directAudit ?? null;
+  }
+
+  /** See {@link StoreChanges}: null for a store that cannot tell (PostgreSQL, until cross-node invalidation). */
+  changeVersion(): number | null {
+    return this.#changes === null || this.#closed ? null : this.#changes.version();
   }
 
   /** The dialect underneath (for logs and health output). */
@@ -498,6 +525,78 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
+  // ---- gate verdicts ----
+
+  claimVersionsToScan(now: number, leaseMs: number, limit: number): Promise<ArtifactVersion[]> {
+    return this.#run('claim versions to scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const rows = await trx
+          .selectFrom('versions')
+          .selectAll()
+          .where('scan_state', 'is', null)
+          .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(pageSize(limit))
+          .execute();
+        const claimed: ArtifactVersion[] = [];
+        for (const row of rows) {
+          // INVARIANT: one node holds a version's lease at a time: the claim re-checks the lapse
+          const r = await trx
+            .updateTable('versions')
+            .set({ scan_claimed_until: now + leaseMs })
+            .where('id', '=', row.id)
+            .where('scan_state', 'is', null)
+            .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) === 1) claimed.push(versionFromRow(row));
+        }
+        return claimed;
+      }),
+    );
+  }
+
+  claimVersionToScan(id: string, now: number, leaseMs: number): Promise<ArtifactVersion | null> {
+    return this.#run('claim version to scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const r = await trx
+          .updateTable('versions')
+          .set({ scan_claimed_until: now + leaseMs })
+          .where('id', '=', id)
+          .where('scan_state', 'is', null)
+          .where((eb) => eb.or([eb('scan_claimed_until', 'is', null), eb('scan_claimed_until', '<=', now)]))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return null;
+        const row = await trx.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
+        return row === undefined ? null : versionFromRow(row);
+      }),
+    );
+  }
+
+  recordVersionScan(id: string, scan: VersionScan, report: string): Promise<boolean> {
+    return this.#run('record version scan', () =>
+      this.#flavor.writeTransaction(this.#db, async (trx) => {
+        const r = await trx
+          .updateTable('versions')
+          .set({ scan_state: scan.state, scan_flags: scanFlags(scan), scan_at: scan.scannedAt, scan_claimed_until: null })
+          .where('id', '=', id)
+          // INVARIANT: a verdict is written once; a late second scanner cannot replace it
+          .where('scan_state', 'is', null)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await trx.insertInto('version_scan_reports').values({ version_id: id, report }).execute();
+        return true;
+      }),
+    );
+  }
+
+  getVersionScanReport(id: string): Promise<string | null> {
+    return this.#run('get version scan report', async () => {
+      const row = await this.#db.selectFrom('version_scan_reports').select('report').where('version_id', '=', id).executeTakeFirst();
+      return row?.report ?? null;
+    });
+  }
+
   // ---- grants ----
 
   createGrant(g: Grant): Promise<void> {
@@ -568,6 +667,19 @@ export class SqlMetadataStore implements MetadataStore {
    * prevHash equal to the hash before it) and rejects with ConflictError otherwise.
    */
   appendAudit(build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]): Promise<void> {
+    const direct = this.#directAudit;
+    if (direct !== null) {
+      return this.#run(
+        'append audit',
+        // the connection is held, so no other transaction of this process is open on it meanwhile
+        () => this.#db.connection().execute(() => Promise.resolve(direct((tail) => {
+          const records = build(tail);
+          assertContinues(tail, records);
+          return records;
+        }))),
+        { unique: () => new ConflictError('audit record already exists: concurrent append') },
+      );
+    }
     return this.#run(
       'append audit',
       () =>

@@ -5,7 +5,9 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { StorageError } from '../../domain/errors.js';
 import type { Database } from '../sql/database.js';
 import { classifyDbError, storageFailure } from '../sql/db-errors.js';
-import { SqlMetadataStore } from '../sql/sql-metadata-store.js';
+import { ChangeCounter } from '../sql/change-counter.js';
+import { SqlMetadataStore, type DirectAuditAppend } from '../sql/sql-metadata-store.js';
+import type { StoredAuditRecord } from '../metadata-store.js';
 import { sqliteFlavor } from './sqlite-flavor.js';
 
 /** Options of {@link openSqliteStore}. */
@@ -41,9 +43,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   } catch (err) {
     throw storageFailure(classifyDbError(err), `open sqlite database`, err);
   }
+  // data_version moves when another connection (another process: the CLI, a second server) commits
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
+  const changes = new ChangeCounter(() => dataVersion.get() as number);
   cachePreparedStatements(database);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return new SqlMetadataStore(db, sqliteFlavor);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), plugins: [changes] });
+  return new SqlMetadataStore(db, sqliteFlavor, { changes, directAudit: directAuditAppend(database) });
 }
 
 /** Distinct SQL texts kept prepared; Coffer issues a few hundred at most. */
@@ -65,5 +70,30 @@ function cachePreparedStatements(database: BetterSqlite3.Database): void {
       cache.set(sql, statement);
     }
     return statement;
+  };
+}
+
+/**
+ * appendAudit on better-sqlite3 directly: the query builder cost more than the insert
+ * itself for one record (four statements compiled and awaited per append). Statements
+ * are prepared on first use (the table exists only after migration).
+ *
+ * INVARIANT: BEGIN IMMEDIATE takes the write lock before the tail is read, so no other
+ * process appends between the read and the insert; the caller holds Kysely's connection.
+ */
+function directAuditAppend(database: BetterSqlite3.Database): DirectAuditAppend {
+  let run: ((build: (tail: StoredAuditRecord | null) => StoredAuditRecord[]) => void) | null = null;
+  return (build) => {
+    if (run === null) {
+      const tail = database.prepare('select seq, body, prev_hash, hash from audit_records order by seq desc limit 1');
+      const insert = database.prepare('insert into audit_records (seq, body, prev_hash, hash) values (?, ?, ?, ?)');
+      const append = database.transaction((b: (tail: StoredAuditRecord | null) => StoredAuditRecord[]) => {
+        const row = tail.get() as { seq: number | bigint; body: string; prev_hash: string; hash: string } | undefined;
+        const records = b(row === undefined ? null : { seq: Number(row.seq), body: row.body, prevHash: row.prev_hash, hash: row.hash });
+        for (const r of records) insert.run(r.seq, r.body, r.prevHash, r.hash);
+      });
+      run = (b) => append.immediate(b);
+    }
+    run(build);
   };
 }
