@@ -32,7 +32,9 @@ async function eachLimited<T>(items: AsyncIterable<T>, work: (item: T) => Promis
     if (running.size >= CONCURRENCY) await Promise.race(running);
   }
   await Promise.all(running);
-  if (failure !== null) throw failure;
+  // the callbacks above assign it: read it through its declared type, not the narrowed `null`
+  const first = failure as Error | null;
+  if (first !== null) throw first;
 }
 
 /**
