@@ -3,6 +3,7 @@ import { RateLimitedError } from '../domain/errors.js';
 import type { Caller, RequestMeta } from '../service/index.js';
 import { actorOf, auditContext } from '../service/index.js';
 import type { RequestAudit } from '../service/request-audit.js';
+import { redactUrl } from './share-links.js';
 
 /** How one listener tells what the audit hook needs about its requests. */
 export interface AuditOutcomeOptions {
@@ -98,18 +99,74 @@ export function auditedFrameworkErrors(
 export async function closeOutcome(request: FastifyRequest, status: number, options: Pick<AuditOutcomeOptions, 'requests' | 'callerOf' | 'resourceOf' | 'metaOf'>, reason?: string): Promise<boolean> {
   const state = options.requests.ledger.state(request.id);
   if (state === null || state.outcomes > 0 || state.open.size > 0) return true;
-  const caller = options.callerOf(request);
+  // INVARIANT: what the record names is derived without throwing from any request, even one
+  // whose URL does not decode (reached before routing: no caller, no route): only a failed write refuses
+  const caller = callerSafely(request, options);
   try {
     await options.requests.closeRequest({
       requestId: request.id,
       actor: caller === null ? null : actorOf(caller.subject.principal),
-      resource: options.resourceOf(request),
+      resource: resourceSafely(request, options),
       status,
       reason: reason ?? refusals.get(request) ?? (status >= 400 ? `HTTP_${status}` : null),
-      context: auditContext(options.metaOf(request), caller?.context),
+      context: auditContext(metaSafely(request, options), caller?.context),
     });
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The caller a listener knows for the request; null when it has none (or cannot tell: a request that never reached a route). */
+function callerSafely(request: FastifyRequest, options: Pick<AuditOutcomeOptions, 'callerOf'>): Caller | null {
+  try {
+    return options.callerOf(request) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The resource a closing record names: the listener's own name for it when it can derive
+ * one, else {@link rawResourceOf}. Never throws.
+ */
+function resourceSafely(request: FastifyRequest, options: Pick<AuditOutcomeOptions, 'resourceOf'>): string {
+  try {
+    const named = options.resourceOf(request);
+    if (typeof named === 'string' && named !== '') return printable(named);
+  } catch {
+    // falls through to the raw URL
+  }
+  return rawResourceOf(request.raw.method, request.raw.url);
+}
+
+/**
+ * `METHOD /path` from a raw request line, whatever it holds (escapes that do not decode,
+ * bytes that are not UTF-8, control characters): the query cut, secrets redacted as in
+ * the logs, anything unprintable escaped, at most 300 characters. Never throws.
+ */
+export function rawResourceOf(method: string | undefined, url: string | undefined): string {
+  const path = (url ?? '/').split('?')[0]!.slice(0, 600);
+  return printable(`${(method ?? 'UNKNOWN').slice(0, 20)} ${redactUrl(path)}`);
+}
+
+/** `text` with control characters and lone surrogates as `%XX` / `\\u{...}` (a record is one printable line), at most 300 characters. */
+function printable(text: string): string {
+  let out = '';
+  for (const ch of text.slice(0, 300)) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+    else if (c >= 0xd800 && c <= 0xdfff) out += `\\u{${c.toString(16)}}`;
+    else out += ch;
+  }
+  return out.slice(0, 300);
+}
+
+/** The request's meta as the listener derives it, or the least the socket tells. Never throws. */
+function metaSafely(request: FastifyRequest, options: Pick<AuditOutcomeOptions, 'metaOf'>): RequestMeta {
+  try {
+    return options.metaOf(request);
+  } catch {
+    return { requestId: request.id, sourceIp: request.raw.socket?.remoteAddress ?? '', userAgent: '' };
   }
 }
