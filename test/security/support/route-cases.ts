@@ -172,6 +172,7 @@ const BODIES: Record<string, BodyBuilder> = {
   'PUT /v1/identity/workload-issuers/{name}': () => ({ issuer: 'https://ci.example', jwks: { keys: [] }, audience: 'coffer', bindings: [{ serviceAccount: 'robot', claims: { sub: 'x' } }] }),
   'POST /v1/access/requests': (v) => ({ project: v.project, artifact: v.artifact, role: 'reader', durationSeconds: 3600, justification: 'let me in' }),
   'POST /v1/breakglass': (v) => ({ project: v.project, artifact: v.artifact, role: 'reader', durationSeconds: 600, reason: 'incident' }),
+  'POST /v1/gate/exceptions': (v) => ({ project: v.project, artifact: v.artifact, version: Number(v.version), justification: 'scanner false positive' }),
   'POST /v1/promotions': (v) => ({ project: v.project, artifact: v.artifact, version: Number(v.version), to: 'staging', justification: 'ship it' }),
   'POST /v1/share-links': (v) => ({ project: v.project, artifact: v.artifact, version: Number(v.version) }),
   'POST /v1/reviews': (v) => ({ scope: 'project', project: v.project, name: 'a review' }),

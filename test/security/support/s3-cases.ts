@@ -47,6 +47,7 @@ function subresource(sub: string, path: string, ids: HiddenIds): [string, string
     case 'versions':
     case 'delete':
     case 'tagging':
+    case 'attributes':
       return [sub, ''];
     case 'list-type=2':
       return ['list-type', '2'];
@@ -82,7 +83,9 @@ export function s3CasesOf(op: S3Operation, ids: HiddenIds): { cases: S3Case[]; u
       else query[q[0]] = q[1];
     }
     const body = bodyOf(op, t.key);
-    const base: RawS3Request = { method: op.method, path, query, ...(body !== undefined ? { body } : {}) };
+    // GetObjectAttributes needs the attributes it is asked for (else 400 for any key)
+    const headers = op.name === 'GetObjectAttributes' ? { headers: { 'x-amz-object-attributes': 'ETag,ObjectSize' } } : {};
+    const base: RawS3Request = { method: op.method, path, query, ...headers, ...(body !== undefined ? { body } : {}) };
     const add = (label: string, request: RawS3Request) => cases.push({ op: op.name, label, request, exception: S3_EXCEPTIONS[`${op.name}#${label}`] ?? null });
     if (op.copy === true) {
       // a hidden source copied to a free key of her own bucket, and her own object copied onto a hidden key

@@ -147,10 +147,11 @@ async function hide(app: FastifyInstance, s3: FastifyInstance, runtime: Runtime,
   await ok(app, admin, 'POST', '/v1/principals', { kind: 'group', name: 'staff' });
   await ok(app, admin, 'POST', '/v1/groups/staff/members', { member: 'alice' });
   await ok(app, admin, 'POST', '/v1/principals', { kind: 'service-account', name: 'robot', owner: 'alice' });
+  // the password first: setting it revokes the credentials alice already had (credential lineage)
+  await ok(app, admin, 'PUT', '/v1/auth/password', { principal: 'alice', password: PASSWORD });
   const aliceToken = await ok<{ token: string; info: { id: string } }>(app, admin, 'POST', '/v1/tokens', { principal: 'alice' });
   const alice = aliceToken.token;
   const grant = await ok<{ id: string }>(app, admin, 'POST', '/v1/grants', { principal: 'alice', role: 'reader', project: 'hid' });
-  await ok(app, admin, 'PUT', '/v1/auth/password', { principal: 'alice', password: PASSWORD });
   const login = await ok<{ sessionId: string }>(app, null, 'POST', '/v1/auth/login', { name: 'alice', password: PASSWORD });
   const { publicKey } = generateKeyPairSync('ed25519');
   const jwk = publicKey.export({ format: 'jwk' });
