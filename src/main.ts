@@ -4,6 +4,8 @@ import { openRuntime } from './runtime/open-runtime.js';
 import type { Runtime } from './runtime/open-runtime.js';
 import { buildApp } from './server/app.js';
 import { listenS3, type S3Listener } from './server/s3-app.js';
+import { listenMetrics, type MetricsListener } from './server/metrics-endpoint.js';
+import { ServerMetrics } from './server/metrics.js';
 import { lockDataDir } from './runtime/data-dir-lock.js';
 
 /** A listening Coffer server. */
@@ -14,6 +16,8 @@ export interface RunningServer {
   url: string;
   /** Base URL of the S3-compatible endpoint (`s3Listen`), or null when it is disabled. */
   s3Url: string | null;
+  /** Base URL of the separate metrics listener (`metricsListen`), or null. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -33,8 +37,13 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     throw err;
   }
   let app: FastifyInstance;
+  // one set of counters, whichever listener serves them
+  const metrics = new ServerMetrics();
   try {
     app = await buildApp({
+      metrics,
+      metricsToken: config.metrics.token,
+      trustProxy: config.trustProxy,
       service: runtime.service,
       ready: () => runtime.readiness.check(),
       logLevel: config.logLevel,
@@ -53,12 +62,24 @@ export async function startServer(config: Config, options: { printSetupToken?: (
   }
   let s3: S3Listener | null;
   try {
-    s3 = await listenS3(runtime.s3, config, options.logStream ? { logStream: options.logStream } : {});
+    s3 = await listenS3(runtime.s3, config, { metrics, ...(options.logStream ? { logStream: options.logStream } : {}) });
   } catch (err) {
     await app.close();
     await runtime.close();
     lock?.release();
     throw err;
+  }
+  let metricsListener: MetricsListener | null = null;
+  if (config.metrics.listen !== null) {
+    try {
+      metricsListener = await listenMetrics(runtime.service, { token: config.metrics.token, registries: [metrics.registry, ...runtime.metricRegistries] }, config.metrics.listen, config.listen.port, config.trustProxy);
+    } catch (err) {
+      await s3?.app.close();
+      await app.close();
+      await runtime.close();
+      lock?.release();
+      throw err;
+    }
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
@@ -75,8 +96,10 @@ export async function startServer(config: Config, options: { printSetupToken?: (
     runtime,
     url,
     s3Url: s3?.url ?? null,
+    metricsUrl: metricsListener?.url ?? null,
     close: async () => {
       try {
+        await metricsListener?.app.close();
         await s3?.app.close();
         await app.close();
         await runtime.close();

@@ -38,9 +38,22 @@ export interface AuditEvent {
  * - `reordered`: a record (or its body) sits at another position than the one it was written at;
  * - `malformed`: a body is not a valid record of a known format version;
  * - `checkpoint`: a signed checkpoint has a bad signature or does not match the chain;
- * - `truncated`: the chain ends before a signed checkpoint (its tail was deleted).
+ * - `truncated`: the chain ends before a signed checkpoint (its tail was deleted);
+ * - `witness`: the witness file itself was damaged or edited (see audit/checkpoint-witness.ts).
  */
-export type AuditFaultKind = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'malformed' | 'checkpoint' | 'truncated';
+export type AuditFaultKind = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'malformed' | 'checkpoint' | 'truncated' | 'witness';
+
+/** How much of the chain a witness outside the database vouches for. */
+export interface WitnessCoverage {
+  /** Where the witness was read (the witness file's path). */
+  source: string;
+  /** Valid signed entries read. */
+  entries: number;
+  /** The newest entry: the chain was checked against it. Null when the witness holds none. */
+  newest: { seq: number; time: string; node: string } | null;
+  /** What is wrong with the witness itself, if anything (also a verification failure). */
+  fault: string | null;
+}
 
 export interface VerifyResult {
   ok: boolean;
@@ -52,6 +65,14 @@ export interface VerifyResult {
   lastSeq: number;
   /** Hash of the last record that verified (the genesis hash if none). */
   lastHash: string;
+  /** With a witness configured: what it vouches for. */
+  witness?: WitnessCoverage;
+  /** With a witness configured: the highest seq a witness entry pins (0 = none); records after it are unwitnessed. */
+  witnessedSeq?: number;
+  /** With a witness configured: records after the newest witnessed checkpoint (`lastSeq - witnessedSeq`). */
+  unwitnessed?: number;
+  /** With a witness configured: the highest seq a checkpoint stored in the database pins (0 = none). */
+  checkpointedSeq?: number;
 }
 
 /** A signed checkpoint as exported for a verifier: it pins record `seq` to `hash`. */

@@ -7,6 +7,9 @@ import type { AuditSink } from './audit-sink.js';
 import { ChainVerifier } from './chain-verifier.js';
 import { checkpointSignatureValid, signCheckpoint } from './checkpoint.js';
 import { checkpointLine, exportLine } from './export-line.js';
+import type { CheckpointWitness, WitnessReading, WitnessedCheckpoint } from './checkpoint-witness.js';
+import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /** The part of the MetadataStore the audit log uses. */
 export type AuditStore = Pick<MetadataStore, 'appendAudit' | 'iterateAudit' | 'lastAudit' | 'putAuditCheckpoint' | 'listAuditCheckpoints'>;
@@ -27,6 +30,23 @@ export interface AuditLogOptions {
   onError?: (err: CofferError) => void;
   /** Clock for checkpoint times (epoch ms). */
   now?: () => number;
+  /**
+   * Also sign a checkpoint this often (ms) when records were added since the last one
+   * (0 or absent = by count only), so the records no witness vouches for are at most
+   * this old. The timer never holds the process; close() stops it.
+   */
+  checkpointIntervalMs?: number;
+  /**
+   * Asked before each timed checkpoint; false skips it. The seam for running the job on
+   * one node at a time (a lease); default: always.
+   */
+  mayCheckpoint?: () => Promise<boolean>;
+  /** Where each checkpoint is appended as it is stored, outside the database (file, webhook, syslog). */
+  witnesses?: CheckpointWitness[];
+  /** The witness `verify` checks the chain against and reports coverage from (the witness file). */
+  witnessReader?: { read(publicKey: KeyObject): Promise<WitnessReading> };
+  /** The name witnesses record as the signing node (default: the host name). */
+  node?: string;
   /**
    * Whether this node signs the periodic checkpoints (default: always). With several
    * nodes, only the holder of the `audit-checkpoints` lease does, at its batch ends and
@@ -62,6 +82,13 @@ export class HashChainAuditLog implements AuditLog {
   readonly #sinks: AuditSink[];
   readonly #onError: (err: CofferError) => void;
   readonly #now: () => number;
+  readonly #witnesses: CheckpointWitness[];
+  readonly #witnessReader: { read(publicKey: KeyObject): Promise<WitnessReading> } | null;
+  readonly #node: string;
+  readonly #mayCheckpoint: () => Promise<boolean>;
+  #timer: NodeJS.Timeout | null = null;
+  #witnessChain: Promise<void> = Promise.resolve();
+  #floor: Promise<ExportedCheckpoint | null> | null = null;
   readonly #signsCheckpoints: () => boolean;
 
   #queue: Waiter[] = [];
@@ -80,6 +107,15 @@ export class HashChainAuditLog implements AuditLog {
     this.#sinks = options.sinks ?? [];
     this.#onError = options.onError ?? ((err) => process.emitWarning(`${err.code}: ${err.message}`, 'CofferAuditWarning'));
     this.#now = options.now ?? Date.now;
+    this.#witnesses = options.witnesses ?? [];
+    this.#witnessReader = options.witnessReader ?? null;
+    this.#node = options.node ?? hostname();
+    this.#mayCheckpoint = options.mayCheckpoint ?? (() => Promise.resolve(true));
+    const every = options.checkpointIntervalMs ?? 0;
+    if (every > 0) {
+      this.#timer = setInterval(() => void this.#timedCheckpoint(), every);
+      this.#timer.unref();
+    }
     this.#signsCheckpoints = options.signsCheckpoints ?? (() => true);
   }
 
@@ -118,7 +154,27 @@ export class HashChainAuditLog implements AuditLog {
    * AuditUnavailableError if the store fails.
    */
   async checkpoint(): Promise<ExportedCheckpoint> {
-    return this.#signTail();
+    const cp = await this.#signTail();
+    // the caller keeps it outside Coffer; the witnesses have it too before this returns
+    await this.#witnessChain;
+    return cp;
+  }
+
+  /**
+   * At shutdown: flushes, signs a checkpoint of the tail if records were added since the
+   * last one (and hands it to the witnesses), then closes. So a stopped server's whole
+   * chain is witnessed: records rewritten or removed while it is down are found.
+   */
+  async shutdown(): Promise<void> {
+    this.#stopTimer();
+    await this.flush();
+    try {
+      const last = await this.#store.lastAudit();
+      if (last !== null && (await this.#newestStoredSeq()) < last.seq) await this.checkpoint();
+    } catch (cause) {
+      this.#report(cause, 'audit shutdown checkpoint failed');
+    }
+    await this.close();
   }
 
   /**
@@ -144,9 +200,17 @@ export class HashChainAuditLog implements AuditLog {
    */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     const v = new ChainVerifier(this.#keys.publicKey);
+    let reading: WitnessReading | null = null;
+    let checkpointedSeq = 0;
     try {
-      for (const cp of await this.#store.listAuditCheckpoints()) v.addCheckpoint(cp);
+      for (const cp of await this.#store.listAuditCheckpoints()) {
+        v.addCheckpoint(cp);
+        if (checkpointSignatureValid(this.#keys.publicKey, cp)) checkpointedSeq = Math.max(checkpointedSeq, cp.seq);
+      }
       if (options.checkpoint !== undefined) v.addCheckpoint(options.checkpoint);
+      // INVARIANT: the chain must reach the newest checkpoint a witness outside the database holds
+      reading = this.#witnessReader === null ? null : await this.#witnessReader.read(this.#keys.publicKey);
+      if (reading?.newest) v.addCheckpoint(reading.newest);
       // every stored row, not only seq >= 1: a row slipped in before the first record is a fault too
       for await (const r of this.#store.iterateAudit()) {
         if (v.push(r) !== null) break;
@@ -154,7 +218,22 @@ export class HashChainAuditLog implements AuditLog {
     } catch (cause) {
       throw unavailable('audit verification could not read the log', cause);
     }
-    return v.finish();
+    const result = v.finish();
+    if (reading === null) return result;
+    const witnessedSeq = reading.newest?.seq ?? 0;
+    const out: VerifyResult = {
+      ...result,
+      witness: { source: reading.source, entries: reading.entries, newest: reading.newest && { seq: reading.newest.seq, time: reading.newest.time, node: reading.newest.node }, fault: reading.fault },
+      witnessedSeq,
+      unwitnessed: Math.max(0, result.lastSeq - witnessedSeq),
+      checkpointedSeq,
+    };
+    if (result.ok && reading.fault !== null) {
+      // a damaged witness is evidence of tampering too
+      out.ok = false;
+      out.firstBad = { seq: witnessedSeq, kind: 'witness', reason: `witness: ${reading.fault}` };
+    }
+    return out;
   }
 
   /**
@@ -198,17 +277,75 @@ export class HashChainAuditLog implements AuditLog {
   async flush(): Promise<void> {
     while (this.#running) await this.#draining;
     await this.#sinkChain;
+    await this.#witnessChain;
   }
 
-  /** Flushes, then closes the sinks. The store is the caller's to close. */
+  /** Stops the checkpoint timer, flushes, then closes the sinks and witnesses. The store is the caller's to close. */
   async close(): Promise<void> {
+    this.#stopTimer();
     await this.flush();
-    for (const sink of this.#sinks) {
+    for (const sink of [...this.#sinks, ...this.#witnesses]) {
       try {
         await sink.close();
       } catch (cause) {
         this.#report(cause, 'audit sink could not be closed');
       }
+    }
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The timed checkpoint: only when records were added since the newest stored checkpoint. Never throws. */
+  async #timedCheckpoint(): Promise<void> {
+    try {
+      // INVARIANT: with several nodes only the lease holder signs, by time as by count
+      if (this.#running || !this.#signsCheckpoints() || !(await this.#mayCheckpoint())) return;
+      const last = await this.#store.lastAudit();
+      if (last === null || (await this.#newestStoredSeq()) >= last.seq) return;
+      await this.#signTail(last.seq);
+    } catch (cause) {
+      this.#report(cause, 'timed audit checkpoint failed');
+    }
+  }
+
+  /**
+   * The newest checkpoint the witness file held when this process first looked (read
+   * once: later checkpoints are this process's own, and stored). Null without a witness.
+   */
+  async #witnessFloor(): Promise<ExportedCheckpoint | null> {
+    if (this.#witnessReader === null) return null;
+    this.#floor ??= this.#witnessReader.read(this.#keys.publicKey).then(
+      async (r) => {
+        if (r.fault !== null) this.#report(new AuditChainBrokenError(undefined, { detail: `witness: ${r.fault}` }), 'audit witness damaged');
+        // checkpoints in the database that the witness never saw: it was replaced or emptied
+        if (r.newest === null && (await this.#store.listAuditCheckpoints()).length > 0) {
+          this.#report(new AuditChainBrokenError(undefined, { detail: `witness ${r.source} holds no checkpoint although the database has some: the chain is unwitnessed` }), 'audit witness empty');
+        }
+        return r.newest;
+      },
+      (cause: unknown) => {
+        this.#report(cause, 'audit witness could not be read');
+        return null;
+      },
+    );
+    return this.#floor;
+  }
+
+  async #newestStoredSeq(): Promise<number> {
+    const stored = await this.#store.listAuditCheckpoints();
+    this.#checkpointedSeq = stored.reduce((m, c) => Math.max(m, c.seq), this.#checkpointedSeq ?? 0);
+    return this.#checkpointedSeq;
+  }
+
+  /** Hands a stored checkpoint to every witness, in order, in the background (flush() waits for them). */
+  #witness(cp: ExportedCheckpoint): void {
+    if (this.#witnesses.length === 0) return;
+    const entry: WitnessedCheckpoint = { ...cp, time: new Date(this.#now()).toISOString(), node: this.#node };
+    for (const w of this.#witnesses) {
+      this.#witnessChain = this.#witnessChain.then(() => w.append(entry)).catch((cause: unknown) => this.#report(cause, `audit witness \`${w.name}\` failed`));
     }
   }
 
@@ -275,6 +412,9 @@ export class HashChainAuditLog implements AuditLog {
       // verify from the newest valid signed checkpoint: signing must never launder a rewritten chain
       const v = new ChainVerifier(this.#keys.publicKey, { partialStart: anchor !== undefined });
       if (anchor !== undefined) v.addCheckpoint(anchor);
+      // nor a chain cut or rewritten behind a checkpoint the witness holds (its stored copy deleted with it)
+      const floor = await this.#witnessFloor();
+      if (floor !== null && floor.seq > (anchor?.seq ?? 0)) v.addCheckpoint(floor);
       for await (const r of this.#store.iterateAudit(anchor?.seq ?? 1)) {
         if (r.seq > upTo || v.push(r) !== null) break;
       }
@@ -294,6 +434,7 @@ export class HashChainAuditLog implements AuditLog {
       if (!(cause instanceof AlreadyExistsError)) throw unavailable('audit checkpoint could not be stored', cause);
     }
     this.#checkpointedSeq = Math.max(this.#checkpointedSeq ?? 0, cp.seq);
+    this.#witness(cp);
     return cp;
   }
 

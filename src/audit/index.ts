@@ -5,7 +5,7 @@
  * detects deletion of the tail. `HashChainAuditLog` writes with group commit and fails
  * closed; `verify`, `export` and `verifyExport` check and carry the chain.
  */
-export type { AuditEvent, AuditFaultKind, AuditLog, ExportedCheckpoint, VerifyOptions, VerifyResult } from './audit-event.js';
+export type { AuditEvent, AuditFaultKind, AuditLog, ExportedCheckpoint, VerifyOptions, VerifyResult, WitnessCoverage } from './audit-event.js';
 export { HashChainAuditLog, type AuditLogOptions, type AuditStore } from './hash-chain-audit-log.js';
 export {
   generateAuditKeys,
@@ -22,3 +22,5 @@ export { canonicalJson } from './canonical-json.js';
 export { signCheckpoint, checkpointSignatureValid } from './checkpoint.js';
 export { verifyExport, type VerifyExportOptions } from './verify-export.js';
 export { JsonLinesFileSink, type AuditSink } from './audit-sink.js';
+export { WitnessFile, type CheckpointWitness, type WitnessedCheckpoint, type WitnessReading } from './checkpoint-witness.js';
+export { AnonymousTraffic, sourceKey, type AnonymousLimits } from './anonymous-traffic.js';

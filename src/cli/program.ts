@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { CofferApiError, CofferClient } from '../client/index.js';
 import { isCofferError } from '../domain/errors.js';
-import type { CheckpointInfo, ProjectInfo } from '../client/index.js';
+import type { CheckpointInfo, ProjectInfo, VerifyInfo } from '../client/index.js';
 import { clearCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { parseArtifactRef, parseExpiry, parseScope } from './artifact-ref.js';
 import { pullFile, pushFile } from './transfer.js';
@@ -329,7 +329,7 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
     .action(async (opts: { json?: boolean; checkpoint?: string }) => {
       const checkpoint = opts.checkpoint ? (JSON.parse(readFileSync(opts.checkpoint, 'utf8')) as CheckpointInfo) : undefined;
       const r = await client().verifyAudit(checkpoint);
-      print(opts.json, r, () => (r.ok ? `audit chain intact: ${r.checked} records, last seq ${r.lastSeq}\n` : `audit chain BROKEN at seq ${r.firstBad?.seq}: ${r.firstBad?.reason}\n`));
+      print(opts.json, r, () => (r.ok ? `audit chain intact: ${r.checked} records, last seq ${r.lastSeq}\n` : `audit chain BROKEN at seq ${r.firstBad?.seq}: ${r.firstBad?.reason}\n`) + coverage(r));
       if (!r.ok) process.exitCode = 2;
     });
   audit
@@ -345,6 +345,17 @@ export function buildProgram(io: CliIo, serve: (opts: Record<string, unknown>) =
   const ctx: CliContext = { io, client, print, table };
   for (const register of registrars) register(program, ctx);
   return program;
+}
+
+/** How much of the chain the witness outside the database vouches for (empty when the server keeps none). */
+function coverage(r: VerifyInfo): string {
+  if (r.witness === undefined) return '';
+  const w = r.witness;
+  const newest = w.newest;
+  const head = newest === null
+    ? `witness ${w.source}: holds no checkpoint; the whole chain is unwitnessed\n`
+    : `witnessed up to seq ${newest.seq} (checkpoint of ${newest.time} by ${newest.node}, ${w.source}); ${r.unwitnessed ?? 0} records after it are unwitnessed\n`;
+  return head + (w.fault !== null ? `witness DAMAGED: ${w.fault}\n` : '');
 }
 
 /** Runs the CLI; returns the exit code. Errors print `error: CODE: message`. */

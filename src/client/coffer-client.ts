@@ -41,7 +41,18 @@ export interface CredentialInfo {
   revokedAt: string | null;
   revokeReason: string | null;
 }
-export interface VerifyInfo { ok: boolean; checked: number; firstBad?: { seq: number; reason: string }; lastSeq: number; lastHash: string }
+export interface VerifyInfo {
+  ok: boolean;
+  checked: number;
+  firstBad?: { seq: number; reason: string };
+  lastSeq: number;
+  lastHash: string;
+  /** What the witness outside the database vouches for (absent when the server keeps none). */
+  witness?: { source: string; entries: number; newest: { seq: number; time: string; node: string } | null; fault: string | null };
+  witnessedSeq?: number;
+  unwitnessed?: number;
+  checkpointedSeq?: number;
+}
 export interface CheckpointInfo { seq: number; hash: string; signature: string; publicKey?: string }
 export interface PageOf<T> { items: T[]; next: string | null }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigInvalidError } from '../domain/errors.js';
 
@@ -9,6 +10,12 @@ export interface Config {
   readonly listen: { readonly host: string; readonly port: number };
   /** Address of the S3-compatible endpoint (docs/s3.md); null = disabled. An ephemeral main port (0) makes it ephemeral too. */
   readonly s3Listen: { readonly host: string; readonly port: number } | null;
+  /**
+   * `/metrics` (docs/monitoring.md): the bearer token a scraper presents (null = `/metrics`
+   * is not served on the main listener), and a separate listener that serves only
+   * `/metrics` (null = none; it asks for the token too when one is set).
+   */
+  readonly metrics: { readonly token: string | null; readonly listen: { readonly host: string; readonly port: number } | null };
   /** PostgreSQL URL; null means SQLite in `dataDir` (the embedded default). */
   readonly databaseUrl: string | null;
   /** TLS from PEM files; both or neither. */
@@ -30,6 +37,14 @@ export interface Config {
   readonly gateScanConcurrency: number;
   /** A signed audit checkpoint every this many records. */
   readonly auditCheckpointEvery: number;
+  /** Also a checkpoint every this many seconds when records were added (0 = by count only); and one at shutdown. */
+  readonly auditCheckpointSeconds: number;
+  /**
+   * Where checkpoints are witnessed outside the database (docs/security.md): an
+   * append-only file (null = none; default `<dataDir>/audit-witness.jsonl`), and
+   * optionally a signed webhook and a syslog receiver.
+   */
+  readonly auditWitness: { readonly file: string | null; readonly webhookUrl: string | null; readonly webhookSecret: string | null; readonly syslog: string | null };
   /** Root key as base64 (32 bytes) instead of the generated key file (`keyProvider` `env`). */
   readonly rootKey: string | null;
   /** Where ciphertext is stored: `dataDir/blobs` (default) or an S3-compatible bucket (docs/deploy.md). */
@@ -38,6 +53,14 @@ export interface Config {
   readonly keyProvider: KeyProviderConfig;
   /** Default lifetime of API tokens in seconds; 0 = no expiry. */
   readonly tokenTtlSeconds: number;
+  /**
+   * Unauthenticated traffic per source address (IPv6: per /64) and minute: refusals
+   * before further requests without a credential are answered 429 (0 = no limit), and
+   * refusals recorded one by one before the rest are coalesced into one audit record.
+   */
+  readonly unauthenticated: { readonly refusalsPerMinute: number; readonly recordedPerMinute: number };
+  /** Addresses or CIDRs of reverse proxies whose `X-Forwarded-For` gives the client address; empty = none trusted. */
+  readonly trustProxy: readonly string[];
   /** IANA time zone of the organisation: policies see `context.localHour`/`localWeekday` in it (docs/policy.md). */
   readonly timeZone: string;
   /** CIDRs restricted items and prod changes are reachable from (docs/policy.md); default: every address. */
@@ -187,6 +210,8 @@ const SCHEMA: Record<string, Field> = {
   dataDir: { kind: 'string', env: 'COFFER_DATA_DIR', default: './coffer-data' },
   listen: { kind: 'hostport', env: 'COFFER_LISTEN', default: '127.0.0.1:7070' },
   s3Listen: { kind: 'nullable-string', env: 'COFFER_S3_LISTEN', default: '127.0.0.1:7072' },
+  metricsToken: { kind: 'nullable-string', env: 'COFFER_METRICS_TOKEN', default: null },
+  metricsListen: { kind: 'nullable-string', env: 'COFFER_METRICS_LISTEN', default: null },
   databaseUrl: { kind: 'nullable-string', env: 'COFFER_DATABASE_URL', default: null },
   tlsCertFile: { kind: 'nullable-string', env: 'COFFER_TLS_CERT_FILE', default: null },
   tlsKeyFile: { kind: 'nullable-string', env: 'COFFER_TLS_KEY_FILE', default: null },
@@ -197,6 +222,11 @@ const SCHEMA: Record<string, Field> = {
   gateScanConcurrency: { kind: 'int', env: 'COFFER_GATE_SCAN_CONCURRENCY', default: 1, min: 1, max: 64 },
   segmentSize: { kind: 'int', env: 'COFFER_SEGMENT_SIZE', default: 64 * 1024, min: 4096, max: 16 * 1024 * 1024 },
   auditCheckpointEvery: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_EVERY', default: 1000, min: 1, max: 1_000_000 },
+  auditCheckpointSeconds: { kind: 'int', env: 'COFFER_AUDIT_CHECKPOINT_SECONDS', default: 60, min: 0, max: 86_400 },
+  auditWitnessFile: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_FILE', default: null },
+  auditWitnessWebhookUrl: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_WEBHOOK_URL', default: null },
+  auditWitnessWebhookSecret: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_WEBHOOK_SECRET', default: null },
+  auditWitnessSyslog: { kind: 'nullable-string', env: 'COFFER_AUDIT_WITNESS_SYSLOG', default: null },
   rootKey: { kind: 'nullable-string', env: 'COFFER_ROOT_KEY', default: null },
   // blob store (src/store/s3, docs/deploy.md)
   blobStore: { kind: 'string', env: 'COFFER_BLOB_STORE', default: 'fs', choices: ['fs', 's3'] },
@@ -226,6 +256,9 @@ const SCHEMA: Record<string, Field> = {
   kmsSecretAccessKey: { kind: 'nullable-string', env: 'COFFER_KMS_SECRET_ACCESS_KEY', default: null },
   kmsSessionToken: { kind: 'nullable-string', env: 'COFFER_KMS_SESSION_TOKEN', default: null },
   tokenTtlSeconds: { kind: 'int', env: 'COFFER_TOKEN_TTL_SECONDS', default: 90 * 24 * 3600, min: 0, max: 10 * 365 * 24 * 3600 },
+  unauthenticatedRefusalsPerMinute: { kind: 'int', env: 'COFFER_UNAUTHENTICATED_REFUSALS_PER_MINUTE', default: 120, min: 0, max: 1_000_000 },
+  unauthenticatedRecordedPerMinute: { kind: 'int', env: 'COFFER_UNAUTHENTICATED_RECORDED_PER_MINUTE', default: 20, min: 1, max: 1_000_000 },
+  trustProxy: { kind: 'string-list', env: 'COFFER_TRUST_PROXY', default: ['none'] },
   accessMaxReaderSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_READER_SECONDS', default: 7 * 24 * 3600, min: 60, max: 365 * 24 * 3600 },
   accessMaxWriterSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_WRITER_SECONDS', default: 24 * 3600, min: 60, max: 365 * 24 * 3600 },
   accessMaxOwnerSeconds: { kind: 'int', env: 'COFFER_ACCESS_MAX_OWNER_SECONDS', default: 8 * 3600, min: 60, max: 365 * 24 * 3600 },
@@ -326,6 +359,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dataDir,
     listen,
     s3Listen: raw.s3Listen === null ? null : parseHostPort(raw.s3Listen, 's3Listen'),
+    metrics: metricsConfig(raw),
     databaseUrl: raw.databaseUrl as string | null,
     tls: cert !== null && key !== null ? Object.freeze({ certFile: cert, keyFile: key }) : null,
     logLevel: raw.logLevel as Config['logLevel'],
@@ -335,10 +369,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     segmentSize: raw.segmentSize as number,
     gateScanConcurrency: raw.gateScanConcurrency as number,
     auditCheckpointEvery: raw.auditCheckpointEvery as number,
+    auditCheckpointSeconds: raw.auditCheckpointSeconds as number,
+    auditWitness: auditWitnessConfig(raw, resolve(raw.dataDir as string)),
     rootKey: raw.rootKey as string | null,
     blobStore: blobStoreConfig(raw),
     keyProvider: keyProviderConfig(raw, dataDir),
     tokenTtlSeconds: raw.tokenTtlSeconds as number,
+    unauthenticated: Object.freeze({ refusalsPerMinute: raw.unauthenticatedRefusalsPerMinute as number, recordedPerMinute: raw.unauthenticatedRecordedPerMinute as number }),
+    trustProxy: trustProxyOf(raw.trustProxy as string[]),
     timeZone: raw.timeZone as string,
     trustedNetworks: Object.freeze([...(raw.trustedNetworks as string[])]),
     access: accessConfig(raw),
@@ -346,6 +384,51 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     monitor: monitorConfig(raw),
   };
   return Object.freeze(config);
+}
+
+/** Witnesses of audit checkpoints: the file (`none` disables it), a webhook with its secret, a syslog receiver. */
+function auditWitnessConfig(raw: Record<string, unknown>, dataDir: string): Config['auditWitness'] {
+  const file = raw.auditWitnessFile as string | null;
+  const webhookUrl = raw.auditWitnessWebhookUrl as string | null;
+  const webhookSecret = raw.auditWitnessWebhookSecret as string | null;
+  const syslog = raw.auditWitnessSyslog as string | null;
+  if (webhookUrl !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(webhookUrl);
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ConfigInvalidError('configuration key `auditWitnessWebhookUrl` must be an http(s) URL');
+    // receivers must be able to tell our checkpoints from forgeries (they are signed anyway)
+    if (webhookSecret === null || webhookSecret.length < 16) throw new ConfigInvalidError('configuration key `auditWitnessWebhookSecret` must be set (16 characters or more) with `auditWitnessWebhookUrl`');
+  }
+  if (syslog !== null && !/^udp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(syslog)) throw new ConfigInvalidError('configuration key `auditWitnessSyslog` must be udp://HOST:PORT');
+  return Object.freeze({
+    file: file === 'none' ? null : resolve(file ?? `${dataDir}/audit-witness.jsonl`),
+    webhookUrl,
+    webhookSecret,
+    syslog,
+  });
+}
+
+/** `/metrics` access: a token of 32 characters or more, and an optional listener of its own. */
+function metricsConfig(raw: Record<string, unknown>): Config['metrics'] {
+  const token = raw.metricsToken as string | null;
+  const listen = raw.metricsListen as string | null;
+  // INVARIANT: a guessable scrape token would reopen what it closes
+  if (token !== null && (token.length < 32 || /\s/.test(token))) throw new ConfigInvalidError('configuration key `metricsToken` must be 32 characters or more without spaces (e.g. `openssl rand -hex 32`)');
+  return Object.freeze({ token, listen: listen === null ? null : parseHostPort(listen, 'metricsListen') });
+}
+
+/** `trustProxy`: `none` (the default) or addresses and CIDRs of the proxies in front of Coffer. */
+function trustProxyOf(list: string[]): readonly string[] {
+  if (list.length === 1 && list[0] === 'none') return Object.freeze([]);
+  for (const entry of list) {
+    const [address, bits] = entry.split('/');
+    if (isIP(address ?? '') === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) throw new ConfigInvalidError(`configuration key \`trustProxy\` must list addresses or CIDRs (or be \`none\`), got \`${entry.slice(0, 60)}\``);
+  }
+  return Object.freeze([...list]);
 }
 
 /** The blob store from the flat `blobS3*` keys; they are refused with the filesystem store. */

@@ -41,6 +41,11 @@ export interface MonitorEvent {
   kind: string | null;
   /** Grants among the determining policies (a grant's link id is its id). */
   grantIds: string[];
+  /**
+   * How many requests the record stands for: a coalesced record of unauthenticated
+   * refusals (audit/anonymous-traffic.ts) counts as many denials as it carries; absent = 1.
+   */
+  weight?: number;
 }
 
 /** A parsed record before its artifact's tier and kind are known. */
@@ -89,6 +94,7 @@ export function parseAuditRecord(seq: number, body: string): ParsedEvent | null 
     device: deviceKey(context),
     target: parseResource(o.resource),
     grantIds: policies.filter((p) => p.startsWith(`${ID_PREFIX.grant}_`)),
+    ...(o.action === 'coalesced-refusals' && typeof context.count === 'number' && Number.isSafeInteger(context.count) && context.count > 0 ? { weight: context.count } : {}),
   };
 }
 

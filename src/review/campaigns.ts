@@ -231,7 +231,7 @@ export async function decideItem(deps: ServiceDeps, gate: Gate, r: ReviewDeps, c
   const grant = await deps.store.getGrant(item.grantId);
   const scoped = grant === null ? null : await new ScopeResolver(deps.store).resolve(grant);
   const details = { op: 'review-decide', campaignId: item.campaignId, grantId: item.grantId, grantee: item.principalName, role: item.role, scope: item.scopeName, decision };
-  const permit = scoped === null ? await gate.enter(caller, 'admin', SYSTEM, resourceName, null, details) : await ownerOrAdmin(gate, caller, scoped.ref, resourceName, { notFound: notFound.message }, details);
+  const permit = scoped === null ? await adminOnly(gate, caller, resourceName, notFound.message, details) : await ownerOrAdmin(gate, caller, scoped.ref, resourceName, { notFound: notFound.message }, details);
   try {
     if (campaign === null || campaign.status !== 'open') throw new ConflictError(`review campaign \`${item.campaignId}\` is closed`);
     const now = deps.clock();
@@ -258,9 +258,21 @@ export async function exportCampaign(deps: ServiceDeps, gate: Gate, r: ReviewDep
   };
 }
 
-/** Enters as an owner of `ref` (`grant` on it) if the policy allows, else as an administrator. */
+/**
+ * Enters as an owner of `ref` (`grant` on it) if the policy allows, else as an
+ * administrator. A caller who is neither and may not even see `ref` is told "not
+ * found" (`denyAs`), as for a campaign or item that does not exist.
+ */
 export async function ownerOrAdmin(gate: Gate, caller: Caller, ref: ResourceRef, name: string, denyAs: { notFound: string }, details: Record<string, unknown>): Promise<Permit> {
   if (gate.decide(caller, 'grant', ref).allowed) return gate.enter(caller, 'grant', ref, name, denyAs, details);
+  // INVARIANT: hidden equals missing: no 403 that would confirm a review of something the caller cannot see
+  if (!gate.decide(caller, 'admin', SYSTEM).allowed && !gate.decide(caller, 'read-metadata', ref).allowed) return gate.refuse(caller, caller.meta, 'grant', name, new NotFoundError(denyAs.notFound));
+  return gate.enter(caller, 'admin', SYSTEM, name, null, details);
+}
+
+/** Enters as an administrator; anyone else is told "not found" (campaigns of every project or a tier are the administrators' alone). */
+export async function adminOnly(gate: Gate, caller: Caller, name: string, notFound: string, details: Record<string, unknown>): Promise<Permit> {
+  if (!gate.decide(caller, 'admin', SYSTEM).allowed) return gate.refuse(caller, caller.meta, 'admin', name, new NotFoundError(notFound));
   return gate.enter(caller, 'admin', SYSTEM, name, null, details);
 }
 

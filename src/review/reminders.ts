@@ -5,10 +5,9 @@ import type { Caller } from '../service/caller.js';
 import type { ServiceDeps } from '../service/deps.js';
 import type { Gate, Permit } from '../service/gate.js';
 import type { MonitorStore, ReviewCampaign, ReviewItem } from '../store/monitor-store.js';
-import { adminMembers, campaignView, ownerOrAdmin } from './campaigns.js';
+import { adminMembers, adminOnly, campaignView, ownerOrAdmin } from './campaigns.js';
 import { REVIEW_ACTOR } from './review-actor.js';
 
-const SYSTEM = { kind: 'system' } as const;
 /** Items listed in one reminder; the count says how many are pending in all. */
 const MAX_LISTED = 50;
 
@@ -69,7 +68,7 @@ export async function remindNow(deps: ServiceDeps, gate: Gate, r: ReminderDeps, 
   let permit: Permit;
   const project = c.scopeKind === 'project' && c.scopeValue !== null ? await deps.store.getProjectByName(c.scopeValue) : null;
   if (project !== null) permit = await ownerOrAdmin(gate, caller, { kind: 'project', project }, name, { notFound: notFound.message }, { op: 'review-remind' });
-  else permit = await gate.enter(caller, 'admin', SYSTEM, name, null, { op: 'review-remind' });
+  else permit = await adminOnly(gate, caller, name, notFound.message, { op: 'review-remind' });
   try {
     const previous = (await r.monitorStore.lastReminders([c.id])).get(c.id) ?? null;
     const sent = c.status === 'open' ? await remindRound(deps, r, c, previous, deps.clock()) : [];

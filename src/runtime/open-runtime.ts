@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { openKeyring } from '../crypto/index.js';
 import type { Keyring } from '../crypto/index.js';
-import { HashChainAuditLog } from '../audit/index.js';
+import { HashChainAuditLog, WitnessFile, exportAuditPublicKey, type CheckpointWitness } from '../audit/index.js';
+import { NoticeWitness } from '../monitor/alerting/notice-witness.js';
+import { WebhookAlertSink } from '../monitor/alerting/webhook-sink.js';
+import { SyslogAlertSink } from '../monitor/alerting/syslog-alert-sink.js';
 import { AlreadyExistsError } from '../domain/errors.js';
 import { ID_PREFIX, newId } from '../domain/ids.js';
 import { prepareSetupToken } from '../identity/index.js';
@@ -129,8 +132,20 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const vault = new EncryptingVault({ blobStore, keyring, segmentSize: config.segmentSize, maxSealMs: config.maxUploadSeconds * 1000 });
     // the detectors read the audit stream as it is written: they are one of its sinks
     const monitor = openMonitor(config.monitor, { store, monitorStore: new MonitorSqlStore(store.kysely, store.dialect), clock, warn });
-    const audit = new HashChainAuditLog(store, await loadAuditKeys(store, keyring), {
+    const auditKeys = await loadAuditKeys(store, keyring);
+    // checkpoints are also kept outside the database: a file beside it (or elsewhere), optionally a webhook and syslog
+    const witnessFile = config.auditWitness.file === null ? null : new WitnessFile(config.auditWitness.file);
+    const auditPublicKey = exportAuditPublicKey(auditKeys);
+    const witnesses: CheckpointWitness[] = [
+      ...(witnessFile ? [witnessFile] : []),
+      ...(config.auditWitness.webhookUrl !== null ? [new NoticeWitness(new WebhookAlertSink({ url: config.auditWitness.webhookUrl, secret: config.auditWitness.webhookSecret!, now: clock }), auditPublicKey)] : []),
+      ...(config.auditWitness.syslog !== null ? [new NoticeWitness(new SyslogAlertSink(config.auditWitness.syslog), auditPublicKey)] : []),
+    ];
+    const audit = new HashChainAuditLog(store, auditKeys, {
       checkpointEvery: config.auditCheckpointEvery,
+      checkpointIntervalMs: config.auditCheckpointSeconds * 1000,
+      witnesses,
+      ...(witnessFile ? { witnessReader: witnessFile } : {}),
       now: clock,
       onError: (err) => warn('audit background failure', { code: err.code, message: err.message }),
       sinks: monitor.sinks,
@@ -185,7 +200,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       audit,
       policy,
       clock,
-      settings: { tokenTtlSeconds: config.tokenTtlSeconds, maxUploadBytes: config.maxUploadBytes },
+      settings: { tokenTtlSeconds: config.tokenTtlSeconds, maxUploadBytes: config.maxUploadBytes, unauthenticated: config.unauthenticated },
       warn,
       rewrapAllKeys: async () => {
         const report = await rewrapStaleKeys(vault, store);
@@ -304,6 +319,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       leases,
       close: async () => {
         for (const hook of onClose.reverse()) await hook().catch(() => undefined);
+        // the coalesced counts of unauthenticated traffic reach the chain before it closes,
+        // then a last checkpoint witnesses the whole chain of a stopped server
+        await service.requests.close().catch(() => undefined);
+        await audit.shutdown().catch(() => undefined);
         await closeAll();
       },
     };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Caller } from '../service/caller.js';
 import { earlierExpiry } from '../identity/credential-lineage.js';
 import { identityOf } from '../service/identity/audit.js';
@@ -137,12 +137,9 @@ export async function listCredentials(ctx: S3Context, caller: Caller): Promise<S
 export async function revokeCredential(ctx: S3Context, caller: Caller, accessKeyId: string): Promise<void> {
   const resource = `s3-credential/${accessKeyId.slice(0, 40)}`;
   const found = await ctx.store.getCredential(accessKeyId);
-  const notFound = `s3 credential \`${accessKeyId.slice(0, 40)}\` not found`;
-  if (found === null) return ctx.gate.refuse(caller, caller.meta, 'manage-principals', resource, new NotFoundError(notFound));
-  const own = found.credential.principalId === caller.subject.principal.id;
-  const permit = own
-    ? await ctx.gate.enter(caller, 'read-metadata', SYSTEM, resource, null, { s3: 'RevokeCredential' })
-    : await ctx.gate.enter(caller, 'manage-principals', SYSTEM, resource, null, { s3: 'RevokeCredential' });
-  await identityOf(ctx.deps).lineage.revoke({ ids: [found.credential.accessKeyId] }, ctx.deps.clock(), own ? 'revoked' : `revoked-by:${caller.subject.principal.name}`);
+  // someone else's credential answers like a missing one unless the caller manages principals
+  const permit = await ctx.gate.enterOwned(caller, found?.credential.principalId ?? null, resource, `s3 credential \`${accessKeyId.slice(0, 40)}\` not found`, { s3: 'RevokeCredential' });
+  const own = found!.credential.principalId === caller.subject.principal.id;
+  await identityOf(ctx.deps).lineage.revoke({ ids: [found!.credential.accessKeyId] }, ctx.deps.clock(), own ? 'revoked' : `revoked-by:${caller.subject.principal.name}`);
   await permit.finish('success');
 }

@@ -6,6 +6,7 @@
  * Framework-free: src/server/s3-app.ts adapts it to HTTP.
  */
 export { S3Service } from './s3-service.js';
+export { S3_OPERATIONS, operationOf, type S3Operation } from './s3-operations.js';
 export type { S3Context } from './s3-context.js';
 export type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
 export { MAX_CREDENTIAL_TTL_SECONDS, MIN_CREDENTIAL_TTL_SECONDS, SESSION_TOKEN_PREFIX, type IssuedS3Credentials, type S3CredentialView } from './credentials.js';

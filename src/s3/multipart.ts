@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { ConflictError, S3RequestError, isCofferError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Artifact, Project } from '../domain/types.js';
+import type { Artifact } from '../domain/types.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import type { S3ChecksumName, S3Checksums, S3ObjectMeta, S3Upload, S3UploadPart } from '../store/s3-store.js';
 import { CHECKSUM_NAMES, DigestStream, checksumApiName, checksumValueError, newDigest, parseChecksumName } from './checksums.js';
 import { once, resolveSource } from './object-source.js';
 import { bucketProject, checksumElements, checksumHeaders, commitVersion, conditionalCommit, ensureArtifact, pipeToDigest } from './object-write.js';
+import { objectTarget, refuseTaken, type ObjectTarget } from './object-target.js';
 import { readCheckedBody, requestBody } from './request-body.js';
 import { errorResponse, toS3Error } from './s3-errors.js';
 import type { S3HttpResponse } from './s3-http.js';
@@ -38,12 +39,15 @@ export const COMPLETION_RENEW_EVERY_MS = 5 * 60_000;
 
 const noSuchUpload = () => new S3RequestError('the specified upload does not exist: the upload id may be invalid, or the upload may have been aborted or completed', { s3Code: 'NoSuchUpload' });
 
-/** The upload a request names, in this bucket and key, or a recorded NoSuchUpload. */
-async function uploadOf(op: S3Op, project: Project, action: string): Promise<{ upload: S3Upload; artifact: Artifact }> {
+/**
+ * The upload a request names, in this bucket and key, or a recorded NoSuchUpload. An
+ * upload on a key the caller may not see does not exist for it (`target.artifact` null).
+ */
+async function uploadOf(op: S3Op, target: ObjectTarget, action: string): Promise<{ upload: S3Upload; artifact: Artifact }> {
+  const { project, artifact } = target;
   const uploadId = param(op, 'uploadId') ?? '';
   const resourceName = names.artifact(project.name, op.key!);
-  const upload = uploadId === '' ? null : await op.ctx.store.getUpload(uploadId);
-  const artifact = upload === null ? null : await op.ctx.deps.store.getArtifactByName(project.id, op.key!);
+  const upload = uploadId === '' || artifact === null ? null : await op.ctx.store.getUpload(uploadId);
   if (upload === null || upload.projectId !== project.id || upload.key !== op.key || artifact === null) {
     return op.gate.refuse(op.caller, op.caller.meta, action, resourceName, noSuchUpload());
   }
@@ -72,8 +76,10 @@ export async function createMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
   // CRC64NVME exists only as a full-object checksum; the others default to composite
   const checksumType = algorithm === null ? (typeText === 'FULL_OBJECT' ? 'FULL_OBJECT' : null) : ((typeText) ?? (algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE'));
   if (checksumType === 'COMPOSITE' && algorithm === 'crc64nvme') throw new S3RequestError('CRC64NVME supports only the FULL_OBJECT checksum type', { s3Code: 'InvalidRequest' });
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
-  const artifact = await ensureArtifact(op, project, key);
+  const target = await objectTarget(op, 'upload');
+  if (target.taken) return refuseTaken(op, 'upload');
+  const project = target.project;
+  const artifact = target.artifact ?? (await ensureArtifact(op, project, key));
   const uploadId = newId('mpu');
   const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { uploadId }));
   try {
@@ -138,9 +144,10 @@ async function storePart(op: S3Op, upload: S3Upload, partNumber: number, input: 
 
 /** UploadPart: the part body streams into its own sealed object (`upload` on the artifact). */
 export async function uploadPart(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const target = await objectTarget(op, 'upload');
+  const project = target.project;
   const partNumber = partNumberOf(op);
-  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const { upload, artifact } = await uploadOf(op, target, 'upload');
   const body = requestBody(op, upload.checksumAlgorithm ? [upload.checksumAlgorithm] : []);
   const permit = once(await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId, partNumber, declaredSize: body.size })));
   try {
@@ -155,9 +162,10 @@ export async function uploadPart(op: S3Op): Promise<S3HttpResponse> {
 
 /** UploadPartCopy: a range of a source version (download) becomes a part (upload). */
 export async function uploadPartCopy(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const target = await objectTarget(op, 'upload');
+  const project = target.project;
   const partNumber = partNumberOf(op);
-  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const { upload, artifact } = await uploadOf(op, target, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, op.http.headers['x-amz-copy-source-range'] ?? null);
   let permit;
   try {
@@ -242,11 +250,12 @@ function composite(name: S3ChecksumName, parts: S3UploadPart[]): string | undefi
  */
 export async function completeMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
   const condition = writeConditionOf(op);
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
+  const target = await objectTarget(op, 'upload');
+  const project = target.project;
   // a retry of a Complete that already succeeded (its answer was lost) answers as the first did
-  const repeated = await repeatedCompletion(op, project);
+  const repeated = await repeatedCompletion(op, target);
   if (repeated !== null) return repeated;
-  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const { upload, artifact } = await uploadOf(op, target, 'upload');
   const h = op.http.headers;
   const fullObject = upload.checksumType === 'FULL_OBJECT';
   let expected: { name: S3ChecksumName; value: string } | undefined;
@@ -397,11 +406,12 @@ function completionAnswer(bucket: string, key: string, versionNumber: number, me
  * or an id never completed is null (then NoSuchUpload). Completions are remembered for
  * as long as abandoned uploads are kept (the sweep forgets them).
  */
-async function repeatedCompletion(op: S3Op, project: Project): Promise<S3HttpResponse | null> {
+async function repeatedCompletion(op: S3Op, target: ObjectTarget): Promise<S3HttpResponse | null> {
+  const { project, artifact } = target;
   const uploadId = param(op, 'uploadId') ?? '';
-  const done = uploadId === '' ? null : await op.ctx.store.getCompletedUpload(uploadId);
+  // a completion on a key the caller may not see does not exist for it (then NoSuchUpload)
+  const done = uploadId === '' || artifact === null ? null : await op.ctx.store.getCompletedUpload(uploadId);
   if (done === null || done.projectId !== project.id || done.key !== op.key) return null;
-  const artifact = await op.ctx.deps.store.getArtifactByName(project.id, op.key);
   const version = await op.ctx.deps.store.getVersion(done.versionId);
   const meta = await op.ctx.store.getObjectMeta(done.versionId);
   if (artifact === null || version === null || version.artifactId !== artifact.id || meta === null) return null;
@@ -461,8 +471,9 @@ export function renewCompletionClaim(
 
 /** AbortMultipartUpload: removes the upload and its sealed parts (`upload` on the artifact). */
 export async function abortMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, op.key!));
-  const { upload, artifact } = await uploadOf(op, project, 'upload');
+  const target = await objectTarget(op, 'upload');
+  const project = target.project;
+  const { upload, artifact } = await uploadOf(op, target, 'upload');
   const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, op.key!), null, details(op, { uploadId: upload.uploadId }));
   const removed = await op.ctx.store.deleteUpload(upload.uploadId);
   for (const p of removed) await op.ctx.deps.vault.remove(p.blobKey).catch(() => undefined);
@@ -472,8 +483,9 @@ export async function abortMultipartUpload(op: S3Op): Promise<S3HttpResponse> {
 
 /** ListParts: read-metadata on the artifact. */
 export async function listParts(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'read-metadata', names.artifact(op.bucket, op.key!));
-  const { upload, artifact } = await uploadOf(op, project, 'read-metadata');
+  const target = await objectTarget(op, 'read-metadata');
+  const project = target.project;
+  const { upload, artifact } = await uploadOf(op, target, 'read-metadata');
   op.notFound = 'NoSuchUpload';
   const markerText = param(op, 'part-number-marker') ?? '0';
   const maxText = param(op, 'max-parts') ?? '1000';

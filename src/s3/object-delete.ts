@@ -6,6 +6,7 @@ import { prodVersionHiddenBy } from '../service/prod-guard.js';
 import { names, notFoundMessage } from '../service/resources.js';
 import { markerVersionId } from './object-source.js';
 import { bucketProject } from './object-write.js';
+import { objectTarget } from './object-target.js';
 import { readCheckedBody } from './request-body.js';
 import { toS3Error } from './s3-errors.js';
 import type { S3HttpResponse } from './s3-http.js';
@@ -99,9 +100,19 @@ async function deleteOne(op: S3Op, project: Project, key: string, versionId: str
   }
 }
 
+/** True if the caller may see the bucket's project, or one of `keys` in it. */
+async function bucketVisible(op: S3Op, project: Project, keys: readonly string[]): Promise<boolean> {
+  if (op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project }).allowed) return true;
+  for (const key of new Set(keys)) {
+    const artifact = await op.ctx.deps.store.getArtifactByName(project.id, key);
+    if (artifact !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'artifact', project, artifact }).allowed) return true;
+  }
+  return false;
+}
+
 /** DeleteObject. */
 export async function deleteObject(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'delete', names.artifact(op.bucket, op.key!));
+  const { project } = await objectTarget(op, 'delete');
   const outcome = await deleteOne(op, project, op.key!, param(op, 'versionId'));
   return {
     status: 204,
@@ -111,13 +122,18 @@ export async function deleteObject(op: S3Op): Promise<S3HttpResponse> {
 
 /** DeleteObjects (`POST ?delete`): up to 1000 keys, each as DeleteObject; per-key errors in the answer. */
 export async function deleteObjects(op: S3Op): Promise<S3HttpResponse> {
-  const project = await bucketProject(op, 'delete', names.project(op.bucket));
+  // the request is checked before the bucket is looked up: a hidden bucket and a missing one answer alike
   const doc = parseXml(await readCheckedBody(op, 2 * 1024 * 1024));
   if (doc.name !== 'Delete') throw new S3RequestError('the XML you provided was not well-formed or did not validate against our published schema', { s3Code: 'MalformedXML' });
   const quiet = child(doc, 'Quiet')?.text.trim() === 'true';
   const objects = children(doc, 'Object').map((o) => ({ key: child(o, 'Key')?.text ?? '', versionId: child(o, 'VersionId')?.text }));
   if (objects.length === 0 || objects.length > 1000 || objects.some((o) => o.key === '')) {
     throw new S3RequestError('the XML you provided was not well-formed or did not validate against our published schema', { s3Code: 'MalformedXML' });
+  }
+  const project = await bucketProject(op, 'delete', names.project(op.bucket));
+  if (!(await bucketVisible(op, project, objects.map((o) => o.key)))) {
+    op.notFound = 'NoSuchBucket';
+    return op.gate.refuse(op.caller, op.caller.meta, 'delete', names.project(op.bucket), new NotFoundError(notFoundMessage.project(op.bucket)));
   }
   const deleted: XmlNode[] = [];
   const errors: XmlNode[] = [];

@@ -44,6 +44,10 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
   assertObjectKey(key);
   const { deps, store } = op.ctx;
   const selector = versionId === undefined || versionId === 'null' ? 'latest' : versionId;
+  // INVARIANT: the version id is checked before any lookup, so a hidden object and a missing one answer alike
+  if (selector !== 'latest' && !/^[1-9]\d{0,9}$/.test(selector) && !selector.startsWith('ver_') && !selector.startsWith('delete-marker-')) {
+    throw new S3RequestError('invalid version id specified', { s3Code: 'InvalidArgument' });
+  }
   const resourceName = names.version(bucket, key, selector);
   const notFound = notFoundMessage.version(bucket, key, selector);
   const refuse = (): Promise<never> => op.gate.refuse(op.caller, op.caller.meta, action, resourceName, new NotFoundError(notFound));
@@ -63,8 +67,6 @@ export async function authorizeVersion(op: S3Op, bucket: string, key: string, ve
     else if (selector.startsWith('ver_')) {
       const v = await deps.store.getVersion(selector);
       version = v !== null && v.artifactId === artifact.id ? v : null;
-    } else if (!selector.startsWith('delete-marker-')) {
-      throw new S3RequestError('invalid version id specified', { s3Code: 'InvalidArgument' });
     }
   }
   // a version purged through S3 is gone from the S3 view (it stays readable through REST)

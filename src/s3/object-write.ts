@@ -17,6 +17,7 @@ import { assertObjectKey } from './s3-names.js';
 import { details, type S3Op } from './s3-op.js';
 import { isoDate, quoteEtag } from './s3-format.js';
 import { userMetadataOf } from './user-metadata.js';
+import { objectTarget, refuseTaken } from './object-target.js';
 import { contentHeadersOf } from './content-headers.js';
 import { checkWriteCondition, conditionLost, writeConditionOf, type WriteCondition } from './write-condition.js';
 import { destroySafely, guard } from '../streams/index.js';
@@ -156,9 +157,11 @@ export async function putObject(op: S3Op): Promise<S3HttpResponse> {
   const userMetadata = userMetadataOf(op.http.headers);
   const contentHeaders = contentHeadersOf(op.http.headers);
   const condition = writeConditionOf(op);
-  const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
+  const target = await objectTarget(op, 'upload');
+  if (target.taken) return refuseTaken(op, 'upload');
   const body = requestBody(op);
-  const artifact = await ensureArtifact(op, project, key);
+  const artifact = target.artifact ?? (await ensureArtifact(op, target.project, key));
+  const project = target.project;
   const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { declaredSize: body.size, ...(condition !== null ? { condition } : {}) }));
   const conditional = await conditionalCommit(op, artifact, permit, condition);
   const { version, meta } = await commitVersion(op, artifact, permit, {
@@ -188,15 +191,17 @@ export async function copyObject(op: S3Op): Promise<S3HttpResponse> {
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3RequestError('unknown metadata directive: x-amz-metadata-directive must be COPY or REPLACE', { s3Code: 'InvalidArgument' });
   const replaced = directive === 'REPLACE' ? userMetadataOf(op.http.headers) : null;
   const replacedContent = directive === 'REPLACE' ? contentHeadersOf(op.http.headers) : null;
-  const target = copySourceTarget(op.http.headers['x-amz-copy-source']!);
-  if (replaced === null && target !== null && target.bucket === op.bucket && target.key === op.s3Key && target.versionId === undefined) {
+  const copySource = copySourceTarget(op.http.headers['x-amz-copy-source']!);
+  if (replaced === null && copySource !== null && copySource.bucket === op.bucket && copySource.key === op.s3Key && copySource.versionId === undefined) {
     throw new S3RequestError('this copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata: send x-amz-metadata-directive: REPLACE', { s3Code: 'InvalidRequest' });
   }
+  const target = await objectTarget(op, 'upload');
+  if (target.taken) return refuseTaken(op, 'upload');
   const source = await resolveSource(op, op.http.headers['x-amz-copy-source']!, null);
+  const project = target.project;
   let copied;
   try {
-    const project = await bucketProject(op, 'upload', names.artifact(op.bucket, key));
-    const artifact = await ensureArtifact(op, project, key);
+    const artifact = target.artifact ?? (await ensureArtifact(op, project, key));
     const permit = await op.gate.enter(op.caller, 'upload', { kind: 'artifact', project, artifact }, names.artifact(project.name, key), null, details(op, { copySource: source.resourceName }));
     const digest = pipeToDigest(source.body, new DigestStream({}));
     copied = await commitVersion(op, artifact, permit, {

@@ -2,98 +2,15 @@ import { S3RequestError, isCofferError } from '../domain/errors.js';
 import type { Caller } from '../service/caller.js';
 import { newId } from '../domain/ids.js';
 import { authenticateS3 } from './authenticate-s3.js';
-import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './buckets.js';
 import { issueCredentials, listCredentials, revokeCredential, type IssuedS3Credentials, type S3CredentialView } from './credentials.js';
-import { deleteObject, deleteObjects } from './object-delete.js';
-import { getObject, getObjectAttributes, getObjectTagging } from './object-read.js';
-import { copyObject, putObject } from './object-write.js';
-import { listObjectVersions, listObjects } from './listing.js';
-import {
-  COMPLETION_LEASE_MS,
-  abortMultipartUpload,
-  completeMultipartUpload,
-  createMultipartUpload,
-  listMultipartUploads,
-  listParts,
-  removeUpload,
-  uploadPart,
-  uploadPartCopy,
-} from './multipart.js';
+import { COMPLETION_LEASE_MS, removeUpload } from './multipart.js';
 import type { S3Context } from './s3-context.js';
 import { errorResponse, hostId, toS3Error } from './s3-errors.js';
 import type { S3HttpRequest, S3HttpResponse } from './s3-http.js';
 import { artifactNameOf, targetOf } from './s3-names.js';
 import { ENCRYPTED_AT_REST_OPS, checkSecurityHeaders } from './security-headers.js';
 import { TrackedGate, type S3Op } from './s3-op.js';
-
-type Handler = (op: S3Op) => Promise<S3HttpResponse>;
-
-/**
- * Every S3 operation Coffer serves: the names {@link route} can answer (type-checked), and
- * the rows marked `supported` in docs/s3.md's operation table (a test compares the two).
- */
-export const S3_OPERATIONS = [
-  'ListBuckets', 'CreateBucket', 'HeadBucket', 'DeleteBucket', 'GetBucketLocation', 'GetBucketVersioning',
-  'ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'DeleteObjects',
-  'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'CopyObject', 'GetObjectTagging', 'GetObjectAttributes',
-  'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
-] as const;
-
-/** The name of an operation Coffer serves. */
-export type S3OperationName = (typeof S3_OPERATIONS)[number];
-
-/** Subresources Coffer does not implement: answered NotImplemented rather than mistaken for another operation. */
-export const UNSUPPORTED_SUBRESOURCES = [
-  'acl', 'policy', 'policyStatus', 'cors', 'lifecycle', 'encryption', 'object-lock', 'website', 'logging', 'notification', 'replication',
-  'accelerate', 'requestPayment', 'ownershipControls', 'publicAccessBlock', 'intelligent-tiering', 'inventory', 'analytics', 'metrics',
-  'retention', 'legal-hold', 'restore', 'select', 'torrent', 'session', 'metadataTable', 'renameObject',
-];
-
-/** Which operation a request is, by method, target and subresource (other query parameters are ignored). */
-function route(request: S3HttpRequest, has: (name: string) => boolean, bucket: string, key: string | null): { name: S3OperationName; handler: Handler } | null {
-  const m = request.method;
-  const copy = request.headers['x-amz-copy-source'] !== undefined;
-  if (bucket === '') return m === 'GET' ? { name: 'ListBuckets', handler: listBuckets } : null;
-  if (UNSUPPORTED_SUBRESOURCES.some(has)) return null;
-  if (key === null) {
-    if (m === 'GET') {
-      if (has('location')) return { name: 'GetBucketLocation', handler: getBucketLocation };
-      if (has('versioning')) return { name: 'GetBucketVersioning', handler: getBucketVersioning };
-      if (has('uploads')) return { name: 'ListMultipartUploads', handler: listMultipartUploads };
-      if (has('versions')) return { name: 'ListObjectVersions', handler: listObjectVersions };
-      if (has('tagging')) return null;
-      if (request.rawQuery.split('&').includes('list-type=2')) return { name: 'ListObjectsV2', handler: (op) => listObjects(op, true) };
-      return { name: 'ListObjects', handler: (op) => listObjects(op, false) };
-    }
-    if (m === 'HEAD') return { name: 'HeadBucket', handler: headBucket };
-    if (m === 'PUT') return has('tagging') || has('versioning') ? null : { name: 'CreateBucket', handler: createBucket };
-    if (m === 'DELETE') return has('tagging') ? null : { name: 'DeleteBucket', handler: deleteBucket };
-    if (m === 'POST' && has('delete')) return { name: 'DeleteObjects', handler: deleteObjects };
-    return null;
-  }
-  switch (m) {
-    case 'GET':
-      if (has('uploadId')) return { name: 'ListParts', handler: listParts };
-      if (has('attributes')) return { name: 'GetObjectAttributes', handler: getObjectAttributes };
-      if (has('tagging')) return { name: 'GetObjectTagging', handler: getObjectTagging };
-      return { name: 'GetObject', handler: (op) => getObject(op, false) };
-    case 'HEAD':
-      return { name: 'HeadObject', handler: (op) => getObject(op, true) };
-    case 'PUT':
-      if (has('tagging')) return null;
-      if (has('partNumber') && has('uploadId')) return copy ? { name: 'UploadPartCopy', handler: uploadPartCopy } : { name: 'UploadPart', handler: uploadPart };
-      return copy ? { name: 'CopyObject', handler: copyObject } : { name: 'PutObject', handler: putObject };
-    case 'DELETE':
-      if (has('tagging')) return null;
-      return has('uploadId') ? { name: 'AbortMultipartUpload', handler: abortMultipartUpload } : { name: 'DeleteObject', handler: deleteObject };
-    case 'POST':
-      if (has('uploads')) return { name: 'CreateMultipartUpload', handler: createMultipartUpload };
-      if (has('uploadId')) return { name: 'CompleteMultipartUpload', handler: completeMultipartUpload };
-      return null;
-    default:
-      return null;
-  }
-}
+import { operationOf } from './s3-operations.js';
 
 /**
  * The S3 endpoint's use cases: every request is authenticated (SigV4/SigV2), mapped to
@@ -116,8 +33,9 @@ export class S3Service {
       const target = targetOf(request.rawPath);
       const auth = await authenticateS3({ ...this.ctx, gate }, request, `s3:${resource}`);
       caller = auth.caller;
-      const has = (name: string) => auth.query.some((p) => p.name === name);
-      const chosen = route(request, has, target.bucket, target.key);
+      const query = auth.query.flatMap((p) => [p.name, `${p.name}=${p.value}`]);
+      const on = target.bucket === '' ? 'service' : target.key === null ? 'bucket' : 'object';
+      const chosen = operationOf(request.method, on, query, request.headers['x-amz-copy-source'] !== undefined);
       op = { ctx: { ...this.ctx, gate }, gate, http: request, auth, caller, name: chosen?.name ?? 'Unsupported', bucket: target.bucket, key: null, s3Key: target.key, notFound: 'NoSuchKey' };
       // INVARIANT: past this line the key is a canonical name (no traversal, one name per key)
       if (target.key !== null) op.key = artifactNameOf(target.key);

@@ -6,6 +6,7 @@ import { MAPPED_CODES } from './error-handler.js';
 import { bearer, openAppHarness } from '../../test/support/app-harness.js';
 import type { AppHarness } from '../../test/support/app-harness.js';
 
+const METRICS_TOKEN = 'a-scrape-token-of-thirty-two-chars-or-more';
 let h: AppHarness;
 let bob: string;
 const secretPlain = randomBytes(100_000);
@@ -13,7 +14,7 @@ const marker = 'PLAINTEXT-MARKER-7c1f';
 secretPlain.write(marker, 500);
 
 before(async () => {
-  h = await openAppHarness({ segmentSize: 4096 });
+  h = await openAppHarness({ segmentSize: 4096, metricsToken: METRICS_TOKEN });
   bob = await h.user('bob');
   const admin = bearer(h.adminToken);
   assert.equal((await h.app.inject({ method: 'POST', url: '/v1/projects', headers: admin, payload: { name: 'ml' } })).statusCode, 201);
@@ -43,7 +44,7 @@ test('every catalog code has an HTTP status in the error table', () => {
 test('health, readiness, metrics and the OpenAPI document', async () => {
   assert.equal((await h.app.inject('/v1/health')).statusCode, 200);
   assert.deepEqual((await h.app.inject('/v1/ready')).json(), { status: 'ready' });
-  const metrics = await h.app.inject('/metrics');
+  const metrics = await h.app.inject({ url: '/metrics', headers: bearer(METRICS_TOKEN) });
   assert.match(metrics.body, /coffer_http_requests_total/);
   const doc = (await h.app.inject('/v1/openapi.json')).json<{ openapi: string; paths: Record<string, unknown> }>();
   assert.equal(doc.openapi, '3.1.0');

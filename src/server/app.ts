@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { CofferService, RequestMeta } from '../service/index.js';
-import { RouteNotFoundError } from '../domain/errors.js';
+import { AuditUnavailableError, RouteNotFoundError } from '../domain/errors.js';
+import { auditedFrameworkErrors, registerAuditOutcome } from './audit-outcome.js';
 import { errorHandler } from './error-handler.js';
-import { logUrl } from './share-links.js';
+import { logUrl, redactUrl } from './share-links.js';
 import { ServerMetrics } from './metrics.js';
+import { registerMetricsRoute } from './metrics-endpoint.js';
 import type { Registry } from 'prom-client';
 import { v1Routes } from './routes-v1.js';
 import type { AuthenticatedRoutes } from './routes-v1.js';
@@ -31,6 +33,10 @@ export interface AppDeps {
   publicRoutes?: PublicRoutes[];
   /** Prometheus registries of feature modules, served with the server's own at /metrics. */
   metricRegistries?: Registry[];
+  /** The token `/metrics` asks for (`metricsToken`); absent or null: `/metrics` is not served here (see metrics-endpoint.ts). */
+  metricsToken?: string | null;
+  /** Reverse proxies whose `X-Forwarded-For` gives the client address (`trustProxy`); default none. */
+  trustProxy?: readonly string[];
 }
 
 /** Paths whose values must never reach a log line. */
@@ -42,7 +48,23 @@ const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers[
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new ServerMetrics();
+  const outcome = {
+    requests: deps.service.requests,
+    clock: deps.service.deps.clock,
+    hasCredential: (request: FastifyRequest) => request.headers.authorization !== undefined || request.headers['x-coffer-setup-token'] !== undefined || /^\/+v1\/+share\//i.test(request.url),
+    callerOf: (request: FastifyRequest) => request.caller,
+    resourceOf: (request: FastifyRequest) => `${request.method} ${logUrl(request).split('?')[0]!}`,
+    metaOf,
+    unavailable: (request: FastifyRequest, reply: FastifyReply) => {
+      void reply.type('application/json; charset=utf-8');
+      const e = new AuditUnavailableError();
+      return JSON.stringify({ error: { code: e.code, message: e.message, requestId: request.id } });
+    },
+  };
   const app = Fastify({
+    // a URL that does not even decode is refused (and recorded) before any hook
+    // (in the catalog's format, as every error)
+    frameworkErrors: auditedFrameworkErrors(() => outcome, (err, request, reply) => errorHandler(err, request, reply)),
     logger: {
       level: deps.logLevel ?? 'info',
       redact: { paths: REDACT, censor: '[redacted]' },
@@ -53,12 +75,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     genReqId: () => randomUUID(),
+    // the client address (audit, rate limit per source, trusted networks) comes from X-Forwarded-For only via a configured proxy
+    ...(deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? { trustProxy: [...deps.trustProxy] } : {}),
     requestIdHeader: false,
     bodyLimit: deps.maxJsonBytes ?? 1024 * 1024,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    // errors Fastify raises before routing (a malformed %-escape in the URL) answer in the catalog's format too
-    frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
     // client certificates are asked for but checked in code (identity: device CA), so clients without one still connect
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile), requestCert: true, rejectUnauthorized: false } } : {}),
   });
@@ -82,8 +104,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    errorHandler(new RouteNotFoundError(`no route for \`${request.method} ${request.url.split('?')[0]!.slice(0, 200)}\``), request, reply);
+    errorHandler(new RouteNotFoundError(`no route for \`${request.method} ${redactUrl(request.url).split('?')[0]!.slice(0, 200)}\``), request, reply);
   });
+
+  // every request ends in exactly one audit outcome, refusals before any route included (server/audit-outcome.ts)
+  app.decorateRequest('caller', null);
+  registerAuditOutcome(app, outcome);
 
   app.addHook('onRequest', async (_request, reply) => {
     void reply.header('x-content-type-options', 'nosniff');
@@ -107,10 +133,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'not-ready' });
     }
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const texts = await Promise.all([metrics.registry, ...(deps.metricRegistries ?? [])].map((r) => r.metrics()));
-    return reply.type(metrics.registry.contentType).send(texts.join('\n'));
-  });
+  // INVARIANT: /metrics on the main listener only with its token (else not served here: a separate listener, or none)
+  if (deps.metricsToken != null) registerMetricsRoute(app, { token: deps.metricsToken, registries: [metrics.registry, ...(deps.metricRegistries ?? [])] });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(v1Routes, { prefix: '/v1', service: deps.service, metrics, extensions: deps.extensions ?? [] });

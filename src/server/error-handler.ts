@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isCofferError } from '../domain/errors.js';
 import type { CofferError } from '../domain/errors.js';
 import { RangeNotSatisfiable } from '../service/index.js';
+import { noteRefusal } from './audit-outcome.js';
 
 /**
  * The one table from error code to HTTP status. Statuses are never chosen by matching
@@ -122,6 +123,7 @@ export function errorHandler(err: FastifyError | CofferError | Error, request: F
     message = mapped?.message ?? 'internal error';
   }
   const status = statusOf(code);
+  noteRefusal(request, code);
   if (status >= 500) {
     request.log.error({ code, err, detail: isCofferError(err) ? err.detail : undefined }, 'request failed');
     // expose only what is safe: decryption failures keep their (generic) message, others become generic

@@ -220,7 +220,7 @@ export function identityPublicRoutes(identity: IdentityService) {
     app.post<{ Body: { code: string; verifier: string } }>(
       '/v1/auth/handoff/exchange',
       { schema: { summary: 'Exchange a browser hand-off code and its verifier for tokens', security: [], body: obj(['code', 'verifier'], { code: secret, verifier: { type: 'string', minLength: 43, maxLength: 128 } }) } },
-      async (request) => identity.exchangeHandoff(request.body.code, request.body.verifier),
+      async (request) => identity.exchangeHandoff(metaOf(request), request.body.code, request.body.verifier),
     );
     app.get<{ Params: { id: string } }>('/v1/auth/webauthn/ceremonies/:id', { schema: { summary: 'Browser options of a pending WebAuthn ceremony', security: [], params: idParams } }, async (request) => {
       const c = await identity.ceremony(request.params.id);

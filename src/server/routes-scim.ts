@@ -4,6 +4,7 @@ import { SCIM } from '../identity/scim-protocol.js';
 import type { ScimService } from '../service/identity/scim.js';
 import { bearerOf, metaOf } from './app.js';
 import { statusOf } from './error-handler.js';
+import { noteRefusal } from './audit-outcome.js';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 const listQuery = {
@@ -103,6 +104,7 @@ function scimError(err: Error & { validation?: unknown; statusCode?: number }, r
     status = 500;
     detail = 'internal error';
   }
+  noteRefusal(request, isCofferError(err) ? err.code : status >= 500 ? 'COFFER_INTERNAL' : 'COFFER_VALIDATION_FAILED');
   if (status >= 500) request.log.error({ err }, 'scim request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="coffer-scim"');
   void reply

@@ -61,8 +61,6 @@ function pageOf(q: { limit?: number; cursor?: string }) {
 
 /** REST API v1. Every route but bootstrap authenticates first; use cases do the rest. */
 export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metrics, extensions }) => {
-  app.decorateRequest('caller', null);
-
   app.post<{ Body: { setupToken: string; name: string; displayName?: string; password?: string } }>(
     '/bootstrap',
     { schema: { summary: 'Create the first admin with the one-time setup token (and its first password)', security: [], body: obj(['setupToken', 'name'], { setupToken: { type: 'string', maxLength: 200 }, name, displayName: { type: 'string', maxLength: 200 }, password: { type: 'string', minLength: 1, maxLength: 512 } }) } },
@@ -70,7 +68,9 @@ export const v1Routes: FastifyPluginAsync<Options> = async (app, { service, metr
   );
 
   await app.register(async (auth: FastifyInstance) => {
-    auth.addHook('preHandler', async (request) => {
+    // INVARIANT: authentication runs first (onRequest), before the body is read and before
+    // schema validation: an unauthenticated caller learns nothing about a route's input
+    auth.addHook('onRequest', async (request) => {
       request.caller = await service.authenticate(bearerOf(request), metaOf(request));
     });
     registerAuthenticated(auth, service, metrics);

@@ -7,7 +7,12 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { S3HttpRequest, S3HttpResponse, S3Service } from '../s3/index.js';
 import { ServerMetrics } from './metrics.js';
+import { AuditUnavailableError, S3RequestError, isCofferError } from '../domain/errors.js';
+import { errorResponse, toS3Error } from '../s3/s3-errors.js';
+import { RequestAudit } from '../service/request-audit.js';
+import { auditedFrameworkErrors, closeOutcome, noteRefusal, registerAuditOutcome } from './audit-outcome.js';
 import { RequestBody } from './request-body.js';
+import { destroySafely } from '../streams/index.js';
 
 /** What the S3 listener needs. */
 export interface S3AppDeps {
@@ -16,6 +21,8 @@ export interface S3AppDeps {
   logStream?: NodeJS.WritableStream;
   tls?: { certFile: string; keyFile: string } | null;
   metrics?: ServerMetrics;
+  /** Reverse proxies whose `X-Forwarded-For` gives the client address (`trustProxy`); default none. */
+  trustProxy?: readonly string[];
 }
 
 /** S3-style request id: 16 uppercase hex characters. */
@@ -34,7 +41,28 @@ function requestId(): string {
  */
 export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new ServerMetrics();
+  // every request ends in exactly one audit outcome (server/audit-outcome.ts); the S3 service records
+  // its own refusals and operations, this closes the rest (a path that is not a path, a method S3 lacks, the rate limit)
+  const requests = deps.s3.ctx.deps.audit;
+  if (!(requests instanceof RequestAudit)) throw new Error('the S3 service must be built on CofferService.deps (its audit log tracks requests)');
+  const outcome = {
+    requests,
+    callerOf: () => null,
+    resourceOf: (request: FastifyRequest) => `s3:${request.method} ${(request.raw.url ?? '/').split('?')[0]!.slice(0, 300)}`,
+    metaOf: (request: FastifyRequest) => ({ requestId: request.id, sourceIp: request.ip, userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 200) : '' }),
+  };
+  const unavailable = (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.type('application/xml');
+    return s3ErrorBody(new AuditUnavailableError(), request);
+  };
   const app = Fastify({
+    // a path that does not even decode (bad escapes, escapes that are not UTF-8 such as `%C3%28` or
+    // an overlong `%C0%AE`) is refused (and recorded) before any hook, in S3's format (400 InvalidURI, XML)
+    frameworkErrors: auditedFrameworkErrors(() => ({ ...outcome, unavailable }), (error, request, reply) => {
+      const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
+      const refusal = badUrl ? new S3RequestError('couldn\'t parse the specified URI', { s3Code: 'InvalidURI' }) : new S3RequestError('the request is not valid', { s3Code: 'InvalidRequest' });
+      void reply.code(400).type('application/xml').send(s3ErrorBody(refusal, request));
+    }),
     logger: {
       level: deps.logLevel ?? 'info',
       serializers: {
@@ -44,21 +72,12 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     genReqId: requestId,
+    ...(deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? { trustProxy: [...deps.trustProxy] } : {}),
     requestIdHeader: false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
     // S3 keys may be long and carry any character; the router only sees the wildcard
     routerOptions: { maxParamLength: 4096 },
-    // a path whose escapes are not UTF-8 (`%C3%28`, overlong `%C0%AE`) never reaches the router:
-    // it gets S3's answer (400 InvalidURI, XML), not Fastify's JSON
-    frameworkErrors: (error, _request, rawReply) => {
-      const reply = rawReply as unknown as FastifyReply;
-      const badUrl = error.code === 'FST_ERR_BAD_URL';
-      void reply
-        .code(400)
-        .header('content-type', 'application/xml')
-        .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${badUrl ? 'InvalidURI' : 'InvalidRequest'}</Code><Message>${badUrl ? 'couldn&apos;t parse the specified URI' : 'the request is not valid'}</Message></Error>`);
-    },
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.certFile), key: readFileSync(deps.tls.keyFile) } } : {}),
   });
   // answer `100 Continue` ourselves, once the request has been authenticated and authorized
@@ -66,6 +85,19 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  registerAuditOutcome(app, {
+    ...outcome,
+    clock: deps.s3.ctx.deps.clock,
+    hasCredential: (request) => request.headers.authorization !== undefined || /[?&](X-Amz-Signature|Signature)=/i.test(request.url),
+    unavailable,
+  });
+  app.setErrorHandler((err, request, reply) => {
+    // refusals of the hooks (rate limit) in S3's own format
+    const info = toS3Error(err, 'NoSuchKey');
+    noteRefusal(request, isCofferError(err) ? err.code : info.code);
+    void reply.code(info.status).type('application/xml').send(s3ErrorBody(err, request));
+  });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.raw;
@@ -90,7 +122,13 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
       proceed: () => body.proceed(),
     };
     try {
-      const response = await deps.s3.handle(s3Request);
+      let response = await deps.s3.handle(s3Request);
+      const code = response.status >= 400 && typeof response.body === 'string' ? /<Code>([^<]{1,64})<\/Code>/.exec(response.body)?.[1] : undefined;
+      if (!(await closeOutcome(request, response.status, outcome, code))) {
+        // INVARIANT: no outcome on record, no answer (fail closed)
+        if (response.body instanceof Readable) destroySafely(response.body);
+        response = { status: 503, headers: { 'content-type': 'application/xml' }, body: s3ErrorBody(new AuditUnavailableError(), request) };
+      }
       // the service is done with the body: a rest it did not read is discarded before the answer
       const keep = await body.settle();
       reply.hijack();
@@ -101,10 +139,18 @@ export async function buildS3App(deps: S3AppDeps): Promise<FastifyInstance> {
   };
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/', handler });
   app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/*', handler });
-  app.setNotFoundHandler((_request, reply) => {
+  app.setNotFoundHandler((request, reply) => {
+    noteRefusal(request, 'MethodNotAllowed');
     void reply.code(405).header('content-type', 'application/xml').send('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>the specified method is not allowed</Message></Error>');
   });
   return app;
+}
+
+/** The S3 XML error document of `err` for `request`. */
+function s3ErrorBody(err: unknown, request: FastifyRequest): string {
+  const info = toS3Error(err, 'NoSuchKey');
+  const body = errorResponse(info, (request.raw.url ?? '/').split('?')[0]!.slice(0, 1024), request.id, 'GET').body;
+  return typeof body === 'string' ? body : '';
 }
 
 /** Writes an S3 answer on the raw response (exact headers, no body on HEAD or 304). */
@@ -165,11 +211,11 @@ const DEFAULT_S3 = { host: '127.0.0.1', port: 7072 };
  */
 export async function listenS3(
   s3: S3Service,
-  config: { s3Listen: { host: string; port: number } | null; listen: { port: number }; logLevel: string; tls: { certFile: string; keyFile: string } | null },
-  options: { logStream?: NodeJS.WritableStream; warn?: (message: string) => void } = {},
+  config: { s3Listen: { host: string; port: number } | null; listen: { port: number }; logLevel: string; tls: { certFile: string; keyFile: string } | null; trustProxy?: readonly string[] },
+  options: { logStream?: NodeJS.WritableStream; warn?: (message: string) => void; metrics?: ServerMetrics } = {},
 ): Promise<S3Listener | null> {
   if (config.s3Listen === null) return null;
-  const app = await buildS3App({ s3, logLevel: config.logLevel, tls: config.tls, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  const app = await buildS3App({ s3, logLevel: config.logLevel, tls: config.tls, ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.logStream ? { logStream: options.logStream } : {}) });
   try {
     await app.listen({ host: config.s3Listen.host, port: config.listen.port === 0 ? 0 : config.s3Listen.port });
   } catch (err) {

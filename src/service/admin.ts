@@ -149,6 +149,7 @@ export async function createToken(deps: ServiceDeps, gate: Gate, caller: Caller,
   if (deps.settings.tokenTtlSeconds > 0 && (ttl === 0 || ttl > deps.settings.tokenTtlSeconds)) {
     throw new ValidationError(`token lifetime must be between 1 and ${deps.settings.tokenTtlSeconds} seconds`);
   }
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${input.principal!}/tokens`);
   const target = self ? caller.subject.principal : await principalByName(deps, input.principal!);
   if (target.kind === 'group') throw new ValidationError('groups cannot hold tokens');
   if (target.kind === 'service-account' && deps.identity !== undefined) {
@@ -198,6 +199,8 @@ export async function revokeToken(deps: ServiceDeps, gate: Gate, caller: Caller,
  */
 export async function listCredentials(deps: ServiceDeps, gate: Gate, caller: Caller, name?: string): Promise<CredentialView[]> {
   const self = name === undefined || name === caller.subject.principal.name;
+  // INVARIANT: someone else's credentials: authorized before the name is looked up (hidden equals missing)
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${name}/tokens`, { op: 'list' });
   const target = self ? caller.subject.principal : await principalByName(deps, name);
   const permit = self
     ? await gate.enter(caller, 'read-metadata', SYSTEM, `principal/${target.name}/tokens`, null, { op: 'list' })

@@ -5,6 +5,7 @@ import * as catalog from './catalog.js';
 import type { RequestMeta, ServiceDeps } from './deps.js';
 import { CredentialCache } from './credential-cache.js';
 import { Gate } from './gate.js';
+import { RequestAudit } from './request-audit.js';
 import * as transfer from './transfer.js';
 
 type Page = { limit?: number; cursor?: string | null };
@@ -16,11 +17,21 @@ type Page = { limit?: number; cursor?: string | null };
 export class CofferService {
   /** The authorize -> audit gate; feature services (access, monitoring, S3) share it. */
   readonly gate: Gate;
+  /** What every use case writes to the audit log passes through: the requests in flight, unauthenticated traffic per source. */
+  readonly requests: RequestAudit;
+  /** The dependencies, with `audit` being {@link requests}: feature services built from them record through it too. */
+  readonly deps: ServiceDeps;
   /** API tokens' subjects, valid while the store's change version stands (see credential-cache.ts). */
   readonly #credentials = new CredentialCache();
 
-  constructor(readonly deps: ServiceDeps) {
-    this.gate = new Gate(deps);
+  constructor(deps: ServiceDeps) {
+    const limits = deps.settings.unauthenticated ?? { refusalsPerMinute: 120, recordedPerMinute: 20 };
+    this.requests =
+      deps.audit instanceof RequestAudit
+        ? deps.audit
+        : new RequestAudit(deps.audit, { clock: deps.clock, warn: deps.warn, anonymous: { refusalsPerWindow: limits.refusalsPerMinute, recordIndividually: limits.recordedPerMinute, windowMs: 60_000 } });
+    this.deps = { ...deps, audit: this.requests };
+    this.gate = new Gate(this.deps);
   }
 
   authenticate(bearer: string | undefined, meta: RequestMeta): Promise<Caller> {

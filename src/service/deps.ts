@@ -19,6 +19,12 @@ export interface ServiceDeps {
     /** Default API token lifetime in seconds (0 = none). */
     tokenTtlSeconds: number;
     maxUploadBytes: number;
+    /**
+     * Unauthenticated traffic per source and minute: refusals before 429, and refusals
+     * recorded one by one before the rest are coalesced (service/request-audit.ts).
+     * Default 120 and 20.
+     */
+    unauthenticated?: { refusalsPerMinute: number; recordedPerMinute: number };
   };
   /** Reports failures that must not change a response (e.g. a completion record after the act). */
   warn: (message: string, detail: Record<string, unknown>) => void;

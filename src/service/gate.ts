@@ -4,8 +4,11 @@ import type { AuditEvent } from '../audit/audit-event.js';
 import type { Caller } from './caller.js';
 import { actorOf, auditContext } from './caller.js';
 import type { ServiceDeps } from './deps.js';
+import { notFoundMessage } from './resources.js';
 import { BYPASS_PROMOTION, prodChangeOf, type ProdChange, type ProdEffect } from './prod-guard.js';
 import { GATE_POLICY_PREFIX, gateBlockedMessage } from './scan/blocked-message.js';
+
+const SYSTEM = { kind: 'system' } as const;
 
 /** Proof that an action was authorized and its attempt recorded; close it with the outcome. */
 export interface Permit {
@@ -19,9 +22,24 @@ export interface DenyAs {
   /**
    * The message of the NotFoundError used when the caller may not even see the
    * resource (read-metadata denied): identical to the message for a resource that
-   * does not exist, so existence does not leak.
+   * does not exist, so existence does not leak. Without it, the message is derived
+   * from the resource (`project \`p\` not found`...).
    */
   notFound: string;
+}
+
+/** The "not found" message of a catalog resource, as its lookup would give it (system: none). */
+function notFoundOf(resource: ResourceRef): string | null {
+  switch (resource.kind) {
+    case 'system':
+      return null;
+    case 'project':
+      return notFoundMessage.project(resource.project.name);
+    case 'artifact':
+      return notFoundMessage.artifact(resource.project.name, resource.artifact.name);
+    case 'version':
+      return notFoundMessage.version(resource.project.name, resource.artifact.name, resource.version.number);
+  }
 }
 
 const PROD_CHANGE_WORDS: Record<ProdChange['kind'], string> = {
@@ -40,9 +58,13 @@ export class Gate {
   constructor(private readonly deps: ServiceDeps) {}
 
   /**
-   * Authorizes `action` on `resource` (named `resourceName` in the audit log). `effect`
-   * says what the act does that its resource does not show (prod-guard.ts): a prod change
-   * also needs `bypass-promotion` on the prod item, in the same decision and record.
+   * Authorizes `action` on `resource` (named `resourceName` in the audit log). A denied
+   * caller who may not even read the resource's metadata gets the NotFoundError a
+   * missing resource gets (`denyAs`, or the message derived from the resource), so a
+   * denial never tells a hidden resource from a missing one; only system actions (the
+   * system always exists) and visible resources are refused with 403. `effect` says what
+   * the act does that its resource does not show (prod-guard.ts): a prod change also
+   * needs `bypass-promotion` on the prod item, in the same decision and record.
    */
   async enter(caller: Caller, action: Action, resource: ResourceRef, resourceName: string, denyAs: DenyAs | null, extraDetails?: Record<string, unknown>, effect?: ProdEffect): Promise<Permit> {
     const change = prodChangeOf(action, resource, effect);
@@ -51,10 +73,11 @@ export class Gate {
     const facts = resource.kind === 'artifact' || resource.kind === 'version' ? { resourceTier: resource.artifact.tier, resourceEnvironment: resource.artifact.environment } : {};
     const details = resource.kind === 'artifact' || resource.kind === 'version' || change !== null ? { ...extraDetails, ...facts, ...(change !== null ? { prodChange: change.kind } : {}) } : extraDetails;
     if (!decision.allowed) {
-      // a caller who may not even read the metadata is told "not found", as for a missing resource
-      const hidden = denyAs !== null && (action === 'read-metadata' || !this.decide(caller, 'read-metadata', resource).allowed);
+      // INVARIANT: a caller who may not even read the metadata is told "not found", as for a missing resource
+      const notFound = denyAs?.notFound ?? notFoundOf(resource);
+      const hidden = notFound !== null && (action === 'read-metadata' || !this.decide(caller, 'read-metadata', resource).allowed);
       const err = hidden
-        ? new NotFoundError(denyAs.notFound)
+        ? new NotFoundError(notFound)
         : decision.errors.length > 0
           ? new PolicyEvaluationError()
           : this.needsStepUp(caller, action, resource, change)
@@ -79,6 +102,30 @@ export class Gate {
         }
       },
     };
+  }
+
+  /**
+   * Refuses now, recorded like any denial, unless `action` on the system would be
+   * allowed. For use cases that look up a named object (a principal, a service account,
+   * a workload issuer) before entering: called before the lookup, it makes a refused
+   * caller get the same 403 whether the name exists or not.
+   */
+  async checkFirst(caller: Caller, action: Action, resourceName: string, details?: Record<string, unknown>): Promise<void> {
+    // INVARIANT: authorization before the lookup; a denied caller never learns whether the name exists
+    if (!this.decide(caller, action, SYSTEM).allowed) await this.enter(caller, action, SYSTEM, resourceName, null, details);
+  }
+
+  /**
+   * Authorizes an action on an object a principal owns (a credential, a session, a
+   * device, a share link): its owner acts with `read-metadata`, anyone else needs
+   * `manage-principals`. An object the caller may not act on is refused exactly like a
+   * missing one (`ownerId` null): NotFoundError(`notFound`), recorded.
+   */
+  async enterOwned(caller: Caller, ownerId: string | null, resourceName: string, notFound: string, details?: Record<string, unknown>): Promise<Permit> {
+    if (ownerId !== null && ownerId === caller.subject.principal.id) return this.enter(caller, 'read-metadata', SYSTEM, resourceName, null, details);
+    // INVARIANT: someone else's object is visible only to those who may manage principals
+    if (ownerId === null || !this.decide(caller, 'manage-principals', SYSTEM).allowed) return this.refuse(caller, caller.meta, 'manage-principals', resourceName, new NotFoundError(notFound));
+    return this.enter(caller, 'manage-principals', SYSTEM, resourceName, null, details);
   }
 
   /**

@@ -34,12 +34,14 @@ const MAX_NUMBER_RETRIES = 8;
  * Nothing becomes visible unless every step succeeds.
  */
 export async function pushVersion(deps: ServiceDeps, gate: Gate, caller: Caller, input: PushInput): Promise<VersionView> {
+  // INVARIANT: input checks that do not depend on the artifact come before its lookup, so a
+  // hidden artifact and a missing one get the same answer (never 413 for one, 404 for the other)
+  if (input.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(input.sha256)) throw new ValidationError('sha256 must be 64 lowercase hex characters');
+  if (input.size !== undefined && input.size > deps.settings.maxUploadBytes) throw new PayloadTooLargeError(`artifact version is larger than the limit of ${deps.settings.maxUploadBytes} bytes`);
   const found = await findArtifact(deps, input.project, input.artifact);
   const resourceName = names.artifact(input.project, input.artifact);
   const notFound = notFoundMessage.artifact(input.project, input.artifact);
   if (found === null) return gate.refuse(caller, caller.meta, 'upload', resourceName, new NotFoundError(notFound));
-  if (input.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(input.sha256)) throw new ValidationError('sha256 must be 64 lowercase hex characters');
-  if (input.size !== undefined && input.size > deps.settings.maxUploadBytes) throw new PayloadTooLargeError(`artifact version is larger than the limit of ${deps.settings.maxUploadBytes} bytes`);
   const { project, artifact } = found;
   const permit = await gate.enter(caller, 'upload', { kind: 'artifact', project, artifact }, resourceName, { notFound }, { declaredSize: input.size });
   const versionId = newId(ID_PREFIX.version);

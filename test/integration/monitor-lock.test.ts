@@ -21,6 +21,7 @@ import { parseAuditExport, readText, runCli, waitFor } from '../support/index.js
 
 const MiB = 1024 * 1024;
 const SECRET = 'whsec-test-0123456789abcdef';
+const METRICS_TOKEN = 'scrape-token-for-the-monitor-lock-test-0123';
 
 interface Delivery {
   headers: IncomingMessage['headers'];
@@ -62,6 +63,7 @@ void describe('monitor: bulk download by a data scientist ends in a lock with ev
         monitorAlertFile: join(dir, 'alerts.jsonl'),
         monitorWebhookUrl: `http://127.0.0.1:${hookPort}/coffer-alerts`,
         monitorWebhookSecret: SECRET,
+        metricsToken: METRICS_TOKEN,
       },
     });
     server = await startServer(config, { printSetupToken: (t) => (setup = t) });
@@ -189,7 +191,7 @@ void describe('monitor: bulk download by a data scientist ends in a lock with ev
   });
 
   void test('metrics count the alert and the lock', async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     assert.match(text, /coffer_monitor_alerts_total\{rule="volume",action="lock"\} 1/);
     assert.match(text, /coffer_monitor_locks_total 1/);
     assert.match(text, /coffer_monitor_locked_principals 1/);

@@ -31,7 +31,7 @@ export async function openAppHarness(flags: Record<string, unknown> = {}, option
   const logStream = new PassThrough();
   let logText = '';
   logStream.on('data', (c: Buffer) => (logText += c.toString('utf8')));
-  const app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'info', maxJsonBytes: config.maxJsonBytes, logStream, extensions: runtime.routes, publicRoutes: runtime.publicRoutes });
+  const app = await buildApp({ service: runtime.service, ready: () => runtime.store.ping(), logLevel: 'info', maxJsonBytes: config.maxJsonBytes, logStream, extensions: runtime.routes, publicRoutes: runtime.publicRoutes, metricsToken: config.metrics.token });
   const boot = await app.inject({ method: 'POST', url: '/v1/bootstrap', payload: { setupToken: runtime.setupToken, name: 'admin' } });
   if (boot.statusCode !== 201) throw new Error(`bootstrap failed: ${boot.body}`);
   const adminToken = boot.json<{ token: string }>().token;

@@ -13,6 +13,8 @@ export interface InProcessServer {
   config: Config;
   runtime: Runtime;
   app: FastifyInstance;
+  /** The separate metrics listener's URL (`metricsListen`), or null. */
+  metricsUrl: string | null;
   /** The setup token printed at start, or null if an admin exists. */
   setupToken: string | null;
   /** Flushes pending audit records, stops listening and closes the stores. Idempotent. */
@@ -34,7 +36,14 @@ export type ConfigFlags = Partial<
     | 'rootKey'
     | 'rootKeyPrevious'
     | `pkcs11${string}`
-    | `kms${string}`,
+    | `kms${string}`
+    | 'auditCheckpointSeconds'
+    | 'auditWitnessFile'
+    | 'auditWitnessWebhookUrl'
+    | 'auditWitnessWebhookSecret'
+    | 'unauthenticatedRefusalsPerMinute'
+    | 'metricsToken'
+    | 'metricsListen',
     unknown
   >
 >;
@@ -51,9 +60,10 @@ export async function startInProcess(dataDir: string, options: { flags?: ConfigF
   let runtime: Runtime;
   let app: FastifyInstance;
   let stop: () => Promise<void>;
+  let metricsUrl: string | null = null;
   if (options.clock === undefined) {
     const server = await startServer(config, { printSetupToken: (token) => (setupToken = token) });
-    ({ url, runtime, app } = server);
+    ({ url, runtime, app, metricsUrl } = server);
     stop = () => server.close();
   } else {
     runtime = await openRuntime(config, { clock: options.clock, warn: () => undefined });
@@ -80,6 +90,7 @@ export async function startInProcess(dataDir: string, options: { flags?: ConfigF
     config,
     runtime,
     app,
+    metricsUrl,
     setupToken,
     close: () =>
       (closed ??= (async () => {

@@ -24,8 +24,17 @@ export interface ReminderNotice {
   items: Array<{ id: string; principal: string; role: string; scope: string; lastUsedAt: string | null }>;
 }
 
-/** What sinks deliver: alerts and review reminders. */
-export type Notice = AlertNotice | ReminderNotice;
+/** A signed audit checkpoint handed to a remote witness (see audit/checkpoint-witness.ts). */
+export interface CheckpointNotice {
+  type: 'coffer.audit-checkpoint';
+  version: 1;
+  /** Verifies `signature` (base64url Ed25519, as `coffer audit checkpoint` prints it). */
+  publicKey: string;
+  checkpoint: { seq: number; hash: string; signature: string; time: string; node: string };
+}
+
+/** What sinks deliver: alerts, review reminders and audit checkpoints. */
+export type Notice = AlertNotice | ReminderNotice | CheckpointNotice;
 
 /**
  * A destination for alert notifications (webhook, file, syslog). The alert is already

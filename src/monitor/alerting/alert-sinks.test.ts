@@ -115,7 +115,7 @@ void test('the dispatcher reports a failing sink and still delivers to the other
   const d = new AlertDispatcher(
     [
       { name: 'broken', send: () => Promise.reject(new StorageError('down')), close: () => Promise.resolve() },
-      { name: 'ok', send: (n) => Promise.resolve(void delivered.push(n.type === 'coffer.alert' ? n.alert.id : n.id)), close: () => Promise.resolve() },
+      { name: 'ok', send: (n) => Promise.resolve(void delivered.push(n.type === 'coffer.alert' ? n.alert.id : n.type === 'coffer.review-reminder' ? n.id : n.type)), close: () => Promise.resolve() },
     ],
     (err, sink) => errors.push(`${sink}:${err.code}`),
   );

@@ -9,10 +9,11 @@ const SEVERITY: Record<string, number> = { critical: 2, high: 3, medium: 4, low:
 
 /** The RFC 5424 message of a notice: `<PRI>1 TIMESTAMP HOST coffer PID coffer-alert - JSON`. */
 export function syslogMessage(notice: Notice, host = hostname(), pid = process.pid): string {
-  // a reminder is routine: severity notice (5)
+  // a reminder or a checkpoint is routine: severity notice (5)
   const pri = FACILITY * 8 + (notice.type === 'coffer.alert' ? (SEVERITY[notice.alert.severity] ?? 5) : 5);
   const safeHost = host.replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
-  const [time, msgId] = notice.type === 'coffer.alert' ? [notice.alert.createdAt, 'coffer-alert'] : [notice.sentAt, 'coffer-review-reminder'];
+  const [time, msgId] =
+    notice.type === 'coffer.alert' ? [notice.alert.createdAt, 'coffer-alert'] : notice.type === 'coffer.review-reminder' ? [notice.sentAt, 'coffer-review-reminder'] : [notice.checkpoint.time, 'coffer-audit-checkpoint'];
   return `<${pri}>1 ${time} ${safeHost} coffer ${pid} ${msgId} - ${JSON.stringify(notice)}`;
 }
 

@@ -31,7 +31,8 @@ export const probingDetector: Detector<ProbingState> = {
     const isDenial = e.decision === 'deny';
     const isRead = e.decision === 'allow' && e.outcome === 'attempt' && e.action === 'read-metadata';
     if (!isDenial && !isRead) return [];
-    if (isDenial) slide(s.denials, now, e.seq, r.denialWindowMinutes, r.maxDenials);
+    // a coalesced record of unauthenticated refusals counts as every refusal it carries: a burst cannot hide in it
+    if (isDenial) slide(s.denials, now, e.seq, r.denialWindowMinutes, r.maxDenials, e.weight ?? 1);
     if (isRead) slide(s.reads, now, e.seq, r.listingWindowMinutes, r.maxListings);
     const burst = isDenial && r.maxDenials > 0 && s.denials.length >= r.maxDenials;
     const listing = isRead && r.maxListings > 0 && s.reads.length >= r.maxListings;
@@ -60,11 +61,16 @@ export function probingFinding(e: MonitorEvent, burst: boolean, counted: Array<[
   return findingAt(e, 'probing', 'high', summary, evidenceOf(counted.map(([, seq]) => seq)), measures);
 }
 
-/** Drops entries older than the window, adds (now, seq), keeps at most `max + 1` (more would change nothing: the threshold is `max`). */
-function slide(q: Deque<[number, number]>, now: number, seq: number, windowMinutes: number, max: number): void {
+/**
+ * Drops entries older than the window, adds (now, seq) `weight` times (a coalesced record),
+ * keeps at most `max + 1` (more would change nothing: the threshold is `max`).
+ */
+function slide(q: Deque<[number, number]>, now: number, seq: number, windowMinutes: number, max: number, weight = 1): void {
   const after = now - windowMinutes * MINUTE;
   for (let f = q.front(); f !== undefined && f[0] <= after; f = q.front()) q.shift();
-  q.push([now, seq]);
+  // bounded: more than max + 1 copies would be dropped at once
+  const copies = Math.min(Math.max(1, Math.floor(weight)), Math.max(1, max + 1));
+  for (let i = 0; i < copies; i++) q.push([now, seq]);
   while (q.length > Math.max(1, max + 1)) q.shift();
 }
 

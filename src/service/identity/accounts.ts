@@ -28,6 +28,7 @@ async function principalByName(deps: ServiceDeps, name: string): Promise<Princip
 export async function setPassword(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; password: string; currentPassword?: string }): Promise<void> {
   const identity = identityOf(deps);
   const self = input.principal === undefined || input.principal === caller.subject.principal.name;
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${input.principal!}/password`);
   const target = self ? caller.subject.principal : await principalByName(deps, input.principal!);
   if (target.kind !== 'user') throw new ValidationError('only users have passwords');
   const permit = await gate.enter(caller, self ? 'read-metadata' : 'manage-principals', SYSTEM, `principal/${target.name}/password`, null);
@@ -79,6 +80,7 @@ export async function deprovision(deps: ServiceDeps, principalId: string, now: n
 
 /** Deletes a user or service account and everything attached to it (`manage-principals`). */
 export async function deletePrincipal(deps: ServiceDeps, gate: Gate, caller: Caller, name: string): Promise<void> {
+  await gate.checkFirst(caller, 'manage-principals', `principal/${name}`, { op: 'delete' });
   const target = await principalByName(deps, name);
   if (target.id === caller.subject.principal.id) throw new ValidationError('you cannot delete your own account');
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${name}`, null, { op: 'delete', kind: target.kind });
@@ -104,6 +106,7 @@ export async function currentSession(deps: ServiceDeps, gate: Gate, caller: Call
 /** Sessions of a principal (oneself, or anyone with `manage-principals`). */
 export async function listSessions(deps: ServiceDeps, gate: Gate, caller: Caller, name?: string) {
   const self = name === undefined || name === caller.subject.principal.name;
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${name}/sessions`);
   const target = self ? caller.subject.principal : await principalByName(deps, name);
   const permit = await gate.enter(caller, self ? 'read-metadata' : 'manage-principals', SYSTEM, `principal/${target.name}/sessions`, null);
   const now = deps.clock();
@@ -143,6 +146,7 @@ export async function revokeSession(deps: ServiceDeps, gate: Gate, caller: Calle
  */
 export async function revokeAllSessions(deps: ServiceDeps, gate: Gate, caller: Caller, input: { principal?: string; tokens?: boolean }): Promise<{ sessions: number; tokens: number }> {
   const self = input.principal === undefined || input.principal === caller.subject.principal.name;
+  if (!self) await gate.checkFirst(caller, 'manage-principals', `principal/${input.principal!}/sessions`, { op: 'revoke-all' });
   const target = self ? caller.subject.principal : await principalByName(deps, input.principal!);
   if (target.kind === 'group') throw new ValidationError('groups have no sessions');
   const permit = await gate.enter(caller, self ? 'read-metadata' : 'manage-principals', SYSTEM, `principal/${target.name}/sessions`, null, { op: 'revoke-all', tokens: input.tokens === true });

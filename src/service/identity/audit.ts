@@ -37,3 +37,10 @@ export function identityOf(deps: ServiceDeps): Identity {
   if (deps.identity === undefined) throw new ValidationError('identity features are not enabled on this server');
   return deps.identity;
 }
+
+/** Records tokens minted for a live session (refresh, hand-off exchange) with the session's principal as actor. */
+export async function recordMinted(deps: ServiceDeps, meta: RequestMeta, action: string, sessionId: string): Promise<void> {
+  const session = await identityOf(deps).identityStore.getSession(sessionId);
+  const principal = session === null ? null : await deps.store.getPrincipal(session.principalId);
+  await recordEvent(deps, meta, { actor: principal, action, resource: `session/${sessionId}`, allowed: true, outcome: 'success', details: { sessionId } });
+}

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
+import { InvalidCredentialsError, ValidationError, isCofferError } from '../../domain/errors.js';
 import type { TokenSet } from '../../identity/sessions.js';
-import type { ServiceDeps } from '../deps.js';
-import { identityOf } from './audit.js';
+import type { RequestMeta, ServiceDeps } from '../deps.js';
+import { identityOf, recordEvent, recordMinted } from './audit.js';
 
 /** Where a browser login hands its session to: a loopback listener of the CLI, or a page of Coffer itself. */
 export interface HandoffTarget {
@@ -42,16 +42,25 @@ export async function createHandoff(deps: ServiceDeps, sessionId: string, target
   return url.toString();
 }
 
-/** Exchanges a hand-off code and its verifier for the session's tokens (once). */
-export async function exchangeHandoff(deps: ServiceDeps, code: string, verifier: string): Promise<TokenSet> {
+/** Exchanges a hand-off code and its verifier for the session's tokens (once); recorded either way. */
+export async function exchangeHandoff(deps: ServiceDeps, meta: RequestMeta, code: string, verifier: string): Promise<TokenSet> {
   const identity = identityOf(deps);
   const now = deps.clock();
-  const t = await identity.identityStore.consumeTicket(hashCode(code), 'handoff', now);
-  const expected = Buffer.from(typeof t?.data.challenge === 'string' ? t.data.challenge : '');
-  const given = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
-  // INVARIANT: only the client that started the flow (holding the verifier) gets the tokens
-  if (t === null || t.sessionId === null || expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidCredentialsError();
-  return identity.sessions.resume(t.sessionId, now);
+  let tokens: TokenSet;
+  try {
+    const t = await identity.identityStore.consumeTicket(hashCode(code), 'handoff', now);
+    const expected = Buffer.from(typeof t?.data.challenge === 'string' ? t.data.challenge : '');
+    const given = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
+    // INVARIANT: only the client that started the flow (holding the verifier) gets the tokens
+    if (t === null || t.sessionId === null || expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidCredentialsError();
+    tokens = await identity.sessions.resume(t.sessionId, now);
+  } catch (err) {
+    await recordEvent(deps, meta, { actor: null, action: 'handoff-exchange', resource: 'coffer', allowed: false, outcome: 'denied', reason: isCofferError(err) ? err.code : 'error' });
+    throw err;
+  }
+  // fail closed: the tokens leave only once their minting is on record
+  await recordMinted(deps, meta, 'handoff-exchange', tokens.sessionId);
+  return tokens;
 }
 
 function hashCode(code: string): string {

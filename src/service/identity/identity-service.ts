@@ -50,8 +50,8 @@ export class IdentityService {
   revokePresented(meta: RequestMeta, token: string) {
     return login.revokePresentedToken(this.deps, meta, token);
   }
-  exchangeHandoff(code: string, verifier: string) {
-    return handoff.exchangeHandoff(this.deps, code, verifier);
+  exchangeHandoff(meta: RequestMeta, code: string, verifier: string) {
+    return handoff.exchangeHandoff(this.deps, meta, code, verifier);
   }
   /** Options of a pending WebAuthn ceremony (for the browser page). */
   ceremony(id: string) {

@@ -9,7 +9,7 @@ import { matchTotp } from '../../identity/totp.js';
 import { hashToken, parseToken } from '../../identity/token-format.js';
 import type { SessionMethods } from '../../store/identity-store.js';
 import type { RequestMeta, ServiceDeps } from '../deps.js';
-import { identityOf, recordEvent } from './audit.js';
+import { identityOf, recordEvent, recordMinted } from './audit.js';
 import { checkHandoffTarget, createHandoff } from './handoff.js';
 import type { HandoffTarget } from './handoff.js';
 
@@ -194,13 +194,18 @@ export async function startSession(deps: ServiceDeps, meta: RequestMeta, princip
 /** Rotates a refresh token (reuse revokes the session and is recorded). */
 export async function refresh(deps: ServiceDeps, meta: RequestMeta, refreshToken: string): Promise<TokenSet> {
   const identity = identityOf(deps);
+  let tokens: TokenSet;
   try {
-    return await identity.sessions.refresh(refreshToken, deps.clock());
+    tokens = await identity.sessions.refresh(refreshToken, deps.clock());
   } catch (err) {
     await recordEvent(deps, meta, { actor: null, action: 'refresh', resource: 'coffer', allowed: false, outcome: 'denied', reason: isCofferError(err) ? err.code : 'error' });
     throw err;
   }
+  // fail closed: tokens are handed out only once their minting is on record
+  await recordMinted(deps, meta, 'refresh', tokens.sessionId);
+  return tokens;
 }
+
 
 /**
  * Revokes a token (RFC 7009 style, no authentication needed: holding a token is the

@@ -41,6 +41,7 @@ async function serviceAccount(deps: ServiceDeps, name: string): Promise<Principa
 
 /** Registers a public key a service account signs its token requests with (`manage-principals`). */
 export async function addClientKey(deps: ServiceDeps, gate: Gate, caller: Caller, name: string, jwk: JWK): Promise<{ kid: string; alg: string }> {
+  await gate.checkFirst(caller, 'manage-principals', `principal/${name}/keys`, { op: 'add-key' });
   const sa = await serviceAccount(deps, name);
   const alg = algorithmOf(jwk);
   const kid = await keyIdOf(jwk);
@@ -58,6 +59,7 @@ export async function addClientKey(deps: ServiceDeps, gate: Gate, caller: Caller
 
 /** Keys of a service account (`manage-principals`). */
 export async function listClientKeys(deps: ServiceDeps, gate: Gate, caller: Caller, name: string) {
+  await gate.checkFirst(caller, 'manage-principals', `principal/${name}/keys`, { op: 'list-keys' });
   const sa = await serviceAccount(deps, name);
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${name}/keys`, null, { op: 'list-keys' });
   const keys = await identityOf(deps).identityStore.listClientKeys(sa.id);
@@ -67,6 +69,7 @@ export async function listClientKeys(deps: ServiceDeps, gate: Gate, caller: Call
 
 /** Revokes a service account key (`manage-principals`) and the sessions it obtained (and what they minted), at once. */
 export async function revokeClientKey(deps: ServiceDeps, gate: Gate, caller: Caller, name: string, kid: string): Promise<void> {
+  await gate.checkFirst(caller, 'manage-principals', `principal/${name}/keys`, { op: 'revoke-key', kid });
   const sa = await serviceAccount(deps, name);
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `principal/${name}/keys`, null, { op: 'revoke-key', kid });
   const store = identityOf(deps).identityStore;
@@ -83,6 +86,7 @@ export async function revokeClientKey(deps: ServiceDeps, gate: Gate, caller: Cal
 /** Trusts a workload issuer (CI OIDC) with its bindings to service accounts (`manage-principals`). */
 export async function putWorkloadIssuer(deps: ServiceDeps, gate: Gate, caller: Caller, input: WorkloadIssuer): Promise<WorkloadIssuer> {
   const w = checkWorkloadIssuer(input);
+  await gate.checkFirst(caller, 'manage-principals', `workload-issuer/${w.name}`, { issuer: w.issuer });
   for (const b of w.bindings) await serviceAccount(deps, b.serviceAccount);
   const permit = await gate.enter(caller, 'manage-principals', SYSTEM, `workload-issuer/${w.name}`, null, { issuer: w.issuer, bindings: w.bindings.length });
   await identityOf(deps).identityStore.putProvider({ kind: 'workload', name: w.name, config: w as unknown as Record<string, unknown>, sealedSecret: null, updatedAt: deps.clock() });
