@@ -46,7 +46,10 @@ export async function listBuckets(op: S3Op): Promise<S3HttpResponse> {
  */
 export async function createBucket(op: S3Op): Promise<S3HttpResponse> {
   op.http.proceed?.();
-  await readSmallBody(op.http.body, 64 * 1024);
+  // the (ignored) location body is read only when the request declares one: a bodiless PUT
+  // has nothing to wait for
+  const declared = op.http.headers['content-length'];
+  if ((declared !== undefined && declared !== '0') || op.http.headers['transfer-encoding'] !== undefined) await readSmallBody(op.http.body, 64 * 1024);
   const existing = await op.ctx.deps.store.getProjectByName(op.bucket);
   if (existing !== null && op.gate.decide(op.caller, 'read-metadata', { kind: 'project', project: existing }).allowed) {
     return op.gate.refuse(op.caller, op.caller.meta, 'create-project', names.project(op.bucket), new S3RequestError('your previous request to create the named bucket succeeded and you already own it', { s3Code: 'BucketAlreadyOwnedByYou' }));
