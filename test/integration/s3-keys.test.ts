@@ -194,9 +194,11 @@ void describe(`S3 key space, buckets and versioned deletes (${dialect})`, { skip
     const reader = sdkClient(h.s3Url, await h.credentials(readerToken));
     assert.equal((await s3Error(reader.send(new DeleteObjectCommand({ Bucket: 'purge', Key: 'kept', VersionId: '1' })))).code, 'AccessDenied');
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'purge', Key: 'kept' }))).Body!.transformToString(), 'kept');
-    // a caller who cannot see the bucket gets the answer of a missing key: 204, no effect
+    // a caller who cannot see the bucket gets the answer of a missing bucket (hidden equals missing), and nothing changes
     const stranger = sdkClient(h.s3Url, await h.credentials(await h.user('stranger')));
-    await stranger.send(new DeleteObjectCommand({ Bucket: 'purge', Key: 'kept', VersionId: '1' }));
+    const hidden = await s3Error(stranger.send(new DeleteObjectCommand({ Bucket: 'purge', Key: 'kept', VersionId: '1' })));
+    const missing = await s3Error(stranger.send(new DeleteObjectCommand({ Bucket: 'no-such-bucket', Key: 'kept', VersionId: '1' })));
+    assert.deepEqual(hidden, missing);
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'purge', Key: 'kept' }))).Body!.transformToString(), 'kept');
     for (const c of [s3, reader, stranger]) c.destroy();
   });

@@ -59,7 +59,9 @@ void describe('S3 listings over thousands of keys', () => {
     assert.equal(shard.KeyCount, PER_SHARD + RESTRICTED, 'admins see restricted metadata');
     const rolled = await s3.send(new ListObjectsV2Command({ Bucket: 'lake', Delimiter: '/' }));
     assert.deepEqual(rolled.CommonPrefixes?.map((p) => p.Prefix), ['data/']);
-    assert.ok(Date.now() - started < 10_000, `three listings took ${Date.now() - started} ms`);
+    // a guard against work that grows with the keys per page (a loaded CI machine took 11 s for
+    // these three); speed itself is measured by the bench, not here
+    assert.ok(Date.now() - started < 30_000, `three listings took ${Date.now() - started} ms`);
     s3.destroy();
   });
 
